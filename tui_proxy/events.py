@@ -1,0 +1,172 @@
+"""Typed events: everything the engine does is published on one bus.
+
+The engine knows nothing of its audience. The console, the headless logger and the
+capture store are all subscribers. Subscribers are called synchronously on the event
+loop, so they must be cheap (append to a buffer, never touch a widget or the disk).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts in OpenAI terms (prompt includes cache reads and writes)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An error as sent to the client, in the OpenAI shape, plus why it happened."""
+
+    status: int
+    type: str
+    message: str
+    code: str | None = None
+    param: str | None = None
+    #: Where it came from: "request" (validation), "cli" (the CLI said so), "timeout",
+    #: "disconnect", "killed", "shutdown", "internal".
+    source: str = "request"
+    #: Tail of the CLI's stderr, when the CLI is to blame.
+    stderr_tail: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    exchange_id: str
+    #: Wall-clock time (epoch seconds) from the engine's clock.
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived(Event):
+    method: str
+    path: str
+    #: Headers with secrets redacted.
+    headers: dict[str, str]
+    body: bytes
+    client: str
+    remote: str
+    model: str | None = None
+    stream: bool = False
+    replay_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CliSpawned(Event):
+    argv: tuple[str, ...]
+    pid: int
+    #: The exact stdin sent to the CLI (one stream-json line).
+    stdin: str
+    cwd: str
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CliStdout(Event):
+    """One stdout line of the CLI, raw (JSON or not)."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class CliStderr(Event):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CliExited(Event):
+    returncode: int | None
+    #: Why the engine ended it, if it did: "timeout", "disconnect", "killed", "shutdown".
+    killed_because: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDelta(Event):
+    """A piece of model output as it streams. Published per delta: subscribers batch."""
+
+    kind: Literal["text", "thinking"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseStarted(Event):
+    status: int
+    headers: dict[str, str]
+    streaming: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseChunk(Event):
+    """One SSE event's data as sent (streaming), or the whole JSON body (not streaming)."""
+
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeFinished(Event):
+    """The last event of every exchange, successful or not."""
+
+    status: int
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+    text: str = ""
+    thinking: str = ""
+    ttft_ms: float | None = None
+    duration_ms: float = 0.0
+    #: False when the client went away or the run was cut before a proper end.
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Engine-wide news (server up, CLI missing...). exchange_id is "" for these."""
+
+    level: Literal["info", "warning", "error"]
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Synchronous fan-out. A failing subscriber is logged, never breaks the engine."""
+
+    __slots__ = ("_subscribers",)
+
+    def __init__(self) -> None:
+        self._subscribers: tuple[Subscriber, ...] = ()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers = (*self._subscribers, subscriber)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # a broken viewer must not break a request
+                log.exception("event subscriber %r failed on %s", subscriber, type(event).__name__)

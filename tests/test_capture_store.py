@@ -1,0 +1,184 @@
+"""The store and recorder, fed with synthetic event sequences on a real EventBus."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+
+import pytest
+
+from tui_proxy.capture import AmbiguousIdError, CaptureState, CaptureStore
+from tui_proxy.capture.synthetic import exchange_events
+from tui_proxy.events import CliStdout, EventBus, ExchangeFinished, RequestReceived, ResponseChunk, TokenDelta
+
+
+@pytest.fixture
+def store(tmp_path):
+    with CaptureStore.open(tmp_path / "data" / "captures.sqlite3", commit_interval=0.01) as store:
+        yield store
+
+
+def record(store: CaptureStore, events) -> None:
+    bus = EventBus()
+    bus.subscribe(store.recorder())
+    for event in events:
+        bus.publish(event)
+    assert store.flush(timeout=10)
+
+
+def test_streamed_exchange_round_trips(store):
+    events = exchange_events(words=12)
+    record(store, events)
+    xid = events[0].exchange_id
+    capture = store.get(xid)
+    assert capture is not None
+    assert capture.state is CaptureState.COMPLETE and capture.complete and not capture.incomplete
+    assert capture.method == "POST" and capture.path == "/v1/chat/completions"
+    assert capture.client == "OpenAI/Python 1.60.0" and capture.stream
+    assert capture.request_body == events[0].body
+    assert capture.cli_argv[0] == "/usr/local/bin/claude" and capture.cli_pid == 4242
+    assert json.loads(capture.cli_stdin)["type"] == "user"
+    stdout = [e for e in events if isinstance(e, CliStdout)]
+    assert [line.text for line in capture.stdout] == [e.line for e in stdout]
+    assert [line.at for line in capture.stdout] == [e.at for e in stdout]
+    chunks = [e for e in events if isinstance(e, ResponseChunk)]
+    assert [c.text for c in capture.chunks] == [e.data for e in chunks]
+    assert capture.response_body.endswith("data: [DONE]\n\n")
+    assert capture.response_status == 200 and capture.response_streaming
+    finished = events[-1]
+    assert isinstance(finished, ExchangeFinished)
+    assert capture.text == finished.text and capture.usage == finished.usage
+    assert capture.finish_reason == "stop" and capture.status == 200 and capture.exit_code == 0
+    assert capture.ttft_ms == pytest.approx(finished.ttft_ms)
+    assert capture.duration_ms == pytest.approx(finished.duration_ms)
+    assert capture.prompt_tokens == 25 and capture.completion_tokens == 12
+
+
+def test_non_streamed_body_is_the_json(store):
+    events = exchange_events(stream=False, words=5)
+    record(store, events)
+    capture = store.get(events[0].exchange_id)
+    body = json.loads(capture.response_body)
+    assert body["choices"][0]["message"]["content"] == capture.text
+
+
+def test_failures_are_captured(store):
+    cli_error = exchange_events(outcome="cli_error", start=1_700_000_001)
+    rejected = exchange_events(outcome="rejected", start=1_700_000_002)
+    cut = exchange_events(outcome="disconnect", start=1_700_000_003)
+    record(store, cli_error + rejected + cut)
+
+    failed = store.get(cli_error[0].exchange_id)
+    assert failed.status == 503 and failed.exit_code == 1
+    assert "overloaded" in failed.stderr_text and failed.error.source == "cli"
+    assert failed.error_type == "server_error" and failed.complete
+
+    refused = store.get(rejected[0].exchange_id)
+    assert refused.status == 400 and refused.cli_argv == () and refused.error.param == "messages"
+    assert json.loads(refused.response_body)["error"]["type"] == "invalid_request_error"
+
+    interrupted = store.get(cut[0].exchange_id)
+    assert interrupted.state is CaptureState.INCOMPLETE and interrupted.incomplete
+    assert interrupted.killed_because == "disconnect" and interrupted.text
+
+
+def test_in_progress_rows_are_written_before_the_end(store):
+    events = exchange_events(words=10)
+    half = len(events) // 2
+    record(store, events[:half])
+    capture = store.get(events[0].exchange_id)
+    assert capture.state is CaptureState.OPEN and capture.in_progress
+    assert capture.status is None and len(capture.stdout) > 1
+    record(store, events[half:])
+    assert store.get(events[0].exchange_id).complete
+
+
+def test_token_deltas_and_notices_are_not_queued(store):
+    seen = []
+    store.writer.submit = lambda event, urgent=False: seen.append(event)  # type: ignore[method-assign]
+    recorder = store.recorder()  # binds submit now
+    for event in exchange_events(words=3):
+        recorder(event)
+    assert seen and not any(isinstance(e, TokenDelta) for e in seen)
+
+
+def test_sqlite_never_runs_on_the_publishing_thread(store):
+    threads: set[int] = set()
+    store.writer._conn.set_trace_callback(lambda sql: threads.add(threading.get_ident()))
+    record(store, exchange_events())
+    assert threads and threading.get_ident() not in threads
+
+
+def test_fifty_interleaved_exchanges_all_complete(store):
+    sequences = [exchange_events(start=1_700_000_000 + i, words=20) for i in range(50)]
+    merged = []
+    rng = random.Random(5)
+    cursors = [0] * 50
+    while any(c < len(s) for c, s in zip(cursors, sequences)):  # interleave like 50 live streams
+        i = rng.choice([i for i, s in enumerate(sequences) if cursors[i] < len(s)])
+        merged.append(sequences[i][cursors[i]])
+        cursors[i] += 1
+    record(store, merged)
+    summaries = store.list(limit=100)
+    assert len(summaries) == 50 and all(s.complete for s in summaries)
+    for sequence in sequences:
+        capture = store.get(sequence[0].exchange_id)
+        assert len(capture.stdout) == sum(isinstance(e, CliStdout) for e in sequence)
+
+
+def test_list_is_newest_first_pages_and_filters(store):
+    ids = []
+    for i in range(5):
+        events = exchange_events(start=1_700_000_000 + i, outcome="cli_error" if i == 2 else "ok")
+        ids.append(events[0].exchange_id)
+        record(store, events)
+    assert [s.id for s in store.list()] == ids[::-1]
+    assert [s.id for s in store.list(limit=2, before=ids[3])] == [ids[2], ids[1]]
+    assert [s.id for s in store.list(filter_text="server_error")] == [ids[2]]
+    assert [s.id for s in store.list(filter_text="503")] == [ids[2]]
+    assert len(store.list(filter_text="sonnet")) == 5
+    assert store.list(filter_text="100%_") == []
+    summary = store.list(limit=1)[0]
+    assert summary.prompt_tokens == 25 and summary.finish_reason == "stop" and summary.ttft_ms
+
+
+def test_get_by_prefix_and_short_id(store):
+    a = exchange_events("0193c1f2a4b0-5e1f09aa")
+    b = exchange_events("0193c1f2a4b1-77aa0000")
+    record(store, a + b)
+    assert store.get("0193c1f2a4b0").id == a[0].exchange_id
+    assert store.get("5e1f09").id == a[0].exchange_id
+    assert store.get("nope") is None
+    with pytest.raises(AmbiguousIdError):
+        store.get("0193c1f2a4b")
+
+
+async def test_async_reads(store):
+    events = exchange_events()
+    record(store, events)
+    summaries, capture = await asyncio.gather(store.alist(), store.aget(events[0].exchange_id))
+    assert summaries[0].id == capture.id
+
+
+def test_replay_of_is_kept(store):
+    original = exchange_events(start=1_700_000_000)
+    replayed = exchange_events(start=1_700_000_010, replay_of=original[0].exchange_id)
+    record(store, original + replayed)
+    assert store.get(replayed[0].exchange_id).replay_of == original[0].exchange_id
+    assert store.list(limit=1)[0].replay_of == original[0].exchange_id
+
+
+def test_finish_without_request_still_leaves_a_row(store):
+    events = exchange_events()
+    record(store, [e for e in events if not isinstance(e, RequestReceived)])
+    assert store.get(events[0].exchange_id).complete
+
+
+def test_a_bad_event_does_not_lose_its_batch(store):
+    events = exchange_events(words=3)
+    bad = CliStdout(events[0].exchange_id, 1.0, line=None)  # type: ignore[arg-type]  # NOT NULL violation
+    record(store, events[:3] + [bad] + events[3:])
+    capture = store.get(events[0].exchange_id)
+    assert capture.complete and store.last_error

@@ -1,0 +1,140 @@
+"""Queries that read captures back: rows in, model dataclasses out."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from ..events import ErrorInfo, Usage
+from .model import Capture, CaptureState, CaptureSummary, TimedLine
+
+
+class AmbiguousIdError(LookupError):
+    """An id prefix matched more than one capture."""
+
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        super().__init__(f"{prefix!r} matches {len(matches)} captures: {', '.join(matches[:5])}")
+        self.prefix = prefix
+        self.matches = matches
+
+
+_SUMMARY_COLUMNS = """
+    id, started_at, method, path, client, model, stream, status, ttft_ms, duration_ms,
+    json_extract(usage, '$.prompt_tokens') AS prompt_tokens,
+    json_extract(usage, '$.completion_tokens') AS completion_tokens,
+    finish_reason,
+    json_extract(error, '$.type') AS error_type,
+    json_extract(error, '$.message') AS error_message,
+    replay_of, state
+"""
+
+#: What free-text filtering looks at: the metadata a list row shows, not the bodies.
+_FILTERED_COLUMNS = ("id", "method", "path", "client", "model", "finish_reason", "state", "error", "replay_of")
+
+
+def list_summaries(
+    conn: sqlite3.Connection, *, limit: int, before: str | None, filter_text: str | None
+) -> list[CaptureSummary]:
+    """Newest first. `before` is an exchange id: page to the ones older than it."""
+    where: list[str] = []
+    params: list[object] = []
+    if before is not None:
+        where.append("(started_at, id) < (SELECT started_at, id FROM exchanges WHERE id = ?)")
+        params.append(before)
+    if filter_text:
+        pattern = "%" + filter_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches = [f"{column} LIKE ? ESCAPE '\\'" for column in _FILTERED_COLUMNS]
+        matches.append("CAST(status AS TEXT) = ?")
+        where.append("(" + " OR ".join(matches) + ")")
+        params.extend([pattern] * len(_FILTERED_COLUMNS))
+        params.append(filter_text.strip())
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM exchanges"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+    params.append(limit)
+    return [_summary(row) for row in conn.execute(sql, params)]
+
+
+def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str | None:
+    """An exact id, a unique prefix of one, or a unique short id (the random tail)."""
+    if conn.execute("SELECT 1 FROM exchanges WHERE id = ?", (id_or_prefix,)).fetchone():
+        return id_or_prefix
+    escaped = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    for pattern in (escaped + "%", "%-" + escaped + "%"):
+        matches = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM exchanges WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6", (pattern,)
+            )
+        ]
+        if len(matches) > 1:
+            raise AmbiguousIdError(id_or_prefix, matches)
+        if matches:
+            return matches[0]
+    return None
+
+
+def get_capture(conn: sqlite3.Connection, id_or_prefix: str) -> Capture | None:
+    exchange_id = resolve_id(conn, id_or_prefix)
+    if exchange_id is None:
+        return None
+    row = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
+    if row is None:  # pruned meanwhile
+        return None
+    parts: dict[str, list[TimedLine]] = {"stdout": [], "stderr": [], "chunk": []}
+    for kind, at, data in conn.execute(
+        "SELECT kind, at, data FROM parts WHERE exchange_id = ? ORDER BY rowid", (exchange_id,)
+    ):
+        parts[kind].append(TimedLine(at, data))
+    return Capture(
+        **_summary_fields(row),
+        remote=row["remote"],
+        ended_at=row["ended_at"],
+        request_headers=json.loads(row["request_headers"]),
+        request_body=bytes(row["request_body"]),
+        cli_argv=tuple(json.loads(row["cli_argv"])) if row["cli_argv"] else (),
+        cli_pid=row["cli_pid"],
+        cli_stdin=row["cli_stdin"],
+        cli_cwd=row["cli_cwd"],
+        system_prompt=row["system_prompt"],
+        stdout=tuple(parts["stdout"]),
+        stderr=tuple(parts["stderr"]),
+        exit_code=row["exit_code"],
+        killed_because=row["killed_because"],
+        response_started_at=row["response_started_at"],
+        response_status=row["response_status"],
+        response_headers=json.loads(row["response_headers"]) if row["response_headers"] else {},
+        response_streaming=None if row["response_streaming"] is None else bool(row["response_streaming"]),
+        chunks=tuple(parts["chunk"]),
+        text=row["text"] or "",
+        thinking=row["thinking"] or "",
+        usage=Usage(**json.loads(row["usage"])) if row["usage"] else None,
+        error=ErrorInfo(**json.loads(row["error"])) if row["error"] else None,
+    )
+
+
+def _summary_fields(row: sqlite3.Row) -> dict[str, object]:
+    return {
+        "id": row["id"],
+        "started_at": row["started_at"],
+        "method": row["method"],
+        "path": row["path"],
+        "client": row["client"],
+        "model": row["model"],
+        "stream": bool(row["stream"]),
+        "status": row["status"],
+        "ttft_ms": row["ttft_ms"],
+        "duration_ms": row["duration_ms"],
+        "prompt_tokens": row["prompt_tokens"],
+        "completion_tokens": row["completion_tokens"],
+        "finish_reason": row["finish_reason"],
+        "error_type": row["error_type"],
+        "error_message": row["error_message"],
+        "replay_of": row["replay_of"],
+        "state": CaptureState(row["state"]),
+    }
+
+
+def _summary(row: sqlite3.Row) -> CaptureSummary:
+    return CaptureSummary(**_summary_fields(row))

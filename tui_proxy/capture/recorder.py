@@ -1,0 +1,30 @@
+"""The bus subscriber that feeds the capture store.
+
+Called synchronously on the event loop for every event, so it only queues: the writer
+thread does the rest. Token deltas are skipped: stdout lines and the finish event carry
+the same text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..events import Event, ExchangeFinished, Notice, TokenDelta
+
+if TYPE_CHECKING:
+    from .store import CaptureStore
+
+_SKIPPED = (TokenDelta, Notice)
+
+
+class CaptureRecorder:
+    __slots__ = ("_submit",)
+
+    def __init__(self, store: CaptureStore) -> None:
+        self._submit = store.writer.submit
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, _SKIPPED) or not event.exchange_id:
+            return
+        # A finished exchange is committed at once: it must survive a kill -9.
+        self._submit(event, urgent=isinstance(event, ExchangeFinished))

@@ -1,0 +1,251 @@
+"""The one thread that writes the capture store.
+
+The recorder hands it events through a queue; it turns them into rows and commits them
+in batches: it waits up to `commit_interval` after the first event of a batch so a
+burst of stdout lines becomes one transaction, except when an exchange finishes or
+someone flushes, which commit at once (a finished exchange must survive a `kill -9`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import asdict
+from typing import Callable
+
+from ..events import (
+    CliExited,
+    CliSpawned,
+    CliStderr,
+    CliStdout,
+    Event,
+    ExchangeFinished,
+    RequestReceived,
+    ResponseChunk,
+    ResponseStarted,
+)
+from .model import CaptureState
+from .redact import redact_headers
+from .retention import RetentionPolicy, prune
+
+log = logging.getLogger(__name__)
+
+
+class _Flush:
+    """A marker in the queue: set once everything queued before it is committed."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_STOP = object()
+
+
+class CaptureWriter:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        policy: RetentionPolicy,
+        *,
+        commit_interval: float = 0.1,
+        max_batch: int = 5000,
+        prune_interval: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._conn = conn
+        self._policy = policy
+        self._commit_interval = commit_interval
+        self._max_batch = max_batch
+        self._prune_interval = prune_interval
+        self._clock = clock
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._urgent = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        #: The last write error, for a health line in the console (None when fine).
+        self.last_error: str | None = None
+        self._apply: dict[type, Callable[[Event, dict[str, int]], None]] = {
+            RequestReceived: self._request_received,
+            CliSpawned: self._cli_spawned,
+            CliStdout: self._cli_stdout,
+            CliStderr: self._cli_stderr,
+            CliExited: self._cli_exited,
+            ResponseStarted: self._response_started,
+            ResponseChunk: self._response_chunk,
+            ExchangeFinished: self._exchange_finished,
+        }
+
+    # ---- called from other threads (the event loop, to_thread workers) ----
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, event: Event, *, urgent: bool = False) -> None:
+        """Cheap enough for the event loop: one queue put (and an event set when urgent)."""
+        self._queue.put(event)
+        if urgent:
+            self._urgent.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything submitted so far is committed; False on timeout."""
+        if not self._thread.is_alive():
+            return True
+        marker = _Flush()
+        self._queue.put(marker)
+        self._urgent.set()
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._urgent.set()
+            self._thread.join(timeout)
+
+    # ---- the writer thread ----
+
+    def _run(self) -> None:
+        last_prune = self._clock()
+        self._prune()
+        while True:
+            first = self._queue.get()
+            if first is not _STOP and not isinstance(first, (_Flush, ExchangeFinished)):
+                self._urgent.wait(self._commit_interval)
+            self._urgent.clear()
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events = [item for item in batch if isinstance(item, Event)]
+            self._write(events)
+            for item in batch:
+                if isinstance(item, _Flush):
+                    item.done.set()
+            if any(item is _STOP for item in batch):
+                return
+            if self._clock() - last_prune >= self._prune_interval:
+                last_prune = self._clock()
+                self._prune()
+
+    def _write(self, events: list[Event]) -> None:
+        if not events:
+            return
+        try:
+            self._transaction(events)
+        except Exception:
+            # One bad event must not cost the batch: write them one by one.
+            log.exception("capture batch failed; retrying event by event")
+            for event in events:
+                try:
+                    self._transaction([event])
+                except Exception as exc:
+                    self.last_error = f"{type(event).__name__} {event.exchange_id}: {exc}"
+                    log.exception("capture write failed for %s", event.exchange_id)
+
+    def _transaction(self, events: list[Event]) -> None:
+        grown: dict[str, int] = {}
+        self._conn.execute("BEGIN")
+        try:
+            for event in events:
+                apply = self._apply.get(type(event))
+                if apply is not None and event.exchange_id:
+                    apply(event, grown)
+            self._conn.executemany(
+                "UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?",
+                ((size, exchange_id) for exchange_id, size in grown.items()),
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _prune(self) -> None:
+        try:
+            pruned = prune(self._conn, self._policy, self._clock())
+            if pruned:
+                log.info("capture retention pruned %d exchanges", pruned)
+        except Exception as exc:
+            self.last_error = f"pruning: {exc}"
+            log.exception("capture retention failed")
+
+    # ---- one method per event type; `grown` collects bytes added per exchange ----
+
+    def _request_received(self, e: RequestReceived, grown: dict[str, int]) -> None:
+        headers = json.dumps(redact_headers(e.headers))
+        self._conn.execute(
+            "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path, client, remote,"
+            " model, stream, replay_of, request_headers, request_body, size_bytes)"
+            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                e.exchange_id, e.at, e.method, e.path, e.client, e.remote, e.model, e.stream,
+                e.replay_of, headers, e.body, len(e.body) + len(headers),
+            ),
+        )
+
+    def _cli_spawned(self, e: CliSpawned, grown: dict[str, int]) -> None:
+        self._conn.execute(
+            "UPDATE exchanges SET cli_argv = ?, cli_pid = ?, cli_stdin = ?, cli_cwd = ?,"
+            " system_prompt = ? WHERE id = ?",
+            (json.dumps(list(e.argv)), e.pid, e.stdin, e.cwd, e.system_prompt, e.exchange_id),
+        )
+        _grow(grown, e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
+
+    def _cli_stdout(self, e: CliStdout, grown: dict[str, int]) -> None:
+        self._part(e.exchange_id, "stdout", e.at, e.line, grown)
+
+    def _cli_stderr(self, e: CliStderr, grown: dict[str, int]) -> None:
+        self._part(e.exchange_id, "stderr", e.at, e.text, grown)
+
+    def _response_chunk(self, e: ResponseChunk, grown: dict[str, int]) -> None:
+        self._part(e.exchange_id, "chunk", e.at, e.data, grown)
+
+    def _part(self, exchange_id: str, kind: str, at: float, data: str, grown: dict[str, int]) -> None:
+        self._conn.execute(
+            "INSERT INTO parts (exchange_id, kind, at, data) VALUES (?, ?, ?, ?)",
+            (exchange_id, kind, at, data),
+        )
+        _grow(grown, exchange_id, len(data))
+
+    def _cli_exited(self, e: CliExited, grown: dict[str, int]) -> None:
+        self._conn.execute(
+            "UPDATE exchanges SET exit_code = ?, killed_because = ? WHERE id = ?",
+            (e.returncode, e.killed_because, e.exchange_id),
+        )
+
+    def _response_started(self, e: ResponseStarted, grown: dict[str, int]) -> None:
+        self._conn.execute(
+            "UPDATE exchanges SET response_started_at = ?, response_status = ?,"
+            " response_headers = ?, response_streaming = ? WHERE id = ?",
+            (e.at, e.status, json.dumps(redact_headers(e.headers)), e.streaming, e.exchange_id),
+        )
+
+    def _exchange_finished(self, e: ExchangeFinished, grown: dict[str, int]) -> None:
+        # A finish without a start (the store opened mid-run) still leaves a row.
+        self._conn.execute(
+            "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path)"
+            " VALUES (?, 'open', ?, '', '')",
+            (e.exchange_id, e.at - e.duration_ms / 1000),
+        )
+        state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
+        self._conn.execute(
+            "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"
+            " model = coalesce(?, model), finish_reason = ?, usage = ?, error = ?, text = ?,"
+            " thinking = ?, ttft_ms = ?, duration_ms = ? WHERE id = ?",
+            (
+                state.value, e.at, e.status, e.model, e.finish_reason,
+                None if e.usage is None else json.dumps(asdict(e.usage)),
+                None if e.error is None else json.dumps(asdict(e.error)),
+                e.text, e.thinking, e.ttft_ms, e.duration_ms, e.exchange_id,
+            ),
+        )
+        _grow(grown, e.exchange_id, len(e.text) + len(e.thinking))
+
+
+def _grow(grown: dict[str, int], exchange_id: str, size: int) -> None:
+    grown[exchange_id] = grown.get(exchange_id, 0) + size

@@ -1,0 +1,235 @@
+"""The scenarios a `[[mock:NAME key=value]]` marker can select.
+
+Each scenario is a function from the incoming request to an `Outcome`.
+Failing scenarios take `times=N`: fail the first N requests of a conversation,
+then answer like `text` (so retries and fallbacks can be seen recovering).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .markers import Marker
+from .replies import ApiError, BrokenStream, Outcome, Reply, TextBlock, ThinkingBlock, ToolUseBlock
+
+TEXT_CHUNKS = ("Hello", " from the", " mock Anthropic", " API.")
+TEXT_ANSWER = "".join(TEXT_CHUNKS)
+DEFAULT_TOOL_NAME = "get_weather"
+DEFAULT_TOOL_ARGUMENTS = {"city": "Paris"}
+NOT_RETRYABLE = {"x-should-retry": "false"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRequest:
+    body: dict[str, Any]
+    marker: Marker
+    attempt: int  # 1 for the first request of this conversation in this scenario
+    stream: bool
+    tool_use_id: str  # a fresh id, for scenarios that call a tool
+
+    @property
+    def model(self) -> str:
+        return str(self.body.get("model") or "unknown-model")
+
+
+Scenario = Callable[[ScenarioRequest], Outcome]
+
+
+def text_reply(chunks: tuple[str, ...] = TEXT_CHUNKS, **kwargs: Any) -> Reply:
+    return Reply(blocks=(TextBlock(chunks),), **kwargs)
+
+
+def failing(outcome: Callable[[ScenarioRequest], Outcome], default_times: int | None) -> Scenario:
+    """Fail with `outcome` for the first `times` attempts (forever if None), then answer `text`."""
+
+    def scenario(request: ScenarioRequest) -> Outcome:
+        params = request.marker.params
+        times = int(params["times"]) if "times" in params else default_times
+        if times is None or request.attempt <= times:
+            return outcome(request)
+        return text_reply()
+
+    return scenario
+
+
+def text(request: ScenarioRequest) -> Outcome:
+    return text_reply()
+
+
+def thinking(request: ScenarioRequest) -> Outcome:
+    return Reply(
+        blocks=(
+            ThinkingBlock(("Let me think", " about this", " carefully."), signature="mock-signature-EqQBCkYIBRgCKkB"),
+            TextBlock(("Thought about it:", " the answer is 42.")),
+        )
+    )
+
+
+def tool_use(request: ScenarioRequest) -> Outcome:
+    tool_result = _last_tool_result(request.body)
+    if tool_result is not None:
+        return text_reply(("Tool result received: ", tool_result[:200]))
+    arguments = {key: value for key, value in request.marker.params.items() if key not in ("tool", "times")}
+    arguments_json = json.dumps(arguments or DEFAULT_TOOL_ARGUMENTS)
+    middle = len(arguments_json) // 2
+    return Reply(
+        blocks=(
+            TextBlock(("I will call", " a tool.")),
+            ToolUseBlock(request.tool_use_id, _tool_name(request), (arguments_json[:middle], arguments_json[middle:])),
+        ),
+        stop_reason="tool_use",
+    )
+
+
+def _tool_name(request: ScenarioRequest) -> str:
+    """`tool=NAME` from the marker, else the first offered `mcp__` tool (client tools), else a default."""
+    if "tool" in request.marker.params:
+        return request.marker.params["tool"]
+    for tool in request.body.get("tools") or []:
+        name = tool.get("name", "")
+        if name.startswith("mcp__"):
+            return name
+    return DEFAULT_TOOL_NAME
+
+
+def _last_tool_result(body: dict[str, Any]) -> str | None:
+    """The text of the tool_result in the last message, if the last message carries one."""
+    messages = body.get("messages") or []
+    if not messages or not isinstance(messages[-1].get("content"), list):
+        return None
+    for block in messages[-1]["content"]:
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            content = block.get("content")
+            if isinstance(content, list):
+                return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+            return str(content or "")
+    return None
+
+
+def max_tokens(request: ScenarioRequest) -> Outcome:
+    return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
+
+
+def big_delta(request: ScenarioRequest) -> Outcome:
+    size = request.marker.int_param("size", 3_000_000)
+    pattern = "0123456789abcdefghijklmnopqrstuvwxyz "
+    return text_reply(((pattern * (size // len(pattern) + 1))[:size],))
+
+
+# Characters that trip naive line splitters and JSON encoders.
+UNICODE_CHUNKS = (
+    "Line\u2028separator, ",
+    "paragraph\u2029separator, ",
+    "next\u0085line, ",
+    "tab\tbell\u0007escape\u001b, ",
+    "accents éü, CJK 中文, emoji 🎉, ",
+    "quote \" backslash \\ end.",
+)
+
+
+def unicode(request: ScenarioRequest) -> Outcome:
+    return text_reply(UNICODE_CHUNKS)
+
+
+def _error(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Callable[[ScenarioRequest], Outcome]:
+    return lambda request: ApiError(status, error_type, message, dict(headers or {}))
+
+
+def _model_not_found(request: ScenarioRequest) -> Outcome:
+    return ApiError(404, "not_found_error", f"model: {request.model}", dict(NOT_RETRYABLE))
+
+
+def _reset_epoch(request: ScenarioRequest) -> int:
+    """`reset=<epoch>` from the marker, else the top of the next hour (stable within a test run)."""
+    if "reset" in request.marker.params:
+        return request.marker.int_param("reset", 0)
+    return int(math.ceil(time.time() / 3600) * 3600)
+
+
+def _subscription_limit(request: ScenarioRequest) -> Outcome:
+    reset = str(_reset_epoch(request))
+    headers = {
+        "anthropic-ratelimit-unified-status": "rejected",
+        "anthropic-ratelimit-unified-reset": reset,
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-5h-status": "rejected",
+        "anthropic-ratelimit-unified-5h-reset": reset,
+        "anthropic-ratelimit-unified-5h-utilization": "1.0",
+        "anthropic-ratelimit-unified-overage-status": "rejected",
+        "anthropic-ratelimit-unified-overage-disabled-reason": "org_level_disabled",
+        **NOT_RETRYABLE,
+    }
+    return ApiError(429, "rate_limit_error", "Rate limited", headers)
+
+
+def rate_limit_warning(request: ScenarioRequest) -> Outcome:
+    reset = str(_reset_epoch(request))
+    # The CLI takes resetsAt of a warning from the per-window 5h-reset header,
+    # not from the top-level unified-reset one.
+    headers = {
+        "anthropic-ratelimit-unified-status": "allowed_warning",
+        "anthropic-ratelimit-unified-reset": reset,
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+        "anthropic-ratelimit-unified-5h-status": "allowed_warning",
+        "anthropic-ratelimit-unified-5h-reset": reset,
+        "anthropic-ratelimit-unified-5h-utilization": "0.93",
+        "anthropic-ratelimit-unified-5h-surpassed-threshold": "0.9",
+    }
+    return text_reply(headers=headers)
+
+
+PARTIAL_REPLY = text_reply(("Partial", " answer that never finishes"))
+OVERLOADED = ApiError(529, "overloaded_error", "Overloaded")
+
+SCENARIOS: dict[str, Scenario] = {
+    "text": text,
+    "thinking": thinking,
+    "tool_use": tool_use,
+    "max_tokens": max_tokens,
+    "big_delta": big_delta,
+    "unicode": unicode,
+    "rate_limit_warning": rate_limit_warning,
+    "401": failing(_error(401, "authentication_error", "invalid x-api-key", NOT_RETRYABLE), None),
+    "403": failing(_error(403, "permission_error", "Your account does not have permission to use this resource.", NOT_RETRYABLE), None),
+    "404_model": failing(_model_not_found, None),
+    "400_credit": failing(
+        _error(
+            400,
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+            NOT_RETRYABLE,
+        ),
+        None,
+    ),
+    "400_prompt_too_long": failing(
+        _error(400, "invalid_request_error", "prompt is too long: 250123 tokens > 200000 maximum", NOT_RETRYABLE), None
+    ),
+    "400_other": failing(
+        _error(400, "invalid_request_error", "messages.0.content.0.text: mock rejected this request", NOT_RETRYABLE), None
+    ),
+    "429_api_key": failing(
+        _error(
+            429,
+            "rate_limit_error",
+            "This request would exceed the rate limit for your organization of 50 requests per minute.",
+            {"retry-after": "1"},
+        ),
+        None,
+    ),
+    "429_subscription": failing(_subscription_limit, None),
+    "500": failing(_error(500, "api_error", "Internal server error"), None),
+    "529": failing(_error(529, "overloaded_error", "Overloaded"), None),
+    "midstream_error": failing(lambda request: BrokenStream("error", PARTIAL_REPLY, OVERLOADED), 1),
+    "drop": failing(lambda request: BrokenStream("drop", PARTIAL_REPLY), 1),
+    "stall": failing(lambda request: BrokenStream("stall", PARTIAL_REPLY), None),
+}
+
+
+def unknown_scenario(name: str) -> ApiError:
+    known = ", ".join(sorted(SCENARIOS))
+    return ApiError(400, "invalid_request_error", f"mock: unknown scenario {name!r} (known: {known})", dict(NOT_RETRYABLE))

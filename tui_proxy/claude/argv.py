@@ -1,0 +1,86 @@
+"""The CLI's command line and environment: the safety of every run is decided here.
+
+No shell, argv a list, the prompt never in argv (it goes on stdin), built-in tools, user
+and project settings and MCP servers off, no session files. See claude-cli.md §2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Inherited `CLAUDE_CODE_*` variables that configure how the CLI logs in or retries,
+#: which a user sets on purpose; every other one may leak from an outer agent.
+KEPT_CLAUDE_CODE_VARS = frozenset(
+    {
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "CLAUDE_CODE_MAX_RETRIES",
+        "CLAUDE_CODE_USE_BEDROCK",
+        "CLAUDE_CODE_USE_VERTEX",
+        "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+    }
+)
+#: Our own settings (the proxy's API key among them) never reach the child.
+OWN_PREFIX = "CLAUDE_MAX_TUI_"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What varies between runs. Everything else in argv is fixed."""
+
+    model: str
+    system_prompt_file: str | None = None
+    effort: str | None = None
+    json_schema: str | None = None
+    mcp_config: str | None = None
+    allowed_tools: tuple[str, ...] = ()
+
+
+def build_argv(cli_path: str, options: RunOptions) -> list[str]:
+    argv = [
+        cli_path,
+        "-p",
+        "--output-format", "stream-json",
+        "--verbose",
+        "--include-partial-messages",
+        "--input-format", "stream-json",
+        "--model", options.model,
+        "--tools=",
+        "--strict-mcp-config",
+        "--setting-sources=",
+        "--no-session-persistence",
+    ]  # fmt: skip
+    if options.system_prompt_file:
+        argv += ["--system-prompt-file", options.system_prompt_file]
+    if options.effort:
+        argv += ["--effort", options.effort]
+    if options.json_schema:
+        argv.append(f"--json-schema={options.json_schema}")
+    if options.mcp_config:
+        argv.append(f"--mcp-config={options.mcp_config}")
+    if options.allowed_tools:
+        # Equals form: these flags are variadic and would swallow a following word.
+        argv.append("--allowedTools=" + ",".join(options.allowed_tools))
+    return argv
+
+
+def build_env(inherited: Mapping[str, str], *, tmpdir: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in inherited.items()
+        if not _dropped(key)
+    }
+    env["TMPDIR"] = tmpdir
+    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    return env
+
+
+def _dropped(key: str) -> bool:
+    if key == "CLAUDECODE" or key.startswith(OWN_PREFIX):
+        return True
+    return key.startswith("CLAUDE_CODE_") and key not in KEPT_CLAUDE_CODE_VARS
+
+
+def default_inherited_env() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,143 @@
+"""One CLI child process: spawn, feed stdin, frame stdout, drain stderr, stop, reap.
+
+Spawning is separate from feeding so that a run can be started before its request
+arrives (the CLI waits on stdin) and handed the prompt later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import deque
+from typing import AsyncIterator, Callable
+
+#: stdout is read in chunks this big and split on b"\n" with no line-size cap
+#: (3 MB lines happen; asyncio's readline stops at 64 KiB).
+READ_CHUNK = 256 * 1024
+STDERR_TAIL_BYTES = 16 * 1024
+
+
+class CliProcess:
+    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: str, on_stderr: Callable[[str], None] | None = None) -> None:
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self._on_stderr = on_stderr
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stderr_tail: deque[bytes] = deque()
+        self._stderr_size = 0
+        self._stderr_task: asyncio.Task | None = None
+        #: Why the engine ended the child, if it did.
+        self.stopped_because: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode if self._proc else None
+
+    async def start(self) -> None:
+        """Spawn the child (no shell). Raises OSError if it cannot be executed."""
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=self.cwd,
+            env=self.env,
+            # Its own process group, so a stop reaches anything it spawned too.
+            start_new_session=True,
+        )
+        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
+
+    async def send(self, data: bytes) -> None:
+        """Write the whole stdin, then close it: the CLI does not finish before EOF."""
+        assert self._proc and self._proc.stdin
+        stdin = self._proc.stdin
+        try:
+            stdin.write(data)
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child died early; its exit code and stderr tell why
+        finally:
+            stdin.close()
+
+    async def stdout_lines(self) -> AsyncIterator[bytes]:
+        """Every stdout line (without its b"\\n"), as soon as it is complete."""
+        assert self._proc and self._proc.stdout
+        read = self._proc.stdout.read
+        buffer = b""
+        while True:
+            chunk = await read(READ_CHUNK)
+            if not chunk:
+                break
+            if buffer:
+                chunk = buffer + chunk
+            start = 0
+            while True:
+                end = chunk.find(b"\n", start)
+                if end < 0:
+                    break
+                yield chunk[start:end]
+                start = end + 1
+            buffer = chunk[start:]
+        if buffer:
+            yield buffer
+
+    async def _drain_stderr(self) -> None:
+        assert self._proc and self._proc.stderr
+        read = self._proc.stderr.read
+        while True:
+            chunk = await read(65536)
+            if not chunk:
+                return
+            self._stderr_tail.append(chunk)
+            self._stderr_size += len(chunk)
+            while self._stderr_size > STDERR_TAIL_BYTES and len(self._stderr_tail) > 1:
+                self._stderr_size -= len(self._stderr_tail.popleft())
+            if self._on_stderr:
+                self._on_stderr(chunk.decode("utf-8", "replace"))
+
+    def stderr_tail(self) -> str:
+        return b"".join(self._stderr_tail).decode("utf-8", "replace")[-STDERR_TAIL_BYTES:]
+
+    async def wait(self) -> int:
+        assert self._proc
+        code = await self._proc.wait()
+        if self._stderr_task:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        return code
+
+    def signal(self, sig: int) -> None:
+        """Signal the child's whole process group (it leads its own session)."""
+        if not self._proc or self._proc.returncode is not None:
+            return
+        try:
+            os.killpg(self._proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                self._proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    async def stop(self, reason: str, *, grace: float = 2.0) -> int | None:
+        """TERM, then KILL after `grace` seconds; always reaps. Safe to call twice."""
+        if self._proc is None:
+            return None
+        if self._proc.returncode is None:
+            self.stopped_because = self.stopped_because or reason
+            self.signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._proc.wait()), grace)
+            except asyncio.TimeoutError:
+                self.signal(signal.SIGKILL)
+        code = await self._proc.wait()
+        if self._stderr_task and not self._stderr_task.done():
+            self._stderr_task.cancel()
+        return code

@@ -1,0 +1,343 @@
+"""One request's CLI run: from a rendered prompt to a stream of output events.
+
+The run knows the CLI and nothing of HTTP: both API faces consume `CliRun.events()`:
+`Text` and `Thinking` as the model writes them, then one `Done`; a failure raises the
+`ApiError` that `outcome.failure` chose. `finish()` always runs after, and reaps the child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from typing import AsyncIterator, Mapping
+
+from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, Usage
+from ..exchange import Exchange
+from ..openai.errors import ApiError
+from ..output_limits import OutputLimiter, estimate_tokens
+from . import lines as L
+from .argv import RunOptions, build_argv, build_env
+from .outcome import RunFacts, cli_not_found, failure
+from .process import CliProcess
+from .prompt import CliPrompt
+from .usage import usage_from_cli
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    finish_reason: str
+    usage: Usage
+    #: The model the CLI actually used (e.g. `claude-sonnet-5-5`).
+    resolved_model: str | None
+    #: Structured output, when a JSON schema was asked for.
+    structured_output: object = None
+
+
+RunEvent = Text | Thinking | Done
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Engine-wide settings every run shares."""
+
+    cli_path: str
+    inherited_env: Mapping[str, str]
+    #: Private (0700) folder under which each run gets its own cwd and TMPDIR.
+    runs_dir: str
+    first_output_timeout: float
+    idle_timeout: float
+    total_timeout: float
+    #: How long a CLI may linger after its result line before it is stopped.
+    exit_grace: float = 2.0
+    kill_grace: float = 2.0
+
+
+class CliRun:
+    def __init__(self, settings: RunSettings, exchange: Exchange, prompt: CliPrompt, options: RunOptions, limiter: OutputLimiter | None = None) -> None:
+        self.settings = settings
+        self.exchange = exchange
+        self.prompt = prompt
+        self.options = options
+        self.limiter = limiter or OutputLimiter()
+        self.facts = RunFacts()
+        self.process: CliProcess | None = None
+        self._run_dir: str | None = None
+        self._last_output: float | None = None
+        self._spawned_at = 0.0
+        self._stop_reason: str | None = None
+        self._finished = False
+        self._message_usage: dict = {}
+        self._init_model: str | None = None
+
+    # -- the run -------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[RunEvent]:
+        exchange = self.exchange
+        self._run_dir = await asyncio.to_thread(_make_run_dir, self.settings.runs_dir, self.prompt.system_prompt)
+        options = self.options
+        if self.prompt.system_prompt is not None:
+            options = _with_prompt_file(options, os.path.join(self._run_dir, "system-prompt.txt"))
+        argv = build_argv(self.settings.cli_path, options)
+        env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"))
+        stdin = self.prompt.stdin_line()
+        process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)
+        try:
+            await process.start()
+        except OSError as exc:
+            raise cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
+        self.process = process
+        self._spawned_at = time.monotonic()
+        exchange.on_kill = self.kill
+        exchange.publish(CliSpawned, argv=tuple(argv), pid=process.pid or 0, stdin=stdin, cwd=process.cwd, system_prompt=self.prompt.system_prompt)
+        watchdog = asyncio.ensure_future(self._watchdog())
+        try:
+            await process.send(stdin.encode())
+            async for event in self._read(process):
+                yield event
+        finally:
+            watchdog.cancel()
+
+    async def _read(self, process: CliProcess) -> AsyncIterator[RunEvent]:
+        exchange = self.exchange
+        facts = self.facts
+        limiter = self.limiter
+        publish = exchange.publish
+        turn = _TurnText()
+        aborted_message = False  # the last message ended without a stop reason: a retry follows
+        async for raw in process.stdout_lines():
+            self._last_output = time.monotonic()
+            line = raw.decode("utf-8", "replace")
+            publish(CliStdout, line=line)
+            parsed = L.parse_line(line)
+            kind = type(parsed)
+            if kind is L.TextDelta:
+                new = turn.add(parsed.text)
+                if new:
+                    text = limiter.feed(new)
+                    if text:
+                        exchange.mark_first_token()
+                        publish(TokenDelta, kind="text", text=text)
+                        yield Text(text)
+                    if limiter.finish_reason:
+                        self._stop_reason = "output_limit"
+                        yield self._done_early()
+                        return
+            elif kind is L.ThinkingDelta:
+                if parsed.text:
+                    exchange.mark_first_token()
+                    publish(TokenDelta, kind="thinking", text=parsed.text)
+                    yield Thinking(parsed.text)
+            elif kind is L.MessageStart:
+                if aborted_message:
+                    turn.retry()  # the same turn again: don't send its text twice
+                elif turn.message_count:
+                    sep = turn.next_turn()  # a new turn after a tool round: keep turns apart
+                    if sep:
+                        text = limiter.feed(sep)
+                        if text:
+                            yield Text(text)
+                aborted_message = True
+                turn.message_count += 1
+                self._message_usage = parsed.usage
+            elif kind is L.MessageDelta:
+                aborted_message = parsed.stop_reason is None
+            elif kind is L.AssistantMessage:
+                if parsed.error:
+                    facts.error_message = parsed
+            elif kind is L.RateLimit:
+                if facts.rate_limit is None or parsed.status == "rejected":
+                    facts.rate_limit = parsed
+            elif kind is L.Result:
+                facts.result = parsed
+                # Text the CLI never streamed (a non-streaming fallback after a failed stream).
+                if not parsed.is_error and parsed.result and not facts.error_message:
+                    missing = turn.missing_from(parsed.result)
+                    if missing:
+                        text = limiter.feed(missing)
+                        if text:
+                            exchange.mark_first_token()
+                            publish(TokenDelta, kind="text", text=text)
+                            yield Text(text)
+                break
+            elif kind is L.Init:
+                self._init_model = parsed.model
+
+        # stdout ended (or the result came): judge the run.
+        if facts.result is None:
+            facts.returncode = await self._wait_exit()
+        facts.stderr_tail = process.stderr_tail()
+        if self._stop_reason in ("killed", "shutdown", "disconnect"):
+            raise _stopped_error(self._stop_reason)
+        if self._stop_reason in ("first_output", "idle", "total"):
+            facts.timed_out = self._stop_reason
+            facts.timeout_seconds = self._timeout_for(self._stop_reason)
+        error = failure(facts)
+        if error is not None:
+            raise error
+        tail = limiter.flush()
+        if tail:
+            exchange.mark_first_token()
+            publish(TokenDelta, kind="text", text=tail)
+            yield Text(tail)
+        yield self._done()
+
+    def _done(self) -> Done:
+        result = self.facts.result
+        assert result is not None
+        if self.limiter.finish_reason:
+            finish = self.limiter.finish_reason
+        elif self.facts.error_message and self.facts.error_message.error == "max_output_tokens":
+            finish = "length"
+        elif result.stop_reason == "max_tokens":
+            finish = "length"
+        else:
+            finish = "stop"
+        usage = usage_from_cli(result.usage, result.total_cost_usd)
+        return Done(finish, usage, self._init_model, result.structured_output)
+
+    def _done_early(self) -> Done:
+        """Cut by `stop` or `max_tokens`: the CLI is stopped, so usage is partly estimated."""
+        usage = usage_from_cli(self._message_usage, completion_override=self.limiter.tokens or estimate_tokens(""))
+        return Done(self.limiter.finish_reason or "stop", usage, self._init_model)
+
+    # -- ending --------------------------------------------------------------------------
+
+    def kill(self, reason: str) -> None:
+        """End the run now (console kill, shutdown, client gone): the reader sees EOF."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        if self.process is not None:
+            asyncio.ensure_future(self.process.stop(reason, grace=self.settings.kill_grace))
+
+    async def finish(self) -> None:
+        """Reap the child and remove the run's folder. Always awaited, exactly once is enough."""
+        if self._finished:
+            return
+        self._finished = True
+        process = self.process
+        try:
+            if process is not None:
+                if process.returncode is None:
+                    if self.facts.result is not None and self._stop_reason is None:
+                        # It answered; give it a moment to exit on its own (some builds never do).
+                        try:
+                            await asyncio.wait_for(asyncio.shield(process.wait()), self.settings.exit_grace)
+                        except asyncio.TimeoutError:
+                            self._stop_reason = "no_exit_after_result"
+                    await process.stop(self._stop_reason or "disconnect", grace=self.settings.kill_grace)
+                code = await process.wait()
+                self.exchange.publish(CliExited, returncode=code, killed_because=process.stopped_because)
+        finally:
+            if self._run_dir:
+                await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
+
+    async def _wait_exit(self) -> int | None:
+        assert self.process
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.process.wait()), self.settings.exit_grace)
+        except asyncio.TimeoutError:
+            return None
+
+    async def _watchdog(self) -> None:
+        s = self.settings
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            if self._last_output is None:
+                if now - self._spawned_at > s.first_output_timeout:
+                    return self.kill("first_output")
+            elif now - self._last_output > s.idle_timeout:
+                return self.kill("idle")
+            if now - self._spawned_at > s.total_timeout:
+                return self.kill("total")
+
+    def _timeout_for(self, reason: str) -> float:
+        s = self.settings
+        return {"first_output": s.first_output_timeout, "idle": s.idle_timeout, "total": s.total_timeout}[reason]
+
+    def _on_stderr(self, text: str) -> None:
+        self.exchange.publish(CliStderr, text=text)
+
+
+class _TurnText:
+    """The current turn's text as streamed, so a retried message is not sent twice."""
+
+    __slots__ = ("sent", "replay", "message_count", "_diverged")
+
+    def __init__(self) -> None:
+        self.sent = ""  # this turn's text already passed on
+        self.replay: str | None = None  # the retried message's text so far
+        self.message_count = 0
+        self._diverged = False
+
+    def add(self, delta: str) -> str:
+        if self.replay is None:
+            self.sent += delta
+            return delta
+        self.replay += delta
+        if self.sent.startswith(self.replay):
+            return ""  # still repeating what was sent
+        if self.replay.startswith(self.sent):
+            new = self.replay[len(self.sent) :]
+            self.sent = self.replay
+            self.replay = None
+            return new
+        # The retry wrote something else: what was sent cannot be unsent; go on from here.
+        self._diverged = True
+        self.sent += delta
+        return delta
+
+    def retry(self) -> None:
+        self.replay = ""
+
+    def next_turn(self) -> str:
+        sep = "\n\n" if self.sent and not self.sent.endswith("\n\n") else ""
+        self.sent = ""
+        self.replay = None
+        return sep
+
+    def missing_from(self, final: str) -> str:
+        if self.replay is not None and not self.sent.startswith(self.replay or ""):
+            return ""
+        if final.startswith(self.sent):
+            return final[len(self.sent) :]
+        return ""
+
+
+def _stopped_error(reason: str) -> ApiError:
+    if reason == "killed":
+        return ApiError(503, "The request was stopped from the claude-max-tui console.", type="server_error", code="killed", retryable=False, source="killed")
+    if reason == "shutdown":
+        return ApiError(503, "claude-max-tui is shutting down; the request was stopped.", type="server_error", code="server_shutting_down", source="shutdown")
+    return ApiError(499, "The client closed the connection.", type="server_error", code="client_disconnected", source="disconnect")
+
+
+def _make_run_dir(runs_dir: str, system_prompt: str | None) -> str:
+    path = tempfile.mkdtemp(prefix="run-", dir=runs_dir)  # 0700
+    os.mkdir(os.path.join(path, "cwd"), 0o700)
+    os.mkdir(os.path.join(path, "tmp"), 0o700)
+    if system_prompt is not None:
+        fd = os.open(os.path.join(path, "system-prompt.txt"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(system_prompt)
+    return path
+
+
+def _with_prompt_file(options: RunOptions, path: str) -> RunOptions:
+    return replace(options, system_prompt_file=path)
+
+

@@ -1,0 +1,1 @@
+"""The OpenAI face: request validation, error shapes and response shaping, free of I/O."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: aiohttp routes and middlewares. Speaks HTTP, delegates everything else."""

@@ -6,12 +6,15 @@ import asyncio
 import json
 import random
 import threading
+import time
 
 import pytest
 
 from tui_proxy.capture import AmbiguousIdError, CaptureState, CaptureStore
 from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.events import CliStdout, EventBus, ExchangeFinished, RequestReceived, ResponseChunk, TokenDelta
+
+NOW = time.time()
 
 
 @pytest.fixture
@@ -65,9 +68,9 @@ def test_non_streamed_body_is_the_json(store):
 
 
 def test_failures_are_captured(store):
-    cli_error = exchange_events(outcome="cli_error", start=1_700_000_001)
-    rejected = exchange_events(outcome="rejected", start=1_700_000_002)
-    cut = exchange_events(outcome="disconnect", start=1_700_000_003)
+    cli_error = exchange_events(outcome="cli_error", start=NOW - 100 + 1)
+    rejected = exchange_events(outcome="rejected", start=NOW - 100 + 2)
+    cut = exchange_events(outcome="disconnect", start=NOW - 100 + 3)
     record(store, cli_error + rejected + cut)
 
     failed = store.get(cli_error[0].exchange_id)
@@ -112,7 +115,7 @@ def test_sqlite_never_runs_on_the_publishing_thread(store):
 
 
 def test_fifty_interleaved_exchanges_all_complete(store):
-    sequences = [exchange_events(start=1_700_000_000 + i, words=20) for i in range(50)]
+    sequences = [exchange_events(start=NOW - 100 + i, words=20) for i in range(50)]
     merged = []
     rng = random.Random(5)
     cursors = [0] * 50
@@ -131,7 +134,7 @@ def test_fifty_interleaved_exchanges_all_complete(store):
 def test_list_is_newest_first_pages_and_filters(store):
     ids = []
     for i in range(5):
-        events = exchange_events(start=1_700_000_000 + i, outcome="cli_error" if i == 2 else "ok")
+        events = exchange_events(start=NOW - 100 + i, outcome="cli_error" if i == 2 else "ok")
         ids.append(events[0].exchange_id)
         record(store, events)
     assert [s.id for s in store.list()] == ids[::-1]
@@ -163,8 +166,8 @@ async def test_async_reads(store):
 
 
 def test_replay_of_is_kept(store):
-    original = exchange_events(start=1_700_000_000)
-    replayed = exchange_events(start=1_700_000_010, replay_of=original[0].exchange_id)
+    original = exchange_events(start=NOW - 100 + 0)
+    replayed = exchange_events(start=NOW - 100 + 10, replay_of=original[0].exchange_id)
     record(store, original + replayed)
     assert store.get(replayed[0].exchange_id).replay_of == original[0].exchange_id
     assert store.list(limit=1)[0].replay_of == original[0].exchange_id

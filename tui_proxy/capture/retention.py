@@ -1,6 +1,6 @@
 """Retention: keep at most N exchanges, B bytes and D days; the oldest go first.
 
-Runs on the writer thread (at open and periodically). Exchanges still in progress are
+Runs when the store opens and periodically on the writer thread. Exchanges still in progress are
 never pruned: their rows are being written to.
 """
 
@@ -34,7 +34,9 @@ def prune(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> int:
         conn.execute("ROLLBACK")
         raise
     if doomed:
-        conn.execute("PRAGMA incremental_vacuum")  # give the freed pages back to the OS
+        # Give the freed pages back to the OS. It frees one page per step and
+        # `execute` steps once; `executescript` steps to the end.
+        conn.executescript("PRAGMA incremental_vacuum;")
     return len(doomed)
 
 

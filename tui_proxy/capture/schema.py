@@ -87,9 +87,6 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise StoreVersionError(
             f"capture store has schema version {found}, this release knows up to {SCHEMA_VERSION}"
         )
-    if found == 0:
-        # Only possible before the first table exists; lets pruning give space back.
-        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     for version in range(found, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:

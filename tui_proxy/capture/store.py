@@ -20,7 +20,7 @@ from .model import Capture, CaptureState, CaptureSummary
 from .owner_lock import OwnerLock
 from .reader import AmbiguousIdError, get_capture, list_summaries
 from .recorder import CaptureRecorder
-from .retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, RetentionPolicy
+from .retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, RetentionPolicy, prune
 from .schema import StoreVersionError, check_readable, migrate
 from .writer import CaptureWriter
 
@@ -61,6 +61,9 @@ class CaptureStore:
     ) -> CaptureStore:
         """Open (creating, migrating, recovering and pruning as needed) the store at `path`.
 
+        Blocking (a migration or a first prune may take a while): from a running event
+        loop, call it through `asyncio.to_thread`.
+
         `read_only=True` is for commands that only look (captures, replay): no writer
         thread, no migration, no recovery, nothing changed; FileNotFoundError if absent.
         """
@@ -81,6 +84,9 @@ class CaptureStore:
         owner_lock = OwnerLock(path)
         conn = _connect(path, read_only=False)
         try:
+            # Lets pruning give space back. Only takes on a new, empty file, so it comes
+            # before anything (even the journal mode) writes the header.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("PRAGMA journal_mode = WAL")
             # A process crash loses nothing committed; only power loss may lose the last commits.
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -89,9 +95,11 @@ class CaptureStore:
             if owner_lock.try_exclusive():
                 _mark_interrupted(conn, clock())
             owner_lock.share()
+            policy = RetentionPolicy(max_count, max_bytes, max_age_days)
+            prune(conn, policy, clock())
             writer = CaptureWriter(
                 conn,
-                RetentionPolicy(max_count, max_bytes, max_age_days),
+                policy,
                 commit_interval=commit_interval,
                 prune_interval=prune_interval,
                 clock=clock,

@@ -8,6 +8,7 @@ SSE chunks sent, the exit and the finish, plus failure variants.
 from __future__ import annotations
 
 import json
+import time
 from typing import Literal
 
 from ..events import (
@@ -46,14 +47,15 @@ REQUEST_HEADERS = {
 def exchange_events(
     exchange_id: str | None = None,
     *,
-    start: float = 1_700_000_000.0,
+    start: float | None = None,
     stream: bool = True,
     words: int = 40,
     prompt: str = "Summarise the plot of Hamlet in a few sentences.",
     outcome: Outcome = "ok",
     replay_of: str | None = None,
 ) -> list[Event]:
-    """Every event of one exchange, in order, timed from `start`."""
+    """Every event of one exchange, in order, timed from `start` (default: now)."""
+    start = time.time() if start is None else start
     xid = exchange_id or new_exchange_id(start)
     clock = _Clock(start)
     body = json.dumps(

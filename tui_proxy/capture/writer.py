@@ -109,8 +109,7 @@ class CaptureWriter:
     # ---- the writer thread ----
 
     def _run(self) -> None:
-        last_prune = self._clock()
-        self._prune()
+        last_prune = self._clock()  # the store pruned at open
         while True:
             first = self._queue.get()
             if first is not _STOP and not isinstance(first, (_Flush, ExchangeFinished)):

@@ -1,0 +1,73 @@
+"""A fake `claude` CLI (Claude Code 2.1.328, print mode) for the engine's tests and benchmarks.
+
+Run it as `tests/bin/claude` (absolute path, no shell needed, any python3 >= 3.8; it
+prefers $FAKE_CLAUDE_PYTHON, then the repo's .venv). It prints exactly the real
+stream-json lines of /work/shared/docs/claude-cli.md, fast, and fails on demand.
+
+Choosing a scenario (first match wins):
+  1. a marker in the user text, then in the --system-prompt-file text:
+     `[[fake:NAME key=value key="quoted value" ...]]`
+  2. $FAKE_CLAUDE_SCENARIO, the same without brackets: `tokens n=500`
+  3. `echo`
+
+Environment:
+  FAKE_CLAUDE_SCENARIO     default scenario (above)
+  FAKE_CLAUDE_DELAY_MS     default pause before every delta (0)
+  FAKE_CLAUDE_LOGGED_IN    "0" = not logged in: every turn fails like the real CLI
+                           (init, status, assistant[authentication_failed], result; exit 1)
+                           and `claude auth status` exits 1 (default "1")
+  FAKE_CLAUDE_RECORD_DIR   write <dir>/<pid>.json: argv, cwd, env, stdin, system prompt
+                           file path and text, chosen scenarios (rewritten as stdin arrives)
+  FAKE_CLAUDE_PYTHON       interpreter used by tests/bin/claude
+  ANTHROPIC_API_KEY        set = API-key auth (apiKeySource, no rate_limit_event lines);
+                           unset = subscription (OAuth): a rate_limit_event after every response
+  CLAUDE_CODE_MAX_RETRIES  number of api_retry lines for server_error/overloaded/network (10)
+
+Parameters every answering scenario takes: `delay_ms=N` (pause before each delta),
+`ttft_ms=N` (pause between system/status and message_start).
+
+Scenarios that answer (exit 0 unless said otherwise):
+  echo                  `You said: <last user text block, first 200 chars>`; chunks=4 deltas max
+  text                  text="Hello from the fake Claude." chunks=3 (exactly N deltas)
+  tokens                n=500: n deltas of one short word each (benchmarks)
+  slow                  n=20 delay_ms=200
+  thinking              thinking="…" text="…" chunks=5: thinking block (thinking_delta +
+                        system/thinking_tokens, signature_delta), then a text block
+  unicode               emoji, ZWJ sequence and combining mark split across deltas, CJK, RTL,
+                        U+2028, U+2029, U+0085, U+0001, tab, quote, backslash
+  bigline               size=3000000: one text delta of `size` ASCII chars (three ~3 MB lines)
+  garbage               non-JSON lines and unknown types interleaved with a normal answer
+  tool_use_attempt      text="…": turn 1 calls Bash, gets `No such tool available`, turn 2
+                        answers; num_turns 2; with --max-turns 1 it ends as max_turns
+  rate_limit_warning    resets_in=3600: allowed_warning rate_limit_event, then success
+  max_turns             limit=1 (or --max-turns): tool call, error_max_turns, exit 1
+  max_budget            budget=0.0001 (or --max-budget-usd): error_max_budget_usd, exit 1
+  max_output_tokens     4 responses stopped by max_tokens + 3 injected resume lines, then
+                        assistant[max_output_tokens]; num_turns 4, exit 1
+
+API failures (§6; exit 1; `retries=N` and `retry_sleep_ms=N` where retries apply):
+  not_logged_in, invalid_api_key, oauth_expired (2 retries), forbidden msg="…",
+  model_not_found (names the --model value), billing, prompt_too_long tokens=250123
+  limit=200000, bad_request msg="…", rate_limit_subscription resets_in=3600,
+  rate_limit_api_key, server_error, overloaded, network (retries default
+  $CLAUDE_CODE_MAX_RETRIES or 10, printed instantly)
+
+Process faults:
+  crash_midstream       after=3 code=3: deltas, Bun crash report on stderr, exit 3, no result
+  exit_no_result        code=1 stderr="…" init=1: init+status, stderr text, exit code
+  hang                  prints nothing, never exits (SIGTERM -> 143)
+  hang_after_start      deltas=2: init, status, message_start, 2 deltas, then silence
+  no_exit_after_result  a full success, then never exits
+  ignore_sigterm        result=0: like hang_after_start (result=1: like
+                        no_exit_after_result) but SIGTERM is ignored; only SIGKILL works
+  stderr_noise          lines=2000: a normal answer while flooding stderr
+  midstream_retry       text="…" partial=2: partial deltas, synthetic stops, api_retry,
+                        a new message_start that streams the whole text again
+  usage_error           option=--frobnicate: `error: unknown option '…'`, exit 1, no stdout
+
+Signals: SIGTERM -> exit 143, no result line. SIGINT during a turn -> synthetic stops,
+user `[Request interrupted by user]`, result error_during_execution /
+aborted_streaming, exit 0.
+
+An unknown scenario name exits 2 with the list of names on stderr (never a silent echo).
+"""

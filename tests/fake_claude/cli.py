@@ -1,0 +1,128 @@
+"""Entry point: argv, auth subcommand, validation, then one Run per stdin user line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import args as argv_parser
+from . import auth, ids, lifecycle, models, prompt, recording, scenarios, spec
+from .run import VERSION, Run, Session
+from .stdout import JsonSink, StreamJsonSink, TextSink, encode, stderr, write_fd
+
+HELP = """Usage: claude [options] [command] [prompt]
+
+Claude Code (fake, for tests) - starts an interactive session by default, use -p/--print for
+non-interactive output
+
+Commands:
+  auth status    Show authentication status
+"""
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    stderr(message)
+    lifecycle.exit_now(code)
+
+
+def _auth_command(rest: list[str], env: dict) -> None:
+    if rest[:1] != ["status"]:
+        _fail(f"error: unknown command 'auth {' '.join(rest)}'".rstrip("' ") + "'")
+    payload, code = auth.status(auth.from_env(env))
+    write_fd(1, encode(payload))
+    lifecycle.exit_now(code)
+
+
+def _validate(parsed: argv_parser.Args, env: dict) -> None:
+    """The checks the real CLI makes before reading stdin (claude-cli.md §2, §10)."""
+    stream = parsed.output_format == "stream-json"
+    if stream and not parsed.flag("--verbose"):
+        _fail("Error: When using --print, --output-format=stream-json requires --verbose")
+    if parsed.flag("--include-partial-messages") and not stream:
+        _fail("Error: --include-partial-messages requires --print and --output-format=stream-json.")
+    if parsed.input_format == "stream-json" and not stream:
+        _fail("Error: --input-format=stream-json requires output-format=stream-json.")
+    session_id = parsed.value("--session-id")
+    if session_id is not None and not ids.is_uuid(session_id):
+        _fail("Error: Invalid session ID. Must be a valid UUID.")
+    skip = parsed.flag("--dangerously-skip-permissions") or parsed.value("--permission-mode") == "bypassPermissions"
+    if skip and os.geteuid() == 0 and env.get("IS_SANDBOX") != "1":
+        _fail("--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons")
+    effort = parsed.value("--effort")
+    if effort is not None and effort not in EFFORTS:
+        stderr(f"Warning: Invalid effort level '{effort}'. Valid options: {', '.join(EFFORTS)}")
+    prompt_file = parsed.value("--system-prompt-file")
+    if prompt_file is not None and not os.path.isfile(prompt_file):
+        _fail(f"Error: System prompt file not found: {prompt_file}")
+
+
+def _system_prompt(parsed: argv_parser.Args) -> str:
+    path = parsed.value("--system-prompt-file")
+    if path:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    return parsed.value("--system-prompt") or ""
+
+
+def _sink(parsed: argv_parser.Args):
+    if parsed.output_format == "stream-json":
+        return StreamJsonSink()
+    if parsed.output_format == "json":
+        return JsonSink(parsed.flag("--verbose"))
+    return TextSink()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    env = dict(os.environ)
+    lifecycle.install()
+    if argv[:1] == ["auth"]:
+        _auth_command(argv[1:], env)
+    try:
+        parsed = argv_parser.parse(argv)
+    except argv_parser.UsageError as error:
+        _fail(str(error))
+    if parsed.flag("--version"):
+        write_fd(1, f"{VERSION} (Claude Code)\n".encode())
+        lifecycle.exit_now(0)
+    if parsed.flag("--help"):
+        write_fd(1, HELP.encode())
+        lifecycle.exit_now(0)
+    _validate(parsed, env)
+
+    system_prompt = _system_prompt(parsed)
+    recorder = recording.Recorder(env.get("FAKE_CLAUDE_RECORD_DIR"), sys.argv,
+                                  parsed.value("--system-prompt-file"))
+    session = Session(out=_sink(parsed), args=parsed, env=env, auth=auth.from_env(env),
+                      cwd=os.getcwd(), system_prompt=system_prompt)
+    if parsed.value("--session-id"):
+        session.session_id = parsed.value("--session-id")
+
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    run = None
+    try:
+        if parsed.input_format == "stream-json":
+            messages = prompt.stream_json_messages(stdin, recorder.add_stdin) if stdin else iter(())
+        else:
+            messages = iter([prompt.text_message(stdin, parsed.positionals, recorder.add_stdin)])
+        for message in messages:
+            chosen = spec.choose(message.text, system_prompt, env)
+            recorder.scenario(chosen.name, chosen.params, chosen.source)
+            run = Run(session, message, chosen)
+            if session.auth.logged_in and not models.is_recognized(session.model_flag):
+                stderr('[claude-code:unrecognized_model] {"model":%s,"query_source":"sdk"}'
+                       % encode(session.model_flag).decode().strip())
+            scenarios.play(run)
+            run = None
+    except prompt.InputError as error:
+        session.out.finish()
+        _fail(str(error))
+    except lifecycle.Interrupted:
+        if run is not None:
+            run.abort()
+        session.out.finish()
+        lifecycle.exit_now(0)
+    recorder.stdin_closed()
+    session.out.finish()
+    lifecycle.exit_now(session.exit_code)

@@ -1,0 +1,135 @@
+"""Process faults: crashes, hangs, signals ignored, stderr floods, mid-stream retries,
+usage errors. These are the cases the engine's watchdogs and error mapping exist for."""
+
+from __future__ import annotations
+
+from . import lifecycle
+from . import text as texts
+from .run import Run
+from .stdout import stderr
+
+ANSWER = "A perfectly normal answer, streamed in several parts."
+
+BUN_CRASH = """============================================================
+Bun v1.3.2 (b131639c) Linux x64 (baseline)
+Linux Kernel v6.8.0 | glibc v2.39
+CPU: sse42 popcnt avx avx2
+Args: "claude" "-p" "--output-format" "stream-json"
+Features: jsc fetch(3) http_server spawn(2) standalone_executable
+Elapsed: 812ms | User: 402ms | Sys: 91ms
+RSS: 0.31GB | Peak: 0.33GB | Commit: 0.52GB | Faults: 0
+
+panic(main thread): Segmentation fault at address 0x10
+oh no: Bun has crashed. This indicates a bug in Bun, not your code.
+
+To send a redacted crash report to Bun's team,
+please file a GitHub issue using the link below:
+
+ https://bun.report/1.3.2/lr1b131639cAggggE+7oC_2k0/6Bm3vuhD___A2AgE
+"""
+
+
+def crash_midstream(run: Run) -> None:
+    """`after` deltas, then a Bun crash report on stderr and exit `code` (3): no result line."""
+    after, code = run.spec.int("after", 3), run.spec.int("code", 3)
+    run.init()
+    response = run.response()
+    response.start()
+    response.open_text()
+    for chunk in texts.short_words(after):
+        response.text_delta(chunk)
+    stderr(BUN_CRASH)
+    lifecycle.exit_now(code)
+
+
+def exit_no_result(run: Run) -> None:
+    """init (unless init=0), then `stderr` text and exit `code` without a result line."""
+    if run.spec.bool("init", True):
+        run.init()
+        run.status()
+    stderr(run.spec.str("stderr", "Error: the fake CLI exited without a result"))
+    lifecycle.exit_now(run.spec.int("code", 1))
+
+
+def hang(run: Run) -> None:
+    """Prints nothing, never exits (SIGTERM → 143)."""
+    lifecycle.sleep_forever()
+
+
+def _start_then_silence(run: Run) -> None:
+    run.init()
+    response = run.response()
+    response.start()
+    response.open_text()
+    for chunk in texts.short_words(run.spec.int("deltas", 2)):
+        response.text_delta(chunk)
+    lifecycle.sleep_forever()
+
+
+def hang_after_start(run: Run) -> None:
+    """init, status, message_start, 2 deltas, then silence forever."""
+    _start_then_silence(run)
+
+
+def no_exit_after_result(run: Run) -> None:
+    """A complete success, then never exits (the CLI sometimes does this)."""
+    run.init()
+    run.answer(texts.split_words(ANSWER, 4))
+    run.result()
+    lifecycle.sleep_forever()
+
+
+def ignore_sigterm(run: Run) -> None:
+    """SIGTERM ignored: only SIGKILL ends it. result=1 prints a full success before hanging."""
+    lifecycle.ignore_sigterm()
+    if run.spec.bool("result", False):
+        no_exit_after_result(run)
+    _start_then_silence(run)
+
+
+def stderr_noise(run: Run) -> None:
+    """A normal answer while `lines` (2000, > a pipe buffer) stderr lines are written."""
+    total = run.spec.int("lines", 2000)
+    chunks = texts.split_words(ANSWER, 4)
+    per_delta = -(-total // (len(chunks) + 1))
+    written = 0
+
+    def noise(_number: int = 0) -> None:
+        nonlocal written
+        count = min(per_delta, total - written)
+        if count > 0:
+            stderr("".join(f"[DEBUG] fake noise line {written + i}: {'.' * 60}\n" for i in range(count)))
+            written += count
+
+    run.init()
+    noise()
+    response = run.response()
+    response.start()
+    response.text(chunks, noise)
+    response.finish()
+    run.result()
+
+
+def midstream_retry(run: Run) -> None:
+    """The stream breaks after `partial` deltas: synthetic stops, api_retry, then a new
+    message_start repeats the whole text. Result text = the full text, once."""
+    chunks = texts.split_words(run.spec.str("text", ANSWER), 4)
+    run.init()
+    broken = run.response()
+    broken.start()
+    broken.open_text()
+    for chunk in chunks[: run.spec.int("partial", 2)]:
+        broken.text_delta(chunk)
+    broken.synthetic_stop()
+    run.api_retry(1, 10, 553, None, "unknown")
+    response = run.response()
+    response.start()
+    response.text(chunks)
+    response.finish()
+    run.result()
+
+
+def usage_error(run: Run) -> None:
+    """As if argv had an unknown option: stderr message, exit 1, nothing on stdout."""
+    stderr(f"error: unknown option '{run.spec.str('option', '--frobnicate')}'")
+    lifecycle.exit_now(1)

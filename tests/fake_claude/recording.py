@@ -1,0 +1,66 @@
+"""$FAKE_CLAUDE_RECORD_DIR: one `<pid>.json` per run with what the child really received.
+
+Rewritten (atomically) at start and after every stdin line, so even a run that hangs
+or is killed leaves a usable record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+
+class Recorder:
+    def __init__(self, directory: str | None, argv: list, system_prompt_file: str | None) -> None:
+        self.path = os.path.join(directory, f"{os.getpid()}.json") if directory else None
+        self.stdin = bytearray()
+        self.record = {}
+        if self.path is None:
+            return
+        content = None
+        if system_prompt_file:
+            try:
+                with open(system_prompt_file, encoding="utf-8", errors="replace") as f:
+                    content = f.read()
+            except OSError:
+                pass
+        self.record = {
+            "pid": os.getpid(),
+            "argv": list(argv),
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "system_prompt_file": system_prompt_file,
+            "system_prompt": content,
+            "stdin": "",
+            "stdin_closed": False,
+            "scenarios": [],
+        }
+        self.save()
+
+    def add_stdin(self, data: bytes) -> None:
+        if self.path is None:
+            return
+        self.stdin += data
+        self.record["stdin"] = self.stdin.decode("utf-8", "replace")
+        self.save()
+
+    def scenario(self, name: str, params: dict, source: str) -> None:
+        if self.path is None:
+            return
+        self.record["scenarios"].append({"name": name, "params": params, "source": source})
+        self.save()
+
+    def stdin_closed(self) -> None:
+        if self.path is None:
+            return
+        self.record["stdin_closed"] = True
+        self.save()
+
+    def save(self) -> None:
+        tmp = self.path + ".tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(self.record, f, ensure_ascii=False)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # recording must never change the fake's behaviour

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Mapping
 
 from ..events import ErrorInfo, Usage
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case."""
+    name = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 class CaptureState(StrEnum):

@@ -1,0 +1,51 @@
+"""Command palette entries (ctrl+p), named `category: verb` like Posting's."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from .app import ConsoleApp
+
+#: (name, help, action string run on the app)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("request: open detail", "Open the selected request's detail view", "open_detail"),
+    ("request: kill", "Stop the selected run; its client gets an error", "kill"),
+    ("export: copy as curl", "Copy the selected request as a curl command", "copy_curl"),
+    ("view: follow newest", "Select the newest request and follow new ones", "follow"),
+    ("view: clear finished", "Forget finished requests and errors", "clear"),
+    ("view: tokens panel", "Show the streaming tokens of the selection", "panel('tokens')"),
+    ("view: CLI panel", "Show the CLI transcript of the selection", "panel('cli')"),
+    ("view: errors panel", "Show every error", "panel('errors')"),
+    ("view: pretty CLI JSON", "Switch CLI lines between raw and pretty JSON", "pretty"),
+    ("filter: edit", "Type a filter for the requests list", "filter"),
+    ("filter: errors only", "Show only failed requests", "set_filter('error')"),
+    ("filter: running only", "Show only requests in flight", "set_filter('live')"),
+    ("filter: streaming only", "Show only streaming requests", "set_filter('stream')"),
+    ("filter: clear", "Show every request", "set_filter('')"),
+    ("help: keys", "Every key, its binding id and what it does", "help"),
+    ("app: quit", "Stop the server, reap every child and leave", "quit"),
+)
+
+
+class ConsoleCommands(Provider):
+    def _runner(self, action: str) -> Callable[[], object]:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+
+        def run() -> object:
+            return app.run_action(action)
+
+        return run
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in COMMANDS:
+            yield DiscoveryHit(name, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), self._runner(action), help=help_text)

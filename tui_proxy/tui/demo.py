@@ -1,0 +1,256 @@
+"""A scripted engine and a fixed scene of exchanges.
+
+Used by the snapshot tests and `scripts/screenshots.py` (same scene, so README images
+match what the tests pin), and handy to try the console without a CLI. The engine
+here has the shape of `tui_proxy.engine.Engine` as the console uses it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from ..events import (
+    CliExited,
+    CliSpawned,
+    CliStderr,
+    CliStdout,
+    ErrorInfo,
+    Event,
+    EventBus,
+    ExchangeFinished,
+    RequestReceived,
+    ResponseChunk,
+    ResponseStarted,
+    TokenDelta,
+    Usage,
+)
+
+#: 2026-11-25 14:02:03 UTC: scene times are offsets from here.
+T0 = 1_795_960_923.0
+
+
+@dataclass
+class DemoCliStatus:
+    path: str | None = "/usr/local/bin/claude"
+    found: bool = True
+    version: str | None = "2.1.4"
+    logged_in: bool | None = True
+    auth_method: str | None = "claude.ai max"
+    error: str | None = None
+    hint: str | None = None
+
+
+class DemoEngine:
+    """Publishes nothing by itself; `play_scene` feeds its bus. kill() ends a run."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus | None = None,
+        clock: Callable[[], float] = lambda: T0 + 30,
+        cli_status: DemoCliStatus | None = None,
+        start_error: OSError | None = None,
+        url: str = "http://127.0.0.1:3456",
+    ) -> None:
+        self.bus = bus or EventBus()
+        self.clock = clock
+        self.cli_status = cli_status or DemoCliStatus()
+        self.start_error = start_error
+        self.url: str | None = None
+        self.port: int | None = None
+        self.store = None
+        self.started = False
+        self.stopped = False
+        self.killed: list[str] = []
+        self._url = url
+        self._running: set[str] = set()
+        self.bus.subscribe(self._track)
+
+    def _track(self, event: Event) -> None:
+        if isinstance(event, RequestReceived):
+            self._running.add(event.exchange_id)
+        elif isinstance(event, ExchangeFinished):
+            self._running.discard(event.exchange_id)
+
+    @property
+    def active_runs(self) -> int:
+        return len(self._running)
+
+    async def start(self) -> None:
+        if self.start_error is not None:
+            raise self.start_error
+        self.url = self._url
+        self.port = int(self._url.rsplit(":", 1)[-1])
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    async def kill(self, exchange_id: str) -> bool:
+        if exchange_id not in self._running:
+            return False
+        self.killed.append(exchange_id)
+        at = self.clock()
+        publish = self.bus.publish
+        publish(CliExited(exchange_id, at, returncode=-15, killed_because="killed"))
+        error = ErrorInfo(499, "request_cancelled", "Cancelled from the console", code="killed", source="killed")
+        publish(ExchangeFinished(exchange_id, at, status=499, error=error, complete=False, duration_ms=0.0))
+        return True
+
+
+def _chat_body(model: str, prompt: str, *, stream: bool, system: str | None = None) -> bytes:
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    body: dict = {"model": model, "messages": messages, "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    return json.dumps(body).encode()
+
+
+def _headers(client: str, *, key: bool = True) -> dict[str, str]:
+    headers = {"host": "127.0.0.1:3456", "user-agent": client, "content-type": "application/json", "accept": "*/*"}
+    if key:
+        headers["authorization"] = "Bearer [redacted]"
+    return headers
+
+
+def _stream_events(exchange_id: str, at: float, words: list[str], step: float, kind: str = "text") -> list[Event]:
+    return [TokenDelta(exchange_id, at + i * step, kind=kind, text=w) for i, w in enumerate(words)]  # type: ignore[arg-type]
+
+
+def _cli_lines(exchange_id: str, at: float, session: str, text: str) -> list[Event]:
+    lines = [
+        {"type": "system", "subtype": "init", "session_id": session, "model": "claude-sonnet-4-5", "tools": []},
+        {"type": "stream_event", "event": {"type": "message_start"}},
+        {"type": "stream_event", "event": {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text[:24]}}},
+        {"type": "result", "subtype": "success", "is_error": False, "duration_ms": 2310, "result": text, "usage": {"input_tokens": 1830, "output_tokens": 96}},
+    ]
+    return [CliStdout(exchange_id, at + i * 0.4, line=json.dumps(line)) for i, line in enumerate(lines)]
+
+
+def scene_events() -> list[Event]:
+    """Seven exchanges in every state the console draws: done, thinking, error, killed, live."""
+    events: list[Event] = []
+    add = events.extend
+
+    # 1. A finished streaming request with thinking, from curl.
+    a = "0199f1a00001-5e1f09aa"
+    answer = "Paris is the capital of France. It has been the seat of government since the 10th century."
+    add([
+        RequestReceived(a, T0, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("sonnet", "What is the capital of France? Think first.", stream=True), "curl", "127.0.0.1", model="sonnet", stream=True),
+        CliSpawned(a, T0 + 0.02, argv=("claude", "-p", "--output-format", "stream-json", "--verbose", "--input-format", "stream-json", "--model", "sonnet", "--include-partial-messages"), pid=41812, stdin='{"type":"user","message":{"role":"user","content":"What is the capital of France? Think first."}}', cwd="/tmp/claude-max-tui"),
+        *_cli_lines(a, T0 + 0.9, "7c1e", answer),
+        *_stream_events(a, T0 + 1.1, ["The user asks ", "about France. ", "Simple fact: Paris."], 0.1, "thinking"),
+        ResponseStarted(a, T0 + 1.4, 200, {"content-type": "text/event-stream", "x-request-id": a}, True),
+        *_stream_events(a, T0 + 1.4, [w + " " for w in answer.split()], 0.05),
+        ResponseChunk(a, T0 + 1.5, '{"id":"chatcmpl-' + a + '","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Paris "}}]}'),
+        CliExited(a, T0 + 2.4, returncode=0),
+        ExchangeFinished(a, T0 + 2.41, 200, model="claude-sonnet-4-5", finish_reason="stop", usage=Usage(1830, 96, cached_tokens=1650, reasoning_tokens=12, cost_usd=0.0041), text=answer, ttft_ms=1100.0, duration_ms=2410.0),
+    ])
+
+    # 2. A non-streaming request from the OpenAI Python SDK.
+    b = "0199f1a00002-a83c11f0"
+    b_text = "def add(a, b):\n    return a + b"
+    add([
+        RequestReceived(b, T0 + 4, "POST", "/v1/chat/completions", _headers("OpenAI/Python 1.82.0"), _chat_body("opus", "Write add() in Python.", stream=False, system="You are terse."), "openai-python", "127.0.0.1", model="opus", stream=False),
+        CliSpawned(b, T0 + 4.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "opus"), pid=41840, stdin='{"type":"user","message":{"role":"user","content":"Write add() in Python."}}', cwd="/tmp/claude-max-tui", system_prompt="You are terse."),
+        *_cli_lines(b, T0 + 5.2, "9a0b", b_text),
+        *_stream_events(b, T0 + 5.9, ["def add(a, b):\n", "    return a + b"], 0.2),
+        CliExited(b, T0 + 7.0, returncode=0),
+        ResponseStarted(b, T0 + 7.0, 200, {"content-type": "application/json", "x-request-id": b}, False),
+        ResponseChunk(b, T0 + 7.0, json.dumps({"id": "chatcmpl-" + b, "object": "chat.completion", "model": "claude-opus-4-1", "choices": [{"index": 0, "message": {"role": "assistant", "content": b_text}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 2210, "completion_tokens": 18, "total_tokens": 2228}})),
+        ExchangeFinished(b, T0 + 7.01, 200, model="claude-opus-4-1", finish_reason="stop", usage=Usage(2210, 18), text=b_text, ttft_ms=1900.0, duration_ms=3010.0),
+    ])
+
+    # 3. Rate limited by the CLI: a 429 with the CLI's stderr.
+    c = "0199f1a00003-c0ffee01"
+    add([
+        RequestReceived(c, T0 + 9, "POST", "/v1/chat/completions", _headers("litellm/1.74.0"), _chat_body("sonnet", "Summarise this repo.", stream=True), "litellm", "127.0.0.1", model="sonnet", stream=True),
+        CliSpawned(c, T0 + 9.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41877, stdin='{"type":"user","message":{"role":"user","content":"Summarise this repo."}}', cwd="/tmp/claude-max-tui"),
+        CliStdout(c, T0 + 9.8, line='{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}'),
+        CliStderr(c, T0 + 9.85, text="Error: usage limit reached, resets at 15:00"),
+        CliExited(c, T0 + 9.9, returncode=1),
+        ExchangeFinished(c, T0 + 9.91, 429, error=ErrorInfo(429, "rate_limit_error", "Claude usage limit reached; resets at 15:00 UTC", code="usage_limit", source="cli", stderr_tail="Error: usage limit reached, resets at 15:00", retry_after=3540), duration_ms=910.0),
+    ])
+
+    # 4. Refused before any run: missing API key.
+    d = "0199f1a00004-d15ea5e0"
+    add([
+        RequestReceived(d, T0 + 12, "POST", "/v1/chat/completions", _headers("python-requests/2.32", key=False), _chat_body("haiku", "ping", stream=False), "python-requests", "127.0.0.1", model="haiku", stream=False),
+        ResponseStarted(d, T0 + 12.001, 401, {"content-type": "application/json"}, False),
+        ExchangeFinished(d, T0 + 12.002, 401, error=ErrorInfo(401, "invalid_request_error", "Missing bearer token in Authorization header", code="invalid_api_key", source="request"), duration_ms=2.0),
+    ])
+
+    # 5. Killed from the console mid-stream.
+    e = "0199f1a00005-e7a11b0b"
+    add([
+        RequestReceived(e, T0 + 14, "POST", "/v1/chat/completions", _headers("aider/0.86"), _chat_body("sonnet", "Refactor the parser.", stream=True), "aider", "127.0.0.1", model="sonnet", stream=True),
+        CliSpawned(e, T0 + 14.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41903, stdin='{"type":"user","message":{"role":"user","content":"Refactor the parser."}}', cwd="/tmp/claude-max-tui"),
+        CliStdout(e, T0 + 14.9, line='{"type":"system","subtype":"init","session_id":"e7a1"}'),
+        *_stream_events(e, T0 + 15.2, ["I'll start ", "by splitting ", "the tokenizer"], 0.3),
+        CliExited(e, T0 + 17.5, returncode=-15, killed_because="killed"),
+        ExchangeFinished(e, T0 + 17.51, 499, error=ErrorInfo(499, "request_cancelled", "Cancelled from the console", code="killed", source="killed"), text="I'll start by splitting the tokenizer", ttft_ms=1200.0, duration_ms=3510.0, complete=False),
+    ])
+
+    # 6. Streaming right now (no usage yet): the live row.
+    f = "0199f1a00006-f1f1f1f1"
+    live = "Here is a haiku about event loops:\n\nOne thread, many waits —\ncallbacks bloom when sockets wake,\nthe loop never sleeps."
+    add([
+        RequestReceived(f, T0 + 22, "POST", "/v1/chat/completions", _headers("open-webui/0.6.5"), _chat_body("sonnet", "Write a haiku about event loops.", stream=True), "open-webui", "127.0.0.1", model="sonnet", stream=True),
+        CliSpawned(f, T0 + 22.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet", "--include-partial-messages"), pid=41950, stdin='{"type":"user","message":{"role":"user","content":"Write a haiku about event loops."}}', cwd="/tmp/claude-max-tui"),
+        *_cli_lines(f, T0 + 22.7, "f1f1", live)[:3],
+        ResponseStarted(f, T0 + 23.1, 200, {"content-type": "text/event-stream", "x-request-id": f}, True),
+        *_stream_events(f, T0 + 23.1, [w + " " for w in live.split(" ")], 0.25),
+    ])
+
+    # 7. Just arrived: waiting for the CLI's first line.
+    g = "0199f1a00007-0a0b0c0d"
+    add([
+        RequestReceived(g, T0 + 29, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("opus", "Explain asyncio.TaskGroup.", stream=True), "curl", "127.0.0.1", model="opus", stream=True),
+        CliSpawned(g, T0 + 29.02, argv=("claude", "-p", "--output-format", "stream-json", "--model", "opus"), pid=41977, stdin='{"type":"user","message":{"role":"user","content":"Explain asyncio.TaskGroup."}}', cwd="/tmp/claude-max-tui"),
+    ])
+    return events
+
+
+SCENE_CLOCK = T0 + 30.0
+
+
+def play_scene(bus: EventBus) -> None:
+    for event in scene_events():
+        bus.publish(event)
+
+
+def make_demo_app(*, start_error: OSError | None = None, cli_status: DemoCliStatus | None = None):
+    """The console on a DemoEngine with the scene's fixed clock (for snapshots, screenshots)."""
+    from ..config import Config
+    from .app import make_app
+
+    engine = DemoEngine(start_error=start_error, cli_status=cli_status)
+    return make_app(Config(port=3456), engine=engine, clock=lambda: SCENE_CLOCK)
+
+
+async def stage(pilot, select: str | None = None, panel: str | None = None) -> None:
+    """Play the scene into a running demo app, select a row, show a panel, settle."""
+    app = pilot.app
+    play_scene(app.engine.bus)
+    app.flush()
+    await pilot.pause()
+    if select is not None:
+        table = app.table
+        table.move_cursor(row=table.get_row_index(select), animate=False)
+    if panel is not None:
+        app.action_panel(panel)
+    await pilot.pause()
+    app.flush()
+    await pilot.pause()
+
+
+#: Exchange ids of the scene, by what they show.
+DONE_WITH_THINKING = "0199f1a00001-5e1f09aa"
+NOT_STREAMING = "0199f1a00002-a83c11f0"
+RATE_LIMITED = "0199f1a00003-c0ffee01"
+REFUSED = "0199f1a00004-d15ea5e0"
+KILLED = "0199f1a00005-e7a11b0b"
+STREAMING = "0199f1a00006-f1f1f1f1"
+WAITING = "0199f1a00007-0a0b0c0d"

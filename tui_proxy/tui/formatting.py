@@ -1,0 +1,102 @@
+"""Short, fixed-width renderings of times, durations, counts and statuses.
+
+Every column of the console goes through these, so a row never changes width and
+the table never has to re-measure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rich.text import Text
+
+from .state import ExchangeView
+
+
+def clock_time(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def clock_time_ms(epoch: float) -> str:
+    return f"{clock_time(epoch)}.{int(epoch * 1000) % 1000:03d}"
+
+
+def duration(ms: float | None) -> str:
+    """`840ms`, `2.4s`, `1m05s`: at most 5 characters."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    seconds = ms / 1000
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def count(n: int | None) -> str:
+    """`950`, `12.3k`, `4.1M`."""
+    if n is None:
+        return "-"
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def rate(per_second: float | None) -> str:
+    if per_second is None:
+        return "-"
+    if per_second >= 1000:
+        return f"{per_second / 1000:.1f}k"
+    return f"{per_second:.1f}" if per_second < 100 else f"{per_second:.0f}"
+
+
+def status_label(view: ExchangeView) -> str:
+    if view.in_flight:
+        return "live" if view.first_token_at is not None or view.response_status else "wait"
+    if view.error is not None and view.error.source == "killed":
+        return "kill"
+    if view.error is not None and view.error.source == "disconnect":
+        return "gone"
+    return str(view.status) if view.status is not None else "?"
+
+
+def status_style(view: ExchangeView) -> str:
+    """The class of a status, named as in console.tcss and used for row colours."""
+    if view.in_flight:
+        return "bold cyan"
+    if view.error is not None and view.error.source in ("killed", "disconnect"):
+        return "bold magenta"
+    status = view.status or 0
+    if status >= 500:
+        return "bold red"
+    if status >= 400:
+        return "bold yellow"
+    return "bold green"
+
+
+def status_text(view: ExchangeView) -> Text:
+    return Text(status_label(view), style=status_style(view))
+
+
+def pretty_json(raw: str | bytes) -> str:
+    """Indented JSON when it parses, the text as it is when not."""
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def cut_lines(text: str, limit: int | None) -> tuple[str, int]:
+    """The first `limit` lines and how many more there are (big bodies freeze widgets)."""
+    if limit is None:
+        return text, 0
+    lines = text.split("\n")
+    if len(lines) <= limit:
+        return text, 0
+    return "\n".join(lines[:limit]), len(lines) - limit

@@ -1,0 +1,1 @@
+"""Screens pushed over the main console: the detail view and the help."""

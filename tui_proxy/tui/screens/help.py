@@ -1,0 +1,56 @@
+"""The help screen: every binding with its id and help text, and the filter words."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ..filters import HELP as FILTER_HELP
+
+
+def bindings_table(title: str, bindings: Iterable[Binding]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 2), expand=True)
+    table.add_column("key", style="bold cyan", no_wrap=True)
+    table.add_column("what it does")
+    table.add_column("binding id", style="dim", no_wrap=True)
+    for binding in bindings:
+        if not isinstance(binding, Binding) or not binding.id:
+            continue
+        table.add_row(binding.key.replace(",", " "), binding.tooltip or binding.description, binding.id)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 110; height: 90%;
+        border: round $accent; border-title-style: bold; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, sections: list[tuple[str, Iterable[Binding]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        body = VerticalScroll()
+        body.border_title = "Help · esc to close"
+        with body:
+            intro = Text.from_markup(
+                "Every request to the proxy is a row; [b]enter[/] opens it. "
+                "Keys can be remapped by binding id. [b]ctrl+p[/] lists every command.\n"
+            )
+            tables = [bindings_table(title, bindings) for title, bindings in self.sections]
+            filters = Text.from_markup(f"\n[b]Filter words[/] (all must match, ! negates)\n  {FILTER_HELP}\n")
+            yield Static(Group(intro, *tables, filters))

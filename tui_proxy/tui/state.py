@@ -1,0 +1,436 @@
+"""The console's model: exchanges rebuilt from bus events, with no UI in sight.
+
+`ConsoleState.apply` is the bus subscriber. It runs on the event loop for every
+event, tokens included, so it only appends to bounded containers and notes what
+changed. The app's flush timer calls `take_changes()` a few times a second and
+redraws just that. Memory stays bounded: `history` exchanges, and caps per exchange
+on text, CLI lines and chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..events import (
+    CliExited,
+    CliSpawned,
+    CliStderr,
+    CliStdout,
+    ErrorInfo,
+    Event,
+    ExchangeFinished,
+    Notice,
+    RequestReceived,
+    ResponseChunk,
+    ResponseStarted,
+    TokenDelta,
+    Usage,
+)
+
+#: Per-exchange caps: enough for any transcript worth reading, small enough that
+#: 1 000 exchanges stay well under a few hundred MB even when every one hits them.
+MAX_CLI_LINES = 2_000
+MAX_CHUNKS = 2_000
+MAX_TEXT_CHARS = 200_000
+MAX_STDERR_CHARS = 32_000
+MAX_ERRORS = 500
+MAX_NOTICES = 200
+
+
+@dataclass(slots=True, frozen=True)
+class CliLine:
+    at: float
+    #: "out" or "err".
+    stream: str
+    text: str
+
+
+@dataclass(slots=True)
+class CappedText:
+    """Text that grows by appends and stops growing at `limit` characters."""
+
+    limit: int
+    parts: list[str] = field(default_factory=list)
+    length: int = 0
+    truncated: bool = False
+    _joined: str | None = None
+
+    def append(self, piece: str) -> None:
+        room = self.limit - self.length
+        if room <= 0:
+            self.truncated = True
+            return
+        if len(piece) > room:
+            piece = piece[:room]
+            self.truncated = True
+        self.parts.append(piece)
+        self.length += len(piece)
+        self._joined = None
+
+    def __str__(self) -> str:
+        # Joined lazily and cached: the flush reads it a few times a second, the
+        # subscriber appends to it per token.
+        if self._joined is None:
+            self._joined = "".join(self.parts)
+            self.parts = [self._joined] if self._joined else []
+        return self._joined
+
+    def __len__(self) -> int:
+        return self.length
+
+
+@dataclass(slots=True, eq=False)
+class ExchangeView:
+    """Everything the console knows about one request, as it happens."""
+
+    id: str
+    received_at: float
+    method: str = "POST"
+    path: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: str = ""
+    remote: str = ""
+    model: str | None = None
+    stream: bool = False
+    replay_of: str | None = None
+    # The CLI run.
+    argv: tuple[str, ...] = ()
+    pid: int | None = None
+    stdin: str = ""
+    cwd: str = ""
+    system_prompt: str | None = None
+    spawned_at: float | None = None
+    first_cli_line_at: float | None = None
+    cli_lines: deque[CliLine] = field(default_factory=lambda: deque(maxlen=MAX_CLI_LINES))
+    #: Lines ever received; `cli_lines_total - len(cli_lines)` were dropped from the front.
+    cli_lines_total: int = 0
+    stderr: CappedText = field(default_factory=lambda: CappedText(MAX_STDERR_CHARS))
+    returncode: int | None = None
+    killed_because: str | None = None
+    exited_at: float | None = None
+    # Tokens as they stream.
+    text: CappedText = field(default_factory=lambda: CappedText(MAX_TEXT_CHARS))
+    thinking: CappedText = field(default_factory=lambda: CappedText(MAX_TEXT_CHARS))
+    deltas: int = 0
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    # The response as sent.
+    response_status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_started_at: float | None = None
+    chunks: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_CHUNKS))
+    chunks_total: int = 0
+    # The end.
+    finished_at: float | None = None
+    status: int | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+    complete: bool = True
+    final_ttft_ms: float | None = None
+    final_duration_ms: float | None = None
+    #: Bumped on every change: lets views cache what they rendered.
+    version: int = 0
+
+    @property
+    def in_flight(self) -> bool:
+        return self.finished_at is None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or (self.status is not None and self.status >= 400)
+
+    def ttft_ms(self) -> float | None:
+        if self.final_ttft_ms is not None:
+            return self.final_ttft_ms
+        if self.first_token_at is None:
+            return None
+        return (self.first_token_at - self.received_at) * 1000
+
+    def duration_ms(self, now: float) -> float:
+        if self.final_duration_ms is not None:
+            return self.final_duration_ms
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, (end - self.received_at) * 1000)
+
+    @property
+    def tokens_in(self) -> int | None:
+        return self.usage.prompt_tokens if self.usage else None
+
+    @property
+    def tokens_out(self) -> int:
+        """Reported output tokens, or while streaming an estimate: one per delta."""
+        if self.usage is not None:
+            return self.usage.completion_tokens
+        return self.deltas
+
+    @property
+    def tokens_estimated(self) -> bool:
+        return self.usage is None
+
+    def tokens_per_second(self, now: float) -> float | None:
+        """Output tokens over the time since the first token (the usual TPS)."""
+        if self.first_token_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else now
+        if self.finished_at is not None and self.last_token_at is not None:
+            end = max(self.last_token_at, min(end, self.finished_at))
+        span = end - self.first_token_at
+        if span <= 0.001:
+            return None
+        return self.tokens_out / span
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorRow:
+    """One line of the errors panel: an exchange that failed, or an engine notice."""
+
+    at: float
+    exchange_id: str
+    status: int | None
+    source: str
+    type: str
+    message: str
+
+
+@dataclass(slots=True)
+class Totals:
+    requests: int = 0
+    errors: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+@dataclass(slots=True)
+class Changes:
+    """What happened since the last flush, for the widgets to redraw."""
+
+    added: list[str] = field(default_factory=list)
+    updated: set[str] = field(default_factory=set)
+    removed: list[str] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    cleared: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.errors or self.notices or self.cleared)
+
+
+class ConsoleState:
+    """A bounded, ordered map of ExchangeView records fed by the engine's bus."""
+
+    def __init__(self, history: int = 1000, clock: Callable[[], float] = time.time) -> None:
+        self.history = max(1, history)
+        self.clock = clock
+        self.exchanges: OrderedDict[str, ExchangeView] = OrderedDict()
+        self.errors: deque[ErrorRow] = deque(maxlen=MAX_ERRORS)
+        self.notices: deque[Notice] = deque(maxlen=MAX_NOTICES)
+        self.totals = Totals()
+        #: Arrival times within the last minute, for requests per minute.
+        self._arrivals: deque[float] = deque()
+        self._changes = Changes()
+        self._handlers: dict[type, Callable[[ExchangeView, Event], None]] = {
+            CliSpawned: self._on_spawned,
+            CliStdout: self._on_stdout,
+            CliStderr: self._on_stderr,
+            CliExited: self._on_exited,
+            TokenDelta: self._on_token,
+            ResponseStarted: self._on_response_started,
+            ResponseChunk: self._on_chunk,
+            ExchangeFinished: self._on_finished,
+        }
+
+    # -- the bus subscriber ---------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """Fold one event in. Called per token: no formatting, no widgets."""
+        if isinstance(event, RequestReceived):
+            self._on_received(event)
+            return
+        if isinstance(event, Notice):
+            self._on_notice(event)
+            return
+        view = self.exchanges.get(event.exchange_id)
+        handler = self._handlers.get(type(event))
+        if view is None or handler is None:
+            return  # evicted or cleared already, or an event this console ignores
+        handler(view, event)
+        view.version += 1
+        self._changes.updated.add(view.id)
+
+    def _on_received(self, e: RequestReceived) -> None:
+        view = ExchangeView(
+            id=e.exchange_id,
+            received_at=e.at,
+            method=e.method,
+            path=e.path,
+            headers=dict(e.headers),
+            body=e.body,
+            client=e.client,
+            remote=e.remote,
+            model=e.model,
+            stream=e.stream,
+            replay_of=e.replay_of,
+        )
+        self.exchanges[view.id] = view
+        self.totals.requests += 1
+        self._arrivals.append(e.at)
+        self._changes.added.append(view.id)
+        while len(self.exchanges) > self.history:
+            self._evict_oldest()
+
+    def _evict_oldest(self) -> None:
+        # Finished exchanges go first; only a flood of in-flight ones evicts a live one.
+        victim = next((v.id for v in self.exchanges.values() if not v.in_flight), None)
+        if victim is None:
+            victim = next(iter(self.exchanges))
+        self._drop(victim)
+
+    def _drop(self, exchange_id: str) -> None:
+        del self.exchanges[exchange_id]
+        changes = self._changes
+        if exchange_id in changes.added:
+            changes.added.remove(exchange_id)  # never shown: nothing to remove on screen
+        else:
+            changes.removed.append(exchange_id)
+        changes.updated.discard(exchange_id)
+
+    @staticmethod
+    def _on_spawned(view: ExchangeView, e: CliSpawned) -> None:  # type: ignore[override]
+        view.argv = e.argv
+        view.pid = e.pid
+        view.stdin = e.stdin
+        view.cwd = e.cwd
+        view.system_prompt = e.system_prompt
+        view.spawned_at = e.at
+
+    @staticmethod
+    def _on_stdout(view: ExchangeView, e: CliStdout) -> None:
+        if view.first_cli_line_at is None:
+            view.first_cli_line_at = e.at
+        view.cli_lines.append(CliLine(e.at, "out", e.line))
+        view.cli_lines_total += 1
+
+    @staticmethod
+    def _on_stderr(view: ExchangeView, e: CliStderr) -> None:
+        view.stderr.append(e.text)
+        for line in e.text.splitlines() or [""]:
+            view.cli_lines.append(CliLine(e.at, "err", line))
+            view.cli_lines_total += 1
+
+    @staticmethod
+    def _on_exited(view: ExchangeView, e: CliExited) -> None:
+        view.returncode = e.returncode
+        view.killed_because = e.killed_because
+        view.exited_at = e.at
+
+    @staticmethod
+    def _on_token(view: ExchangeView, e: TokenDelta) -> None:
+        if view.first_token_at is None:
+            view.first_token_at = e.at
+        view.last_token_at = e.at
+        if e.kind == "thinking":
+            view.thinking.append(e.text)
+        else:
+            view.text.append(e.text)
+            view.deltas += 1
+
+    @staticmethod
+    def _on_response_started(view: ExchangeView, e: ResponseStarted) -> None:
+        view.response_status = e.status
+        view.response_headers = dict(e.headers)
+        view.response_started_at = e.at
+
+    @staticmethod
+    def _on_chunk(view: ExchangeView, e: ResponseChunk) -> None:
+        view.chunks.append(e.data)
+        view.chunks_total += 1
+
+    def _on_finished(self, view: ExchangeView, e: ExchangeFinished) -> None:  # type: ignore[override]
+        view.finished_at = e.at
+        view.status = e.status
+        if e.model:
+            view.model = e.model
+        view.finish_reason = e.finish_reason
+        view.usage = e.usage
+        view.error = e.error
+        view.complete = e.complete
+        view.final_ttft_ms = e.ttft_ms
+        view.final_duration_ms = e.duration_ms
+        # The streamed text is the one shown live; the final text wins if they differ
+        # (a non-streaming run publishes no deltas at all).
+        if e.text and len(view.text) == 0:
+            view.text.append(e.text)
+        if e.thinking and len(view.thinking) == 0:
+            view.thinking.append(e.thinking)
+        if e.usage is not None:
+            self.totals.tokens_in += e.usage.prompt_tokens
+            self.totals.tokens_out += e.usage.completion_tokens
+        if e.error is not None or e.status >= 400:
+            self.totals.errors += 1
+            error = e.error
+            row = ErrorRow(
+                at=e.at,
+                exchange_id=view.id,
+                status=e.status,
+                source=error.source if error else "http",
+                type=error.type if error else "http_error",
+                message=error.message if error else f"status {e.status}",
+            )
+            self.errors.append(row)
+            self._changes.errors.append(row)
+
+    def _on_notice(self, e: Notice) -> None:
+        self.notices.append(e)
+        self._changes.notices.append(e)
+        if e.level == "error":
+            row = ErrorRow(at=e.at, exchange_id=e.exchange_id, status=None, source="engine", type=e.level, message=e.message)
+            self.errors.append(row)
+            self._changes.errors.append(row)
+
+    # -- what the flush reads -------------------------------------------------------
+
+    def take_changes(self) -> Changes:
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def get(self, exchange_id: str | None) -> ExchangeView | None:
+        return self.exchanges.get(exchange_id) if exchange_id else None
+
+    def __iter__(self) -> Iterator[ExchangeView]:
+        return iter(self.exchanges.values())
+
+    def __len__(self) -> int:
+        return len(self.exchanges)
+
+    @property
+    def newest(self) -> ExchangeView | None:
+        if not self.exchanges:
+            return None
+        return self.exchanges[next(reversed(self.exchanges))]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for v in self.exchanges.values() if v.in_flight)
+
+    def requests_per_minute(self, now: float | None = None) -> float:
+        now = self.clock() if now is None else now
+        arrivals = self._arrivals
+        while arrivals and arrivals[0] < now - 60:
+            arrivals.popleft()
+        return float(sum(1 for t in arrivals if t <= now))
+
+    def clear(self) -> None:
+        """Forget finished exchanges and errors; in-flight ones stay (they are still running)."""
+        for exchange_id in [v.id for v in self.exchanges.values() if not v.in_flight]:
+            self._drop(exchange_id)
+        self.errors.clear()
+        self._changes.cleared = True

@@ -1,0 +1,1 @@
+"""One widget per file, one per console panel."""

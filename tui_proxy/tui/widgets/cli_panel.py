@@ -1,0 +1,115 @@
+"""The CLI panel: the selected run's argv, stdin, timed stdout/stderr lines, exit.
+
+A `Log` (lazy rendering, bounded) fed with `write_lines` in one batch per flush; when
+the same run grows only its new lines are written. `p` switches raw lines to pretty
+JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from textual.widgets import Log
+
+from .. import formatting as fmt
+from ..state import CliLine, ExchangeView
+
+
+def transcript_head(view: ExchangeView) -> list[str]:
+    if not view.argv:
+        state = "waiting for a slot…" if view.in_flight else "no CLI run (answered by the proxy)"
+        return [f"── {view.id}: {state}"]
+    lines = [
+        f"── {view.id} · pid {view.pid} · cwd {view.cwd}",
+        "$ " + shlex.join(view.argv),
+        "stdin:",
+        *("  " + line for line in (fmt.pretty_json(view.stdin.strip()) if view.stdin else "").splitlines()),
+    ]
+    if view.system_prompt:
+        lines += ["system prompt:", *("  " + line for line in view.system_prompt.splitlines())]
+    lines.append("── output")
+    return lines
+
+
+def transcript_line(line: CliLine, pretty: bool) -> list[str]:
+    stamp = fmt.clock_time_ms(line.at)
+    tag = "err" if line.stream == "err" else "out"
+    if pretty and line.stream == "out":
+        try:
+            parsed = json.loads(line.text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, (dict, list)):
+            body = json.dumps(parsed, indent=2, ensure_ascii=False).splitlines()
+            return [f"{stamp} {tag} {body[0]}", *(" " * 17 + b for b in body[1:])]
+    return [f"{stamp} {tag} {line.text}"]
+
+
+def transcript_tail(view: ExchangeView) -> list[str]:
+    if view.exited_at is None:
+        return []
+    why = f" (ended by the proxy: {view.killed_because})" if view.killed_because else ""
+    return [f"── {fmt.clock_time_ms(view.exited_at)} exit {view.returncode}{why}"]
+
+
+def full_transcript(view: ExchangeView, pretty: bool = False) -> list[str]:
+    lines = transcript_head(view)
+    dropped = view.cli_lines_total - len(view.cli_lines)
+    if dropped:
+        lines.append(f"… {dropped} earlier lines dropped (per-run cap)")
+    for line in view.cli_lines:
+        lines += transcript_line(line, pretty)
+    return lines + transcript_tail(view)
+
+
+class CliPanel(Log):
+    DEFAULT_CSS = """
+    CliPanel { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(highlight=True, max_lines=10_000, auto_scroll=True, **kwargs)
+        self.pretty = False
+        self.exchange_id: str | None = None
+        self._written_total = 0
+        self._head_for: tuple | None = None
+        self._exit_written = False
+        self._version = -1
+
+    def toggle_pretty(self, view: ExchangeView | None) -> None:
+        self.pretty = not self.pretty
+        self.exchange_id = None  # forces a full redraw
+        self.show(view)
+
+    def show(self, view: ExchangeView | None) -> None:
+        if view is None:
+            if self.exchange_id is not None:
+                self.clear()
+                self.exchange_id = None
+            return
+        if view.id == self.exchange_id and view.version == self._version:
+            return
+        head_key = (view.argv, view.pid)
+        if view.id != self.exchange_id or head_key != self._head_for:
+            self.clear()
+            self.exchange_id = view.id
+            self._head_for = head_key
+            self._written_total = view.cli_lines_total
+            self._exit_written = view.exited_at is not None
+            self._version = view.version
+            self.write_lines(full_transcript(view, self.pretty))
+            return
+        self._version = view.version
+        new = view.cli_lines_total - self._written_total
+        batch: list[str] = []
+        if new > 0:
+            fresh = list(view.cli_lines)[-new:] if new <= len(view.cli_lines) else list(view.cli_lines)
+            for line in fresh:
+                batch += transcript_line(line, self.pretty)
+            self._written_total = view.cli_lines_total
+        if view.exited_at is not None and not self._exit_written:
+            batch += transcript_tail(view)
+            self._exit_written = True
+        if batch:
+            self.write_lines(batch)

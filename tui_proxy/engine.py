@@ -13,11 +13,30 @@ inside their own event loop:
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import shutil
+import tempfile
 import time
 from typing import Callable
 
+from aiohttp import web
+
+from .claude.argv import build_env, default_inherited_env
+from .claude.probe import CliStatus, probe_cli
+from .claude.run import RunSettings
 from .config import Config
-from .events import EventBus
+from .events import EventBus, Notice
+from .exchange import Exchange
+from .ids import new_exchange_id
+from .server.admission import Admission
+from .server.app import make_web_app
+from .server.guard import is_loopback
+
+log = logging.getLogger(__name__)
+
+#: Seconds that in-flight requests get to end on their own at shutdown.
+SHUTDOWN_GRACE = 5.0
 
 
 class Engine:
@@ -32,4 +51,134 @@ class Engine:
         self.config = config
         self.bus = bus or EventBus()
         self.clock = clock
-        raise NotImplementedError("landing with issue 3")
+        self._ids = ids or (lambda: new_exchange_id(clock()))
+        self.admission = Admission(config.max_concurrency, config.max_queue, config.queue_timeout)
+        self.cli_status: CliStatus | None = None
+        self.run_settings: RunSettings | None = None
+        self.store = None
+        self.port: int | None = None
+        self._in_flight: dict[str, Exchange] = {}
+        self._runner: web.AppRunner | None = None
+        self._runs_dir: str | None = None
+        self._unsubscribe_store: Callable[[], None] | None = None
+
+    # -- state the faces show ----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
+    @property
+    def active_runs(self) -> int:
+        return len(self._in_flight)
+
+    # -- exchanges -----------------------------------------------------------------------
+
+    def new_exchange(self) -> Exchange:
+        return Exchange(self._ids(), self.bus, self.clock)
+
+    def track(self, exchange: Exchange) -> None:
+        self._in_flight[exchange.id] = exchange
+
+    def untrack(self, exchange: Exchange) -> None:
+        self._in_flight.pop(exchange.id, None)
+
+    async def kill(self, exchange_id: str) -> bool:
+        """End a running request: its client gets an error, its child is reaped."""
+        exchange = self._in_flight.get(exchange_id)
+        if exchange is None or exchange.on_kill is None:
+            return False
+        exchange.on_kill("killed")
+        return True
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        config = self.config
+        if not is_loopback(config.host) and not config.api_key and not config.allow_remote:
+            raise PermissionError(
+                f"Refusing to listen on {config.host} without an API key: anyone who can reach it could use "
+                "your Claude subscription. Set --api-key (or CLAUDE_MAX_TUI_API_KEY), or pass --allow-remote."
+            )
+        inherited = default_inherited_env()
+        self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
+        self._runs_dir = tempfile.mkdtemp(prefix="claude-max-tui-runs-")
+        self.run_settings = RunSettings(
+            cli_path=self.cli_status.path or config.claude,
+            inherited_env=inherited,
+            runs_dir=self._runs_dir,
+            first_output_timeout=config.first_output_timeout,
+            idle_timeout=config.idle_timeout,
+            total_timeout=config.timeout,
+        )
+        if config.capture:
+            await self._open_store()
+        app = make_web_app(self)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, config.host, config.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            self._close_store()
+            shutil.rmtree(self._runs_dir, ignore_errors=True)
+            raise
+        self.port = _bound_port(site) or config.port
+        self._notice("info", f"listening on {self.url}", url=self.url)
+        status = self.cli_status
+        if not status.found:
+            self._notice("error", f"Claude CLI not found ({status.error}). {status.hint or ''}".strip())
+        elif status.logged_in is False:
+            self._notice("warning", f"Claude CLI {status.version} is not logged in. {status.hint or ''}".strip())
+        else:
+            self._notice("info", f"Claude CLI {status.version} at {status.path}")
+
+    async def stop(self) -> None:
+        """Stop accepting, end in-flight runs (streams get an error event), reap, flush."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            for site in list(runner.sites):
+                await site.stop()
+        for exchange in list(self._in_flight.values()):
+            if exchange.on_kill:
+                exchange.on_kill("shutdown")
+        if runner is not None:
+            await runner.cleanup()
+        await asyncio.to_thread(self._close_store)
+        if self._runs_dir:
+            await asyncio.to_thread(shutil.rmtree, self._runs_dir, True)
+            self._runs_dir = None
+
+    async def _open_store(self) -> None:
+        from .capture.store import CaptureStore
+
+        try:
+            self.store = await asyncio.to_thread(CaptureStore.open, self.config.capture_path, clock=self.clock)
+        except Exception as exc:  # a broken store must not stop the proxy; say so loudly
+            log.exception("capture store failed to open")
+            self._notice("error", f"Capture is off: the store at {self.config.capture_path} could not be opened ({exc}).")
+            return
+        self._unsubscribe_store = self.bus.subscribe(self.store.recorder())
+
+    def _close_store(self) -> None:
+        if self._unsubscribe_store:
+            self._unsubscribe_store()
+            self._unsubscribe_store = None
+        if self.store is not None:
+            store, self.store = self.store, None
+            store.flush()
+            store.close()
+
+    def _notice(self, level: str, message: str, **data) -> None:
+        self.bus.publish(Notice(exchange_id="", at=self.clock(), level=level, message=message, data=data))  # type: ignore[arg-type]
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server = site._server  # aiohttp keeps the asyncio Server here; its sockets know the real port
+    for sock in getattr(server, "sockets", None) or ():
+        return sock.getsockname()[1]
+    return None

@@ -1,0 +1,86 @@
+"""Shared fixtures: the project's fake CLI, a running engine on a free loopback port, real clients."""
+
+from __future__ import annotations
+
+
+import sys
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `tests.*` helpers importable from any rootdir
+
+from tui_proxy.config import Config  # noqa: E402
+from tui_proxy.engine import Engine  # noqa: E402
+
+FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
+
+
+def fake_config(tmp_path: Path, **overrides) -> Config:
+    values = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", keepalive_interval=1.0)
+    values.update(overrides)
+    return Config(**values)
+
+
+@pytest.fixture
+def fake_claude_env(monkeypatch, tmp_path) -> Path:
+    """Children of the engine inherit this environment: make every fake run record what it got."""
+    record = tmp_path / "fake-runs"
+    record.mkdir()
+    monkeypatch.setenv("FAKE_CLAUDE_RECORD_DIR", str(record))
+    monkeypatch.delenv("FAKE_CLAUDE_SCENARIO", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return record
+
+
+@pytest.fixture
+async def start_engine(tmp_path, fake_claude_env) -> AsyncIterator[Callable[..., Awaitable[Engine]]]:
+    """`await start_engine(**config_overrides)` → a started Engine over the fake CLI; stopped after."""
+    engines: list[Engine] = []
+
+    async def start(**overrides) -> Engine:
+        engine = Engine(fake_config(tmp_path, **overrides))
+        await engine.start()
+        engines.append(engine)
+        return engine
+
+    yield start
+    for engine in engines:
+        await engine.stop()
+
+
+@pytest.fixture
+async def engine(start_engine) -> Engine:
+    return await start_engine()
+
+
+@pytest.fixture
+def openai_client(engine):
+    """The real `openai` SDK with strict response validation, no retries."""
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=30)
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of `pid` (Linux /proc), to prove none is left behind."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+    alive = []
+    for kid in kids:
+        try:
+            with open(f"/proc/{kid}/stat") as f:
+                if f.read().split(") ", 1)[1].startswith("Z"):
+                    continue
+        except OSError:
+            continue
+        alive.append(kid)
+    return alive
+
+
+

@@ -1,0 +1,94 @@
+"""Headless mode: the same engine, no UI; one line per finished request on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from typing import TextIO
+
+from . import __version__
+from .config import Config
+from .engine import Engine
+from .events import Event, ExchangeFinished, Notice, RequestReceived
+
+
+class HeadlessLog:
+    """A bus subscriber that prints finished requests and engine notices."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+        self._stream_flags: dict[str, bool] = {}
+
+    def __call__(self, event: Event) -> None:
+        kind = type(event)
+        if kind is RequestReceived:
+            self._stream_flags[event.exchange_id] = event.stream  # type: ignore[attr-defined]
+        elif kind is ExchangeFinished:
+            self._write(format_finished(event, self._stream_flags.pop(event.exchange_id, False)))  # type: ignore[arg-type]
+        elif kind is Notice:
+            self._write(f"{_clock(event.at)}  {event.level.upper():7}  {event.message}")  # type: ignore[attr-defined]
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+def format_finished(event: ExchangeFinished, stream: bool) -> str:
+    usage = event.usage
+    tokens = f"in {usage.prompt_tokens} out {usage.completion_tokens}" if usage else "in - out -"
+    ttft = f"ttft {event.ttft_ms / 1000:.2f}s" if event.ttft_ms is not None else "ttft -"
+    status = str(event.status)
+    if event.error is not None:
+        status += f" {event.error.code or event.error.type}"
+    elif event.finish_reason:
+        status += f" {event.finish_reason}"
+    return (
+        f"{_clock(event.at)}  {event.exchange_id}  {event.model or '-'}  {'stream' if stream else 'json'}  "
+        f"{status}  {ttft}  {event.duration_ms / 1000:.2f}s  {tokens}"
+    )
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
+    engine = Engine(config)
+    engine.bus.subscribe(HeadlessLog(out))
+    try:
+        await engine.start()
+    except (OSError, PermissionError) as exc:
+        out.write(f"claude-max-tui: cannot start: {exc}\n")
+        out.flush()
+        return 1
+    status = engine.cli_status
+    out.write(f"claude-max-tui {__version__} headless, listening on {engine.url}/v1\n")
+    if status is not None:
+        out.write(f"claude CLI: {status.path or config.claude} version {status.version or 'unknown'}; logged in: {_yes_no(status.logged_in)}\n")
+    if engine.store is not None:
+        out.write(f"captures: {engine.store.path}\n")
+    out.flush()
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stopping.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        out.write("claude-max-tui: shutting down\n")
+        out.flush()
+        await engine.stop()
+    return 0
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
+
+
+def run_headless(config: Config) -> int:
+    return asyncio.run(serve(config))

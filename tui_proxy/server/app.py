@@ -1,0 +1,61 @@
+"""The aiohttp application: routes, and the middlewares every request passes."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..openai.errors import ApiError
+from .chat_completions import chat_completions
+from .exchanges import begin_exchange, send_error
+from .guard import Guard
+from .keys import ENGINE, EXCHANGE
+from .routes_info import health, list_models, retrieve_model
+
+log = logging.getLogger(__name__)
+
+
+def make_web_app(engine) -> web.Application:
+    guard = Guard(engine.config)
+
+    @web.middleware
+    async def errors(request: web.Request, handler) -> web.StreamResponse:
+        """Every failure is an OpenAI-shaped JSON error, and an exchange the user can see."""
+        try:
+            guard.check(request)
+            return await handler(request)
+        except ApiError as error:
+            return await _reject(request, error)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return await _reject(request, _http_error(exc))
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            error = ApiError(500, "Internal error in claude-max-tui; see its console or log.", type="server_error", code="internal_error", source="internal")
+            return await _reject(request, error)
+
+    app = web.Application(middlewares=[errors], client_max_size=engine.config.max_body_bytes)
+    app[ENGINE] = engine
+    app.router.add_get("/health", health)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_get(r"/v1/models/{model_id:.+}", retrieve_model)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    return app
+
+
+async def _reject(request: web.Request, error: ApiError) -> web.StreamResponse:
+    exchange = request.get(EXCHANGE) or begin_exchange(request, b"")
+    return await send_error(request, exchange, error)
+
+
+def _http_error(exc: web.HTTPException) -> ApiError:
+    if exc.status == 404:
+        return ApiError(404, "Not found. This server answers /v1/chat/completions, /v1/models and /health.", code="not_found", retryable=False)
+    if exc.status == 405:
+        return ApiError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
+    if exc.status == 413:
+        return ApiError(413, f"The request body is too large ({exc.text or 'over the limit'}).", code="request_too_large", retryable=False)
+    return ApiError(exc.status, exc.reason or exc.text or "HTTP error", code=f"http_{exc.status}", retryable=False)
+

@@ -1,0 +1,187 @@
+"""`POST /v1/chat/completions`: one request, one CLI run, answered as OpenAI would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import aclosing
+
+from aiohttp import web
+
+from ..claude.run import CliRun, Done, Text, Thinking
+from ..events import ResponseChunk, ResponseStarted
+from ..exchange import Exchange
+from ..openai import chat_response
+from ..openai.chat_request import ChatRequest, parse_chat_request
+from ..openai.errors import ApiError
+from ..translate import plan_chat_run
+from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error
+from .keys import ENGINE
+from .sse import SseStream
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    body = await request.read()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    model, stream = peek_model_and_stream(data)
+    exchange = begin_exchange(request, body, model=model, stream=stream)
+    try:
+        if data is None:
+            raise ApiError(400, "The request body is not valid JSON.", code="invalid_json", retryable=False)
+        chat = parse_chat_request(data)
+        engine = request.app[ENGINE]
+        async with engine.admission.slot():
+            plan = plan_chat_run(chat)
+            run = CliRun(engine.run_settings, exchange, plan.prompt, plan.options, plan.limiter())
+            engine.track(exchange)
+            try:
+                if chat.stream:
+                    return await _stream(request, exchange, chat, run)
+                return await _complete(request, exchange, chat, run)
+            finally:
+                engine.untrack(exchange)
+    except ApiError as error:
+        return await send_error(request, exchange, error)
+
+
+async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest, run: CliRun) -> web.StreamResponse:
+    texts: list[str] = []
+    thinking: list[str] = []
+    done: Done | None = None
+    try:
+        async with aclosing(run.events()) as events:
+            async for event in events:
+                if type(event) is Text:
+                    texts.append(event.text)
+                elif type(event) is Thinking:
+                    thinking.append(event.text)
+                else:
+                    done = event
+    except asyncio.CancelledError:
+        run.kill("disconnect")
+        await asyncio.shield(run.finish())
+        _finish_cut(exchange, "".join(texts), "".join(thinking))
+        raise
+    except ApiError:
+        await asyncio.shield(run.finish())
+        raise
+    assert done is not None
+    text = "".join(texts)
+    payload = chat_response.completion(
+        "chatcmpl-" + exchange.id,
+        int(exchange.started_at),
+        chat.model.id,
+        content=text,
+        finish_reason=done.finish_reason,
+        usage=done.usage,
+        reasoning="".join(thinking) or None,
+    )
+    body = json_body(payload)
+    headers = {**response_headers(exchange), "Content-Type": "application/json"}
+    response = web.Response(status=200, body=body, headers=headers)
+    exchange.publish(ResponseStarted, status=200, headers=headers, streaming=False)
+    exchange.publish(ResponseChunk, data=body.decode())
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    finally:
+        # The answer is out; reaping the child must not delay it.
+        await asyncio.shield(run.finish())
+        finish(exchange, status=200, finish_reason=done.finish_reason, usage=done.usage, text=text, thinking="".join(thinking))
+    return response
+
+
+async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, run: CliRun) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    sse = SseStream(request, response_headers(exchange), engine.config.keepalive_interval)
+    chunks = chat_response.ChunkWriter("chatcmpl-" + exchange.id, int(exchange.started_at), chat.model.id, include_usage=chat.include_usage)
+    texts: list[str] = []
+    thinking: list[str] = []
+    publish = exchange.publish
+
+    async def send(payload: str) -> None:
+        publish(ResponseChunk, data=payload)
+        await sse.data(payload)
+
+    async def open_stream() -> None:
+        await sse.commit()
+        publish(ResponseStarted, status=200, headers=sse.headers, streaming=True)
+        await send(chunks.role())
+
+    opening: asyncio.Future | None = None
+
+    async def commit() -> None:
+        # Once, whoever comes first (the first output or the hold timer); others wait for it.
+        nonlocal opening
+        if opening is None:
+            opening = asyncio.ensure_future(open_stream())
+        await opening
+
+    # Hold the headers until the model's first output, so that early failures (not logged
+    # in, limits, unknown model) reach the client as real statuses; commit anyway after
+    # `stream_hold` seconds of silence and keep the connection alive with comments.
+    hold = asyncio.get_running_loop().call_later(engine.config.stream_hold, lambda: asyncio.ensure_future(_commit_quietly(commit)))
+    try:
+        try:
+            async with aclosing(run.events()) as events:
+                async for event in events:
+                    kind = type(event)
+                    if kind is Text:
+                        if opening is None or not opening.done():
+                            await commit()
+                        texts.append(event.text)
+                        await send(chunks.content(event.text))
+                    elif kind is Thinking:
+                        if opening is None or not opening.done():
+                            await commit()
+                        thinking.append(event.text)
+                        await send(chunks.reasoning(event.text))
+                    else:
+                        if opening is None or not opening.done():
+                            await commit()
+                        await send(chunks.finish(event.finish_reason))
+                        if chat.include_usage:
+                            await send(chunks.usage(event.usage))
+                        await send("[DONE]")
+                        hold.cancel()
+                        await sse.close()
+                        await asyncio.shield(run.finish())
+                        finish(exchange, status=200, finish_reason=event.finish_reason, usage=event.usage, text="".join(texts), thinking="".join(thinking))
+                        return sse.response  # type: ignore[return-value]
+        except ApiError as error:
+            hold.cancel()
+            await asyncio.shield(run.finish())
+            if opening is None:
+                raise  # nothing sent yet: a real HTTP status
+            await commit()
+            # Mid-stream: an error event (the SDKs raise APIError on it), never a fake success.
+            await send(json.dumps(error.body(), ensure_ascii=False))
+            await send("[DONE]")
+            await sse.close()
+            finish(exchange, status=200, error=error, text="".join(texts), thinking="".join(thinking), complete=False)
+            return sse.response  # type: ignore[return-value]
+    except (asyncio.CancelledError, ConnectionError) as exc:
+        hold.cancel()
+        run.kill("disconnect")
+        await asyncio.shield(run.finish())
+        _finish_cut(exchange, "".join(texts), "".join(thinking))
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        return sse.response or web.Response(status=499)
+    raise AssertionError("the run ended without Done")  # events() always ends in Done or raises
+
+
+async def _commit_quietly(commit) -> None:
+    try:
+        await commit()
+    except (ConnectionError, RuntimeError):
+        pass
+
+
+def _finish_cut(exchange: Exchange, text: str, thinking: str) -> None:
+    error = ApiError(499, "The client closed the connection before the answer was complete.", type="server_error", code="client_disconnected", source="disconnect")
+    finish(exchange, status=499, error=error, text=text, thinking=thinking, complete=False)
+

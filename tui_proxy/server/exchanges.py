@@ -1,0 +1,88 @@
+"""Open and close exchanges from the HTTP side: what came in, what went out, and errors."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from ..capture.redact import redact_headers
+from ..events import ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
+from ..exchange import Exchange
+from ..openai.errors import ApiError
+from .keys import ENGINE, EXCHANGE
+
+REPLAY_HEADER = "X-Replay-Of"
+
+
+def begin_exchange(request: web.Request, body: bytes, *, model: str | None = None, stream: bool = False) -> Exchange:
+    """The exchange of this request, announced with its body. Once per request."""
+    existing = request.get(EXCHANGE)
+    if existing is not None:
+        return existing
+    engine = request.app[ENGINE]
+    exchange = engine.new_exchange()
+    exchange.model = model
+    exchange.stream = stream
+    request[EXCHANGE] = exchange
+    exchange.publish(
+        RequestReceived,
+        method=request.method,
+        path=request.path_qs,
+        headers=redact_headers(request.headers),
+        body=body,
+        client=request.headers.get("User-Agent", ""),
+        remote=request.remote or "",
+        model=model,
+        stream=stream,
+        replay_of=request.headers.get(REPLAY_HEADER) or None,
+    )
+    return exchange
+
+
+def peek_model_and_stream(body: object) -> tuple[str | None, bool]:
+    """For the request row: shown even when the body is then rejected."""
+    if isinstance(body, dict):
+        model = body.get("model")
+        return (model if isinstance(model, str) else None), body.get("stream") is True
+    return None, False
+
+
+def response_headers(exchange: Exchange) -> dict[str, str]:
+    return {"x-request-id": exchange.id}
+
+
+async def send_error(request: web.Request, exchange: Exchange, error: ApiError) -> web.Response:
+    """Answer a JSON error, record it, close the exchange."""
+    headers = {**response_headers(exchange), **error.headers(), "Content-Type": "application/json"}
+    body = error.body_bytes()
+    response = web.Response(status=error.status, body=body, headers=headers)
+    exchange.publish(ResponseStarted, status=error.status, headers=headers, streaming=False)
+    exchange.publish(ResponseChunk, data=body.decode())
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass
+    finish(exchange, status=error.status, error=error)
+    return response
+
+
+def finish(exchange: Exchange, *, status: int, error: ApiError | None = None, complete: bool = True, **fields) -> None:
+    if exchange.finished:
+        return
+    exchange.finished = True
+    exchange.publish(
+        ExchangeFinished,
+        status=status,
+        model=exchange.model,
+        error=error.info() if error else None,
+        ttft_ms=exchange.ttft_ms(),
+        duration_ms=exchange.elapsed_ms(),
+        complete=complete,
+        **fields,
+    )
+
+
+def json_body(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

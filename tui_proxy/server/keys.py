@@ -1,0 +1,14 @@
+"""Typed keys for what the aiohttp app and requests carry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+ENGINE: web.AppKey["Engine"] = web.AppKey("engine")
+#: The request's Exchange, once it has one (request-scoped storage).
+EXCHANGE = "tui_proxy.exchange"

@@ -1,0 +1,44 @@
+"""`GET /health`, `GET /v1/models`, `GET /v1/models/{id}`: answered without spawning anything."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import __version__
+from ..openai import models
+from .keys import ENGINE
+
+
+async def health(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    cli = engine.cli_status
+    ok = bool(cli and cli.found and cli.logged_in is not False)
+    return web.json_response(
+        {
+            "status": "ok" if ok else "degraded",
+            "version": __version__,
+            "cli": {
+                "path": cli.path if cli else None,
+                "found": cli.found if cli else False,
+                "version": cli.version if cli else None,
+                "logged_in": cli.logged_in if cli else None,
+                "auth_method": cli.auth_method if cli else None,
+                "error": cli.error if cli else None,
+                "hint": cli.hint if cli else None,
+            },
+            "active_runs": engine.active_runs,
+            "queued": engine.admission.waiting,
+            "max_concurrency": engine.admission.max_concurrency,
+        }
+    )
+
+
+async def list_models(request: web.Request) -> web.Response:
+    return web.json_response(models.model_list())
+
+
+async def retrieve_model(request: web.Request) -> web.Response:
+    model_id = request.match_info["model_id"]
+    entry = models.resolve(model_id)  # raises the 404 for unknown ids
+    return web.json_response(models.model_object(entry))
+

@@ -39,10 +39,10 @@ SHOTS = [
 ]
 
 
-async def shoot(name: str, size: tuple[int, int], select, panel, keys, out: Path, **app_kwargs) -> Path:
+async def shoot(name: str, size: tuple[int, int], select, panel, keys, out: Path, scene: bool = True, **app_kwargs) -> Path:
     app = make_demo_app(**app_kwargs)
     async with app.run_test(size=size) as pilot:
-        await stage(pilot, select=select, panel=panel)
+        await stage(pilot, select=select, panel=panel, scene=scene)
         for key in keys:
             await pilot.press(key)
             await pilot.pause()
@@ -69,7 +69,7 @@ def to_png(svg: Path) -> Path | None:
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     svgs = [await shoot(*shot, out) for shot in SHOTS]
-    svgs.append(await shoot("error-state", (110, 30), None, "tokens", (), out, start_error=OSError(98, "Address already in use"), cli_status=DemoCliStatus(logged_in=False)))
+    svgs.append(await shoot("error-state", (100, 24), None, "tokens", (), out, scene=False, start_error=OSError(98, "Address already in use"), cli_status=DemoCliStatus(logged_in=False)))
     for svg in svgs:
         png = to_png(svg)
         print(svg, png or "(no rsvg-convert: apt-get install librsvg2-bin for PNGs)")

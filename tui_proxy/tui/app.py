@@ -9,6 +9,7 @@ thousand tokens a second cost the proxy a dict update each, not a repaint each.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
@@ -85,11 +86,11 @@ class ConsoleApp(App[int]):
         yield table
         yield Input(placeholder="filter: status>=400  model=sonnet  live  error  !stream  text…", id="filter")
         with TabbedContent(initial="tokens", id="inspector"):
-            with TabPane("Tokens", id="tokens"):
+            with TabPane("t Tokens", id="tokens"):
                 yield TokensPanel(id="tokens-panel")
-            with TabPane("CLI", id="cli"):
+            with TabPane("c CLI", id="cli"):
                 yield CliPanel(id="cli-panel")
-            with TabPane("Errors", id="errors"):
+            with TabPane("e Errors", id="errors"):
                 yield ErrorsPanel(id="errors-panel")
         yield Footer()
 
@@ -118,15 +119,9 @@ class ConsoleApp(App[int]):
         try:
             await self.engine.start()
         except OSError as error:
-            where = f"{self.config.host}:{self.config.port}"
-            self.listen_error = f"Cannot listen on {where}: {error.strerror or error}"
-            in_use = getattr(error, "errno", None) in (98, 48, 10048) or "in use" in str(error).lower()
-            hint = (
-                "Another program (maybe another claude-max-tui) holds that port. Stop it, or start with --port 0 for a free one."
-                if in_use
-                else "Check the --host and --port settings."
-            )
+            self.listen_error, hint = describe_start_error(error, self.config)
             banner.set_problem("listen", self.listen_error, hint)
+            self._show_cli_problem(banner)
             return
         except Exception as error:  # a broken install must still show a readable screen
             self.listen_error = f"The proxy did not start: {type(error).__name__}: {error}"
@@ -175,6 +170,14 @@ class ConsoleApp(App[int]):
         await self._stop_engine()
         self.exit(0 if self.server_started else 1)
 
+    #: Actions that only make sense on the requests list, not over a detail or help screen.
+    MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "panel", "pretty"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
+
     # -- the flush ----------------------------------------------------------------------
 
     def header_info(self, now: float) -> HeaderInfo:
@@ -211,7 +214,7 @@ class ConsoleApp(App[int]):
                 errors.append(changes.errors)
             if changes.cleared or changes.errors:
                 count = len(state.errors)
-                self._main("#inspector", TabbedContent).get_tab("errors").label = f"Errors {count}" if count else "Errors"
+                self._main("#inspector", TabbedContent).get_tab("errors").label = f"e Errors {count}" if count else "e Errors"
             self._show_selection(now)
             screen = self.screen
             if isinstance(screen, DetailScreen):
@@ -356,6 +359,21 @@ class ConsoleApp(App[int]):
                 ]
             )
         )
+
+
+def describe_start_error(error: OSError, config: Config) -> tuple[str, str | None]:
+    """A failed start in one sentence, and what to do about it."""
+    if error.errno is None:  # the engine's own refusal (e.g. remote bind without a key): already a sentence
+        return str(error), None
+    where = f"{config.host}:{config.port}"
+    message = f"Cannot listen on {where}: {error.strerror or error}"
+    if error.errno in (errno.EADDRINUSE, 10048):
+        return message, "Another program (maybe another claude-max-tui) holds that port. Stop it, or start with --port 0 for a free one."
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return message, "Ports below 1024 need privileges: pick a port above 1024."
+    if error.errno == errno.EADDRNOTAVAIL:
+        return message, f"{config.host} is not an address of this machine: check --host."
+    return message, "Check the --host and --port settings."
 
 
 def make_app(

@@ -138,7 +138,7 @@ def scene_events() -> list[Event]:
     a = "0199f1a00001-5e1f09aa"
     answer = "Paris is the capital of France. It has been the seat of government since the 10th century."
     add([
-        RequestReceived(a, T0, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("sonnet", "What is the capital of France? Think first.", stream=True), "curl", "127.0.0.1", model="sonnet", stream=True),
+        RequestReceived(a, T0, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("sonnet", "What is the capital of France? Think first.", stream=True), "curl/8.5.0", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(a, T0 + 0.02, argv=("claude", "-p", "--output-format", "stream-json", "--verbose", "--input-format", "stream-json", "--model", "sonnet", "--include-partial-messages"), pid=41812, stdin='{"type":"user","message":{"role":"user","content":"What is the capital of France? Think first."}}', cwd="/tmp/claude-max-tui"),
         *_cli_lines(a, T0 + 0.9, "7c1e", answer),
         *_stream_events(a, T0 + 1.1, ["The user asks ", "about France. ", "Simple fact: Paris."], 0.1, "thinking"),
@@ -153,7 +153,7 @@ def scene_events() -> list[Event]:
     b = "0199f1a00002-a83c11f0"
     b_text = "def add(a, b):\n    return a + b"
     add([
-        RequestReceived(b, T0 + 4, "POST", "/v1/chat/completions", _headers("OpenAI/Python 1.82.0"), _chat_body("opus", "Write add() in Python.", stream=False, system="You are terse."), "openai-python", "127.0.0.1", model="opus", stream=False),
+        RequestReceived(b, T0 + 4, "POST", "/v1/chat/completions", _headers("OpenAI/Python 1.82.0"), _chat_body("opus", "Write add() in Python.", stream=False, system="You are terse."), "OpenAI/Python 1.82.0", "127.0.0.1", model="opus", stream=False),
         CliSpawned(b, T0 + 4.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "opus"), pid=41840, stdin='{"type":"user","message":{"role":"user","content":"Write add() in Python."}}', cwd="/tmp/claude-max-tui", system_prompt="You are terse."),
         *_cli_lines(b, T0 + 5.2, "9a0b", b_text),
         *_stream_events(b, T0 + 5.9, ["def add(a, b):\n", "    return a + b"], 0.2),
@@ -166,7 +166,7 @@ def scene_events() -> list[Event]:
     # 3. Rate limited by the CLI: a 429 with the CLI's stderr.
     c = "0199f1a00003-c0ffee01"
     add([
-        RequestReceived(c, T0 + 9, "POST", "/v1/chat/completions", _headers("litellm/1.74.0"), _chat_body("sonnet", "Summarise this repo.", stream=True), "litellm", "127.0.0.1", model="sonnet", stream=True),
+        RequestReceived(c, T0 + 9, "POST", "/v1/chat/completions", _headers("litellm/1.74.0"), _chat_body("sonnet", "Summarise this repo.", stream=True), "litellm/1.74.0", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(c, T0 + 9.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41877, stdin='{"type":"user","message":{"role":"user","content":"Summarise this repo."}}', cwd="/tmp/claude-max-tui"),
         CliStdout(c, T0 + 9.8, line='{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}'),
         CliStderr(c, T0 + 9.85, text="Error: usage limit reached, resets at 15:00"),
@@ -177,7 +177,7 @@ def scene_events() -> list[Event]:
     # 4. Refused before any run: missing API key.
     d = "0199f1a00004-d15ea5e0"
     add([
-        RequestReceived(d, T0 + 12, "POST", "/v1/chat/completions", _headers("python-requests/2.32", key=False), _chat_body("haiku", "ping", stream=False), "python-requests", "127.0.0.1", model="haiku", stream=False),
+        RequestReceived(d, T0 + 12, "POST", "/v1/chat/completions", _headers("python-requests/2.32", key=False), _chat_body("haiku", "ping", stream=False), "python-requests/2.32", "127.0.0.1", model="haiku", stream=False),
         ResponseStarted(d, T0 + 12.001, 401, {"content-type": "application/json"}, False),
         ExchangeFinished(d, T0 + 12.002, 401, error=ErrorInfo(401, "invalid_request_error", "Missing bearer token in Authorization header", code="invalid_api_key", source="request"), duration_ms=2.0),
     ])
@@ -185,7 +185,7 @@ def scene_events() -> list[Event]:
     # 5. Killed from the console mid-stream.
     e = "0199f1a00005-e7a11b0b"
     add([
-        RequestReceived(e, T0 + 14, "POST", "/v1/chat/completions", _headers("aider/0.86"), _chat_body("sonnet", "Refactor the parser.", stream=True), "aider", "127.0.0.1", model="sonnet", stream=True),
+        RequestReceived(e, T0 + 14, "POST", "/v1/chat/completions", _headers("aider/0.86"), _chat_body("sonnet", "Refactor the parser.", stream=True), "aider/0.86", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(e, T0 + 14.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41903, stdin='{"type":"user","message":{"role":"user","content":"Refactor the parser."}}', cwd="/tmp/claude-max-tui"),
         CliStdout(e, T0 + 14.9, line='{"type":"system","subtype":"init","session_id":"e7a1"}'),
         *_stream_events(e, T0 + 15.2, ["I'll start ", "by splitting ", "the tokenizer"], 0.3),
@@ -197,7 +197,7 @@ def scene_events() -> list[Event]:
     f = "0199f1a00006-f1f1f1f1"
     live = "Here is a haiku about event loops:\n\nOne thread, many waits —\ncallbacks bloom when sockets wake,\nthe loop never sleeps."
     add([
-        RequestReceived(f, T0 + 22, "POST", "/v1/chat/completions", _headers("open-webui/0.6.5"), _chat_body("sonnet", "Write a haiku about event loops.", stream=True), "open-webui", "127.0.0.1", model="sonnet", stream=True),
+        RequestReceived(f, T0 + 22, "POST", "/v1/chat/completions", _headers("open-webui/0.6.5"), _chat_body("sonnet", "Write a haiku about event loops.", stream=True), "open-webui/0.6.5", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(f, T0 + 22.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet", "--include-partial-messages"), pid=41950, stdin='{"type":"user","message":{"role":"user","content":"Write a haiku about event loops."}}', cwd="/tmp/claude-max-tui"),
         *_cli_lines(f, T0 + 22.7, "f1f1", live)[:3],
         ResponseStarted(f, T0 + 23.1, 200, {"content-type": "text/event-stream", "x-request-id": f}, True),
@@ -207,7 +207,7 @@ def scene_events() -> list[Event]:
     # 7. Just arrived: waiting for the CLI's first line.
     g = "0199f1a00007-0a0b0c0d"
     add([
-        RequestReceived(g, T0 + 29, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("opus", "Explain asyncio.TaskGroup.", stream=True), "curl", "127.0.0.1", model="opus", stream=True),
+        RequestReceived(g, T0 + 29, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("opus", "Explain asyncio.TaskGroup.", stream=True), "curl/8.5.0", "127.0.0.1", model="opus", stream=True),
         CliSpawned(g, T0 + 29.02, argv=("claude", "-p", "--output-format", "stream-json", "--model", "opus"), pid=41977, stdin='{"type":"user","message":{"role":"user","content":"Explain asyncio.TaskGroup."}}', cwd="/tmp/claude-max-tui"),
     ])
     return events
@@ -230,10 +230,11 @@ def make_demo_app(*, start_error: OSError | None = None, cli_status: DemoCliStat
     return make_app(Config(port=3456), engine=engine, clock=lambda: SCENE_CLOCK)
 
 
-async def stage(pilot, select: str | None = None, panel: str | None = None) -> None:
+async def stage(pilot, select: str | None = None, panel: str | None = None, scene: bool = True) -> None:
     """Play the scene into a running demo app, select a row, show a panel, settle."""
     app = pilot.app
-    play_scene(app.engine.bus)
+    if scene:
+        play_scene(app.engine.bus)
     app.flush()
     await pilot.pause()
     if select is not None:

@@ -100,3 +100,24 @@ def cut_lines(text: str, limit: int | None) -> tuple[str, int]:
     if len(lines) <= limit:
         return text, 0
     return "\n".join(lines[:limit]), len(lines) - limit
+
+
+#: Product tokens that say nothing about which program sent the request.
+_GENERIC_PRODUCTS = {"mozilla", "python", "node", "node.js", "deno", "bun", "java", "go-http-client", "dart"}
+
+
+def client_name(user_agent: str) -> str:
+    """`OpenAI/Python 1.82.0` → `openai-python`, `Python/3.11 aiohttp/3.14` → `aiohttp`, `curl/8.5` → `curl`."""
+    if not user_agent:
+        return "-"
+    tokens = [t for t in user_agent.replace(";", " ").split() if "/" in t and not t.startswith("(")]
+    if not tokens:
+        return user_agent.split()[0].lower()[:20]
+    for token in tokens:
+        product, _, version = token.partition("/")
+        if product.lower() in _GENERIC_PRODUCTS:
+            continue
+        if version and not version[0].isdigit():  # `OpenAI/Python 1.82.0`: vendor/language
+            return f"{product}-{version}".lower()
+        return product.lower()
+    return tokens[0].partition("/")[0].lower()

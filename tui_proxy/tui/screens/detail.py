@@ -38,7 +38,7 @@ def _headers_table(headers: dict[str, str]) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for name, value in headers.items():
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))
     return table
 
 
@@ -132,6 +132,17 @@ def timings_renderable(view: ExchangeView, now: float) -> RenderableType:
     return Group(table, summary)
 
 
+_WHY = {
+    "request": "request: the proxy refused it before any run",
+    "cli": "cli: the Claude Code CLI reported it",
+    "timeout": "timeout: the run took too long",
+    "disconnect": "disconnect: the client went away",
+    "killed": "killed: stopped from the console",
+    "shutdown": "shutdown: the proxy was stopping",
+    "internal": "internal: a bug in the proxy",
+}
+
+
 def error_renderable(view: ExchangeView) -> RenderableType:
     error = view.error
     if error is None:
@@ -142,12 +153,12 @@ def error_renderable(view: ExchangeView) -> RenderableType:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("status sent", Text(str(error.status), style="bold red"))
-    table.add_row("type", error.type)
-    table.add_row("code", error.code or "-")
-    table.add_row("message", error.message)
-    table.add_row("why", error.source)
+    table.add_row("type", Text(error.type))
+    table.add_row("code", Text(error.code or "-"))
+    table.add_row("message", Text(error.message))
+    table.add_row("why", Text(_WHY.get(error.source, error.source)))
     if error.param:
-        table.add_row("param", error.param)
+        table.add_row("param", Text(error.param))
     if error.retry_after is not None:
         table.add_row("retry after", f"{error.retry_after}s")
     if view.returncode is not None:

@@ -24,7 +24,7 @@ def bindings_table(title: str, bindings: Iterable[Binding]) -> Table:
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.id:
             continue
-        table.add_row(binding.key.replace(",", " "), binding.tooltip or binding.description, binding.id)
+        table.add_row(Text(binding.key.replace(",", " ")), Text(binding.tooltip or binding.description), Text(binding.id))
     return table
 
 

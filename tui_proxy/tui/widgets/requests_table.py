@@ -59,7 +59,7 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
     cells: dict[str, Text | str] = {
         "time": fmt.clock_time(view.received_at),
         "id": view.id.rsplit("-", 1)[-1][:6],
-        "client": view.client or "-",
+        "client": fmt.client_name(view.client),
         "model": view.model or "-",
         "stream": ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
         "status": fmt.status_text(view),

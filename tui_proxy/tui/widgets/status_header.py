@@ -54,8 +54,8 @@ class StatusHeader(Static):
 def render_header(info: HeaderInfo, *, compact: bool = False) -> Text:
     sep = Text(" │ ", style="dim")
     out = Text(" ")
-    out.append("claude-max-tui" if not compact else "cmt", style="bold")
-    out.append(" ")
+    if not compact:
+        out.append("claude-max-tui ", style="bold")
     if info.url:
         out.append("● ", style="green")
         out.append(info.url.removeprefix("http://"), style="bold")

@@ -38,6 +38,17 @@ class Thinking:
 
 
 @dataclass(frozen=True, slots=True)
+class Restart:
+    """The CLI retried a failed turn and wrote a different answer: output from `keep` on is void.
+
+    A consumer that still holds its output (not streaming) truncates to `keep` characters;
+    one that already sent it cannot take it back and must fail.
+    """
+
+    keep: int
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     finish_reason: str
     usage: Usage
@@ -47,7 +58,7 @@ class Done:
     structured_output: object = None
 
 
-RunEvent = Text | Thinking | Done
+RunEvent = Text | Thinking | Restart | Done
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +137,12 @@ class CliRun:
             kind = type(parsed)
             if kind is L.TextDelta:
                 new = turn.add(parsed.text)
+                if turn.diverged:
+                    yield turn.restart()
                 if new:
                     text = limiter.feed(new)
                     if text:
+                        turn.emitted += len(text)
                         exchange.mark_first_token()
                         publish(TokenDelta, kind="text", text=text)
                         yield Text(text)
@@ -149,7 +163,9 @@ class CliRun:
                     if sep:
                         text = limiter.feed(sep)
                         if text:
+                            turn.emitted += len(text)
                             yield Text(text)
+                    turn.turn_start = turn.emitted
                 aborted_message = True
                 turn.message_count += 1
                 self._message_usage = parsed.usage
@@ -166,6 +182,8 @@ class CliRun:
                 # Text the CLI never streamed (a non-streaming fallback after a failed stream).
                 if not parsed.is_error and parsed.result and not facts.error_message:
                     missing = turn.missing_from(parsed.result)
+                    if turn.diverged:
+                        yield turn.restart()
                     if missing:
                         text = limiter.feed(missing)
                         if text:
@@ -190,6 +208,7 @@ class CliRun:
             raise error
         tail = limiter.flush()
         if tail:
+            turn.emitted += len(tail)
             exchange.mark_first_token()
             publish(TokenDelta, kind="text", text=tail)
             yield Text(tail)
@@ -274,15 +293,22 @@ class CliRun:
 
 
 class _TurnText:
-    """The current turn's text as streamed, so a retried message is not sent twice."""
+    """The current turn's text as streamed, so that a retried message is not sent twice.
 
-    __slots__ = ("sent", "replay", "message_count", "_diverged")
+    After a failed stream the CLI retries the turn, streaming it again from the start (a
+    dropped connection) or writing it whole without deltas (an error event). Repeats of
+    what was sent are skipped; an answer that differs from it voids the turn (`Restart`).
+    """
+
+    __slots__ = ("sent", "replay", "message_count", "diverged", "emitted", "turn_start")
 
     def __init__(self) -> None:
         self.sent = ""  # this turn's text already passed on
         self.replay: str | None = None  # the retried message's text so far
         self.message_count = 0
-        self._diverged = False
+        self.diverged = False
+        self.emitted = 0  # characters of output passed on, all turns
+        self.turn_start = 0  # where this turn's output began
 
     def add(self, delta: str) -> str:
         if self.replay is None:
@@ -293,16 +319,20 @@ class _TurnText:
             return ""  # still repeating what was sent
         if self.replay.startswith(self.sent):
             new = self.replay[len(self.sent) :]
-            self.sent = self.replay
-            self.replay = None
+            self.sent, self.replay = self.replay, None
             return new
-        # The retry wrote something else: what was sent cannot be unsent; go on from here.
-        self._diverged = True
-        self.sent += delta
-        return delta
+        # The retry wrote something else: the turn starts over with the retry's text.
+        self.diverged = True
+        text, self.sent, self.replay = self.replay, self.replay, None
+        return text
 
     def retry(self) -> None:
         self.replay = ""
+
+    def restart(self) -> Restart:
+        self.diverged = False
+        self.emitted = self.turn_start
+        return Restart(self.turn_start)
 
     def next_turn(self) -> str:
         sep = "\n\n" if self.sent and not self.sent.endswith("\n\n") else ""
@@ -311,11 +341,14 @@ class _TurnText:
         return sep
 
     def missing_from(self, final: str) -> str:
-        if self.replay is not None and not self.sent.startswith(self.replay or ""):
-            return ""
+        """What of the CLI's final text was never streamed (its fallback writes it whole)."""
         if final.startswith(self.sent):
-            return final[len(self.sent) :]
-        return ""
+            new = final[len(self.sent) :]
+        else:
+            self.diverged = bool(self.sent)
+            new = final
+        self.sent = final
+        return new
 
 
 def _stopped_error(reason: str) -> ApiError:

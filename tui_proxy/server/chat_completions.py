@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from ..claude.run import CliRun, Done, Text, Thinking
+from ..claude.run import CliRun, Done, Restart, Text, Thinking
 from ..events import ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..openai import chat_response
@@ -58,6 +58,8 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
                     texts.append(event.text)
                 elif type(event) is Thinking:
                     thinking.append(event.text)
+                elif type(event) is Restart:
+                    texts = ["".join(texts)[: event.keep]]
                 else:
                     done = event
     except asyncio.CancelledError:
@@ -139,6 +141,9 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, r
                             await commit()
                         thinking.append(event.text)
                         await send(chunks.reasoning(event.text))
+                    elif kind is Restart:
+                        if sum(map(len, texts)) > event.keep:
+                            raise _retry_diverged()
                     else:
                         if opening is None or not opening.done():
                             await commit()
@@ -179,6 +184,17 @@ async def _commit_quietly(commit) -> None:
         await commit()
     except (ConnectionError, RuntimeError):
         pass
+
+
+def _retry_diverged() -> ApiError:
+    return ApiError(
+        502,
+        "The model API failed mid-answer and the CLI's retry wrote a different answer; "
+        "the text already streamed cannot be taken back. Retry the request.",
+        type="server_error",
+        code="upstream_retry_diverged",
+        source="cli",
+    )
 
 
 def _finish_cut(exchange: Exchange, text: str, thinking: str) -> None:

@@ -1,0 +1,206 @@
+"""Replay without the engine: a small OpenAI-shaped server that records captures like the
+proxy does (X-Replay-Of → replay_of, x-request-id), then replay, wait, diff."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import pytest
+from aiohttp import web
+
+from tui_proxy.capture import CaptureStore
+from tui_proxy.capture.model import TimedLine
+from tui_proxy.capture.synthetic import exchange_events
+from tui_proxy.commands import replay as replay_command
+from tui_proxy.events import EventBus, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted, Usage
+from tui_proxy.ids import new_exchange_id
+from tui_proxy.replay import ReplayRefused, await_capture, edit_in_editor, read_answer, replay
+from tui_proxy.replay_diff import diff, render_diff
+
+
+class RecordingServer:
+    """Answers `answer N` (N counts requests) and captures each exchange into `store`."""
+
+    def __init__(self, store: CaptureStore):
+        self.bus = EventBus()
+        self.bus.subscribe(store.recorder())
+        self.count = 0
+        self.seen: list[tuple[dict[str, str], bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.seen.append((dict(request.headers), body))
+        self.count += 1
+        xid, start = new_exchange_id(), time.time()
+        stream = json.loads(body).get("stream", False)
+        self.bus.publish(RequestReceived(xid, start, method=request.method, path=request.path_qs, headers=dict(request.headers), body=body, client=request.headers.get("User-Agent", ""), remote="127.0.0.1", model="m", stream=stream, replay_of=request.headers.get("X-Replay-Of")))
+        words = [f"answer {self.count} ", "second line\n", "unchanged"]
+        headers = {"x-request-id": xid}
+        usage = Usage(prompt_tokens=10, completion_tokens=3 + self.count)
+        if stream:
+            response = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            self.bus.publish(ResponseStarted(xid, time.time(), 200, {"Content-Type": "text/event-stream"}, True))
+            for word in words:
+                data = json.dumps({"model": "m", "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]})
+                self.bus.publish(ResponseChunk(xid, time.time(), data))
+                await response.write(f"data: {data}\n\n".encode())
+            for data in (json.dumps({"model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": usage.completion_tokens}}), "[DONE]"):
+                await response.write(f"data: {data}\n\n".encode())
+        else:
+            data = {"model": "m", "choices": [{"index": 0, "message": {"content": "".join(words)}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": usage.completion_tokens}}
+            response = web.json_response(data, headers=headers)
+        self.bus.publish(ExchangeFinished(xid, time.time(), 200, model="m", finish_reason="stop", usage=usage, text="".join(words), ttft_ms=5.0, duration_ms=(time.time() - start) * 1000))
+        return response
+
+
+@pytest.fixture
+def store(tmp_path):
+    with CaptureStore.open(tmp_path / "captures.sqlite3", commit_interval=0.01) as store:
+        yield store
+
+
+@pytest.fixture
+async def server(store):
+    recording = RecordingServer(store)
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", recording.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    recording.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    yield recording
+    await runner.cleanup()
+
+
+def seed(store, **kwargs):
+    events = exchange_events(**kwargs)
+    bus = EventBus()
+    bus.subscribe(store.recorder())
+    for event in events:
+        bus.publish(event)
+    store.flush()
+    return store.get(events[0].exchange_id)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_replay_records_a_linked_capture_and_diffs(store, server, stream):
+    original = seed(store, stream=stream, words=3)
+    result = await replay(original, to_url=server.url, api_key="sk-replay")
+    headers, body = server.seen[0]
+    assert headers["X-Replay-Of"] == original.id and headers["Authorization"] == "Bearer sk-replay"
+    assert "Cookie" not in headers and body == original.request_body
+    assert result.status == 200 and result.streaming == stream and result.new_id
+    assert result.answer.text == "answer 1 second line\nunchanged" and result.answer.finish_reason == "stop"
+    assert result.answer.usage.completion_tokens == 4
+    if stream:
+        assert result.ttft_ms is not None and result.chunks[-1].text == "[DONE]"
+
+    new = await await_capture(store, result.new_id, timeout=5)
+    assert new is not None and new.replay_of == original.id
+    d = diff(original, new)
+    assert not d.same_text and d.outcome_changed
+    assert "-word0 word1 word2 " in d.text_diff and "+answer 1 second line" in d.text_diff
+    rows = {row.name: row for row in d.rows}
+    assert not rows["status"].changed and rows["completion tokens"].original == "3" and rows["completion tokens"].new == "4"
+    assert rows["completion tokens"].delta == "+33.3%"
+    text = render_diff(d)
+    assert f"replay {new.id} of {original.id}" in text and "* completion tokens" in text and "+answer 1" in text
+
+
+async def test_replay_with_an_edited_body(store, server):
+    original = seed(store, stream=False)
+    edited = original.request_body.replace(b"Hamlet", b"Macbeth")
+    await replay(original, to_url=server.url, body_override=edited)
+    assert server.seen[0][1] == edited
+
+
+async def test_identical_answers_give_an_unchanged_outcome(store, server):
+    original = seed(store, stream=True)
+    first = await replay(original, to_url=server.url)
+    server.count = 0  # the same answer again
+    second = await replay(original, to_url=server.url)
+    a = await await_capture(store, first.new_id)
+    b = await await_capture(store, second.new_id)
+    d = diff(a, b)
+    assert d.same_text and not d.outcome_changed and "answer text: identical" in render_diff(d)
+
+
+async def test_in_progress_exchanges_are_refused(store):
+    events = exchange_events()
+    bus = EventBus()
+    bus.subscribe(store.recorder())
+    for event in events[:4]:
+        bus.publish(event)
+    store.flush()
+    with pytest.raises(ReplayRefused):
+        await replay(store.get(events[0].exchange_id), to_url="http://127.0.0.1:9")
+
+
+async def test_the_client_side_view_stands_in_when_the_store_has_nothing(store, server):
+    original = seed(store, stream=True, words=3)
+    result = await replay(original, to_url=server.url)
+    stand_in = result.as_capture(original)
+    assert stand_in.text == result.answer.text and stand_in.replay_of == original.id
+    assert diff(original, stand_in).rows[0].new == "200"
+
+
+def test_read_answer_shapes():
+    chat = json.dumps({"model": "m", "choices": [{"message": {"content": "hi"}, "finish_reason": "length"}], "usage": {"prompt_tokens": 3, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 2}}})
+    answer = read_answer([], chat.encode(), False)
+    assert (answer.text, answer.finish_reason, answer.usage.cached_tokens) == ("hi", "length", 2)
+    error = read_answer([], b'{"error":{"message":"bad","type":"invalid_request_error","param":"model","code":null}}', False)
+    assert error.error.type == "invalid_request_error" and error.text == ""
+    responses = [
+        TimedLine(0, json.dumps({"type": "response.created", "response": {"object": "response", "status": "in_progress", "model": "m"}})),
+        TimedLine(0, json.dumps({"type": "response.output_text.delta", "delta": "Hel"})),
+        TimedLine(0, json.dumps({"type": "response.output_text.delta", "delta": "lo"})),
+        TimedLine(0, json.dumps({"type": "response.completed", "response": {"object": "response", "status": "completed", "output": [{"content": [{"type": "output_text", "text": "Hello"}]}], "usage": {"input_tokens": 5, "output_tokens": 2}}})),
+    ]
+    answer = read_answer(responses, b"", True)
+    assert (answer.text, answer.finish_reason, answer.usage.prompt_tokens) == ("Hello", "completed", 5)
+    legacy = read_answer([], b'{"choices":[{"text":"old","finish_reason":"stop"}]}', False)
+    assert legacy.text == "old"
+
+
+def test_edit_in_editor_uses_the_editor_command():
+    body = json.dumps({"messages": [{"role": "user", "content": "Hamlet"}]}).encode()
+    editor = f"{sys.executable} -c \"import sys; p=sys.argv[1]; s=open(p).read(); open(p,'w').write(s.replace('Hamlet','Macbeth'))\""
+    edited = edit_in_editor(body, editor=editor)
+    assert json.loads(edited) == {"messages": [{"role": "user", "content": "Macbeth"}]}
+
+
+async def test_the_replay_command_prints_the_diff(store, server, tmp_path, capsys, monkeypatch):
+    original = seed(store, stream=True, words=3)
+    parser = argparse.ArgumentParser()
+    replay_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["replay", original.id[:14], "--to", server.url, "--data-dir", str(tmp_path), "--wait", "5"])
+    # The command runs its own event loop: run it off this one.
+    import asyncio
+
+    code = await asyncio.to_thread(args.run, args)
+    out = capsys.readouterr().out
+    assert code == 0 and f"of {original.id}" in out and "+answer 1 " in out
+
+    args = parser.parse_args(["replay", original.id, "--to", server.url, "--data-dir", str(tmp_path), "--json"])
+    code = await asyncio.to_thread(args.run, args)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["original_id"] == original.id and data["same_text"] is False
+
+
+def test_the_replay_command_reports_a_dead_proxy(store, tmp_path, capsys):
+    original = seed(store)
+    parser = argparse.ArgumentParser()
+    replay_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["replay", original.id, "--to", "http://127.0.0.1:9", "--data-dir", str(tmp_path)])
+    assert args.run(args) == 1 and "failed" in capsys.readouterr().err
+
+
+def test_default_url_follows_the_port_setting(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MAX_TUI_PORT", "4000")
+    assert replay_command.default_url() == "http://127.0.0.1:4000"
+    assert replay_command.default_url(5000) == "http://127.0.0.1:5000"

@@ -1,0 +1,198 @@
+"""`claude-max-tui captures list|show|export`: read the capture store from the command line.
+
+Reads only (the store is opened read-only), so it is safe while a proxy is running on
+the same data dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from ..capture import AmbiguousIdError, Capture, CaptureStore, CaptureSummary, StoreVersionError
+from ..capture.export_curl import to_curl
+from ..capture.export_har import to_har
+from ..capture.export_json import capture_to_dict, summary_to_dict
+from ..config import Config, default_data_dir, env_value
+
+EXPORT_FORMATS = ("curl", "har", "json")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("captures", help="list, show and export captured exchanges")
+    actions = parser.add_subparsers(dest="captures_action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="newest first")
+    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    listing.add_argument("--before", metavar="ID", help="only older than this exchange (paging)")
+    listing.add_argument("--filter", metavar="TEXT", help="match id, path, model, client, status, error")
+    listing.add_argument("--json", action="store_true", help="one JSON array of summaries")
+
+    show = actions.add_parser("show", help="one exchange in full")
+    show.add_argument("id", help="exchange id, a unique prefix of one, or its short id")
+    show.add_argument("--json", action="store_true", help="the whole capture as JSON")
+
+    export = actions.add_parser("export", help="as curl, HAR 1.2 or JSON")
+    export.add_argument("id", help="exchange id, a unique prefix of one, or its short id")
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True)
+    export.add_argument("--to", metavar="URL", help="point curl/HAR at this base URL (default: the captured Host)")
+    export.add_argument("-o", "--output", metavar="FILE", help="write there instead of stdout")
+
+    for action in (listing, show, export):
+        add_data_dir_argument(action)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS, not a default: a default here would overwrite a top-level
+    # `claude-max-tui --data-dir DIR captures ...`; capture_path() falls back instead.
+    parser.add_argument(
+        "--data-dir", type=Path, default=argparse.SUPPRESS,
+        help="where the capture store lives (default: $CLAUDE_MAX_TUI_DATA_DIR or "
+        f"{default_data_dir()})",
+    )
+
+
+def capture_path(args: argparse.Namespace) -> Path:
+    data_dir = getattr(args, "data_dir", None) or env_value("data_dir") or default_data_dir()
+    return Config(data_dir=Path(data_dir).expanduser()).capture_path
+
+
+def open_store(args: argparse.Namespace) -> CaptureStore | None:
+    """The store, read-only; None (with a message) when there is none or it is unreadable."""
+    path = capture_path(args)
+    try:
+        return CaptureStore.open(path, read_only=True)
+    except FileNotFoundError:
+        print(f"no captures yet: {path} does not exist", file=sys.stderr)
+    except StoreVersionError as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+    return None
+
+
+def find_capture(store: CaptureStore, exchange_id: str) -> Capture | None:
+    """By id or prefix; None (with a message) when missing or ambiguous."""
+    try:
+        capture = store.get(exchange_id)
+    except AmbiguousIdError as exc:
+        print(f"ambiguous id: {exc}", file=sys.stderr)
+        return None
+    if capture is None:
+        print(f"no capture {exchange_id!r} in {store.path}", file=sys.stderr)
+    return capture
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.captures_action == "list" and not capture_path(args).exists():
+        print("[]" if args.json else "no captures yet")
+        return 0
+    store = open_store(args)
+    if store is None:
+        return 1
+    with store:
+        if args.captures_action == "list":
+            return _list(store, args)
+        capture = find_capture(store, args.id)
+        if capture is None:
+            return 1
+        if args.captures_action == "show":
+            print(json.dumps(capture_to_dict(capture), indent=2) if args.json else format_capture(capture))
+            return 0
+        return _export(capture, args)
+
+
+def _list(store: CaptureStore, args: argparse.Namespace) -> int:
+    summaries = store.list(limit=args.limit, before=args.before, filter_text=args.filter)
+    if args.json:
+        print(json.dumps([summary_to_dict(s) for s in summaries], indent=2))
+    else:
+        for summary in summaries:
+            print(format_summary(summary))
+    return 0
+
+
+def _export(capture: Capture, args: argparse.Namespace) -> int:
+    if args.format == "curl":
+        text = to_curl(capture, url=args.to) + "\n"
+    elif args.format == "har":
+        text = json.dumps(to_har([capture], url=args.to), indent=2) + "\n"
+    else:
+        text = json.dumps(capture_to_dict(capture), indent=2) + "\n"
+    if args.output:
+        # Captures hold prompts: the export is as private as the store.
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def format_summary(s: CaptureSummary) -> str:
+    when = datetime.fromtimestamp(s.started_at).strftime("%Y-%m-%d %H:%M:%S")
+    status = "..." if s.status is None else str(s.status)
+    outcome = s.error_type or s.finish_reason or ""
+    if not s.complete:
+        outcome = f"{s.state.value} {outcome}".strip()
+    tokens = "" if s.prompt_tokens is None else f"{s.prompt_tokens}→{s.completion_tokens}"
+    replay = f" ⟲{s.replay_of}" if s.replay_of else ""
+    return (
+        f"{s.id}  {when}  {s.method:<4} {s.path:<22} {s.model or '-':<20} {'SSE' if s.stream else '   '} "
+        f"{status:>3} {_ms(s.ttft_ms):>8} {_ms(s.duration_ms):>8} {tokens:>11}  {outcome}{replay}"
+    )
+
+
+def format_capture(c: Capture) -> str:
+    lines = [
+        format_summary(c),
+        "",
+        f"client   {c.client}  ({c.remote})",
+        f"state    {c.state.value}",
+    ]
+    if c.replay_of:
+        lines.append(f"replay of {c.replay_of}")
+    if c.error:
+        lines.append(f"error    {c.error.status} {c.error.type}: {c.error.message} (source: {c.error.source})")
+    if c.usage:
+        u = c.usage
+        lines.append(f"usage    prompt {u.prompt_tokens} (cached {u.cached_tokens}), completion {u.completion_tokens}")
+    lines += ["", "--- request", f"{c.method} {c.path}"]
+    lines += [f"{k}: {v}" for k, v in c.request_headers.items()]
+    lines += ["", _pretty(c.request_body.decode("utf-8", "replace"))]
+    if c.cli_argv:
+        lines += ["", "--- cli", "argv   " + " ".join(c.cli_argv), f"pid    {c.cli_pid}", f"cwd    {c.cli_cwd}"]
+        lines += [f"exit   {c.exit_code}" + (f" (killed: {c.killed_because})" if c.killed_because else "")]
+        lines += ["stdin  " + (c.cli_stdin or "")]
+        lines += [f"stdout +{_offset(c, line.at)}  {line.text}" for line in c.stdout]
+        if c.stderr:
+            lines += ["stderr", c.stderr_text.rstrip("\n")]
+    lines += ["", "--- response"]
+    if c.response_status is not None:
+        lines.append(f"status {c.response_status}")
+        lines += [f"{k}: {v}" for k, v in c.response_headers.items()]
+    if c.response_streaming:
+        lines += [f"+{_offset(c, chunk.at)}  data: {chunk.text}" for chunk in c.chunks]
+    elif c.chunks:
+        lines += ["", _pretty(c.response_body)]
+    lines += ["", "--- answer", c.text]
+    return "\n".join(lines)
+
+
+def _pretty(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def _offset(c: Capture, at: float) -> str:
+    return f"{(at - c.started_at) * 1000:8.1f}ms"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}ms"

@@ -1,0 +1,89 @@
+"""`claude-max-tui replay ID [--to URL] [--edit]`: send a captured request again and diff.
+
+The running proxy records the replay as a new capture in the same data dir; this waits
+for it and diffs it against the original. If it never shows up (another data dir, no
+capture), the answer as received here is diffed instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import aiohttp
+
+from ..capture.export_json import to_plain
+from ..config import Config, env_value
+from ..replay import ReplayRefused, await_capture, edit_in_editor, replay
+from ..replay_diff import diff, render_diff
+from .captures import add_data_dir_argument, find_capture, open_store
+
+
+def default_url(port: int | None = None) -> str:
+    defaults = Config()
+    host = env_value("host") or defaults.host
+    if host in ("0.0.0.0", "::", ""):  # a wildcard bind is reached on loopback
+        host = "127.0.0.1"
+    port = port or int(env_value("port") or defaults.port)
+    return f"http://{host}:{port}"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("replay", help="send a captured request again and diff the answers")
+    parser.add_argument("id", help="exchange id, a unique prefix of one, or its short id")
+    parser.add_argument("--to", metavar="URL", help="base URL of the proxy (default: http://127.0.0.1:$CLAUDE_MAX_TUI_PORT)")
+    parser.add_argument(
+        "--port", type=int, default=argparse.SUPPRESS, help="port of the local proxy, when --to is not given"
+    )
+    parser.add_argument("--edit", action="store_true", help="edit the request body in $EDITOR first")
+    parser.add_argument("--api-key", help="the proxy's key (default: $CLAUDE_MAX_TUI_API_KEY or $OPENAI_API_KEY)")
+    parser.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for the new capture")
+    parser.add_argument("--json", action="store_true", help="print the diff as JSON")
+    add_data_dir_argument(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    if store is None:
+        return 1
+    with store:
+        original = find_capture(store, args.id)
+        if original is None:
+            return 1
+        body = None
+        if args.edit:
+            try:
+                body = edit_in_editor(original.request_body)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                print(f"editor failed: {exc}", file=sys.stderr)
+                return 1
+        api_key = args.api_key or env_value("api_key") or os.environ.get("OPENAI_API_KEY")
+        to_url = args.to or default_url(getattr(args, "port", None))
+        try:
+            result = asyncio.run(replay(original, to_url=to_url, body_override=body, api_key=api_key))
+        except ReplayRefused as exc:
+            print(f"cannot replay: {exc}", file=sys.stderr)
+            return 1
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            print(f"replay to {to_url} failed: {exc or type(exc).__name__}", file=sys.stderr)
+            return 1
+        new = asyncio.run(await_capture(store, result.new_id, timeout=args.wait)) if result.new_id else None
+        if new is None:
+            print(
+                f"note: the new capture did not appear in {store.path} (is the proxy using the same"
+                " --data-dir?); diffing against the answer as received",
+                file=sys.stderr,
+            )
+            new = result.as_capture(original)
+        outcome = diff(original, new)
+        if args.json:
+            print(json.dumps({**to_plain(outcome), "same_text": outcome.same_text}, indent=2))
+        else:
+            print(render_diff(outcome))
+        return 0

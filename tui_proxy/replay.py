@@ -1,0 +1,266 @@
+"""Replay: send a captured request again, optionally with an edited body.
+
+The proxy records the replay as a new capture linked to the original (it reads the
+`X-Replay-Of` header) and names it in `x-request-id`. What the client saw is kept too,
+so a diff is possible even when the new capture cannot be read from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from .capture.model import Capture, CaptureState, TimedLine, header_value
+from .capture.resend import resend_headers
+from .capture.store import CaptureStore
+from .events import ErrorInfo, Usage
+
+REPLAY_HEADER = "X-Replay-Of"
+
+
+class ReplayRefused(ValueError):
+    """The capture cannot be replayed (it is still in progress)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a response said, read from its OpenAI-shaped body or SSE chunks."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    original_id: str
+    #: The new capture's id, from the response's `x-request-id` (None if absent).
+    new_id: str | None
+    url: str
+    request_body: bytes
+    status: int
+    headers: dict[str, str]
+    streaming: bool
+    #: The raw body (non-streaming) or the SSE text as received (streaming).
+    body: bytes
+    #: SSE `data:` payloads with the time each arrived.
+    chunks: tuple[TimedLine, ...]
+    started_at: float
+    ttft_ms: float | None
+    duration_ms: float
+    answer: Answer
+
+    def as_capture(self, original: Capture) -> Capture:
+        """The exchange as the client saw it, shaped like a capture, to diff against."""
+        return Capture(
+            id=self.new_id or f"{original.id}-replay",
+            started_at=self.started_at,
+            method=original.method,
+            path=original.path,
+            client="claude-max-tui replay",
+            model=self.answer.model,
+            stream=self.streaming,
+            status=self.status,
+            ttft_ms=self.ttft_ms,
+            duration_ms=self.duration_ms,
+            prompt_tokens=None if self.answer.usage is None else self.answer.usage.prompt_tokens,
+            completion_tokens=None if self.answer.usage is None else self.answer.usage.completion_tokens,
+            finish_reason=self.answer.finish_reason,
+            error_type=None if self.answer.error is None else self.answer.error.type,
+            error_message=None if self.answer.error is None else self.answer.error.message,
+            replay_of=original.id,
+            state=CaptureState.COMPLETE,
+            request_headers=dict(original.request_headers),
+            request_body=self.request_body,
+            response_status=self.status,
+            response_headers=self.headers,
+            response_streaming=self.streaming,
+            chunks=self.chunks if self.streaming else (TimedLine(self.started_at, self.body.decode("utf-8", "replace")),),
+            text=self.answer.text,
+            usage=self.answer.usage,
+            error=self.answer.error,
+        )
+
+
+async def replay(
+    capture: Capture,
+    *,
+    to_url: str,
+    body_override: bytes | None = None,
+    api_key: str | None = None,
+    timeout: float = 900.0,
+) -> ReplayResult:
+    """Send `capture`'s request to `to_url` + its path; read the answer (SSE if streamed)."""
+    if capture.in_progress:
+        raise ReplayRefused(f"{capture.id} is still in progress")
+    url = to_url.rstrip("/") + capture.path
+    headers = resend_headers(capture.request_headers)
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    headers[REPLAY_HEADER] = capture.id
+    body = capture.request_body if body_override is None else body_override
+    started_at = time.time()
+    clock = time.perf_counter
+    t0 = clock()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async with session.request(capture.method, url, data=body or None, headers=headers) as response:
+            streaming = (response.content_type or "") == "text/event-stream"
+            chunks: list[TimedLine] = []
+            ttft_ms: float | None = None
+            if streaming:
+                raw = bytearray()
+                async for data in _sse_data(response, raw):
+                    chunks.append(TimedLine(time.time(), data))
+                    if ttft_ms is None and _chunk_has_output(data):
+                        ttft_ms = (clock() - t0) * 1000
+                payload = bytes(raw)
+            else:
+                payload = await response.read()
+            duration_ms = (clock() - t0) * 1000
+            answer = read_answer(chunks, payload, streaming)
+            return ReplayResult(
+                original_id=capture.id,
+                new_id=response.headers.get("x-request-id"),
+                url=url,
+                request_body=body,
+                status=response.status,
+                headers=dict(response.headers),
+                streaming=streaming,
+                body=payload,
+                chunks=tuple(chunks),
+                started_at=started_at,
+                ttft_ms=ttft_ms,
+                duration_ms=duration_ms,
+                answer=answer,
+            )
+
+
+async def await_capture(store: CaptureStore, exchange_id: str, *, timeout: float = 30.0) -> Capture | None:
+    """Wait until the proxy has finished writing `exchange_id`; None if it never shows up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        capture = await store.aget(exchange_id)
+        if capture is not None and not capture.in_progress:
+            return capture
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
+def edit_in_editor(body: bytes, *, editor: str | None = None) -> bytes:
+    """Open `$VISUAL`/`$EDITOR` (else vi) on a private copy of `body`; return what was saved.
+
+    Blocking and takes over the terminal: a console suspends itself around it.
+    """
+    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="claude-max-tui-") as directory:  # 0700
+        path = os.path.join(directory, "request.json")
+        with open(path, "wb") as file:
+            file.write(_pretty_json(body))
+        subprocess.run([*shlex.split(command), path], check=True)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, streaming: bool) -> Answer:
+    """Answer text, finish reason, model, usage and error from chat completions,
+    legacy completions or responses bodies (or their SSE chunks)."""
+    if streaming:
+        objects = [obj for obj in (_json(c.text) for c in chunks) if isinstance(obj, dict)]
+    else:
+        obj = _json(body.decode("utf-8", "replace"))
+        objects = [obj] if isinstance(obj, dict) else []
+    text: list[str] = []
+    finish_reason = model = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+    for obj in objects:
+        if obj.get("type") == "response.output_text.delta":  # responses API stream
+            text.append(obj.get("delta") or "")
+            continue
+        # Responses API stream events wrap the response object; its output repeats the deltas.
+        wrapped = isinstance(obj.get("response"), dict)
+        if wrapped:
+            obj = obj["response"]
+        model = obj.get("model") or model
+        if isinstance(obj.get("error"), dict):
+            e = obj["error"]
+            error = ErrorInfo(status=0, type=str(e.get("type") or ""), message=str(e.get("message") or ""), code=e.get("code"), param=e.get("param"))
+        for choice in obj.get("choices") or ():  # chat completions (chunks), legacy completions
+            message = choice.get("delta") or choice.get("message") or {}
+            text.append(message.get("content") or choice.get("text") or "")
+            finish_reason = choice.get("finish_reason") or finish_reason
+        if obj.get("object") == "response":
+            finish_reason = obj.get("status") or finish_reason
+            if not wrapped:
+                text += [
+                    part.get("text") or ""
+                    for item in obj.get("output") or ()
+                    for part in item.get("content") or ()
+                    if part.get("type") == "output_text"
+                ]
+        if isinstance(obj.get("usage"), dict):
+            usage = _usage(obj["usage"])
+    return Answer("".join(text), finish_reason, model, usage, error)
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    prompt_details = data.get("prompt_tokens_details") or data.get("input_tokens_details") or {}
+    completion_details = data.get("completion_tokens_details") or data.get("output_tokens_details") or {}
+    return Usage(
+        prompt_tokens=int(data.get("prompt_tokens", data.get("input_tokens", 0)) or 0),
+        completion_tokens=int(data.get("completion_tokens", data.get("output_tokens", 0)) or 0),
+        cached_tokens=int(prompt_details.get("cached_tokens", 0) or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens", 0) or 0),
+    )
+
+
+async def _sse_data(response: aiohttp.ClientResponse, raw: bytearray):
+    """Yield each SSE event's data (multi-line data joined), keeping the raw text in `raw`."""
+    data_lines: list[str] = []
+    async for line_bytes in response.content:
+        raw += line_bytes
+        line = line_bytes.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data_lines:
+                yield "\n".join(data_lines)
+                data_lines = []
+        elif line.startswith("data:"):
+            data_lines.append(line[5:].removeprefix(" "))
+    if data_lines:
+        yield "\n".join(data_lines)
+
+
+def _chunk_has_output(data: str) -> bool:
+    obj = _json(data)
+    if not isinstance(obj, dict):
+        return False
+    if obj.get("type") == "response.output_text.delta":
+        return bool(obj.get("delta"))
+    return any((c.get("delta") or {}).get("content") or c.get("text") for c in obj.get("choices") or ())
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _pretty_json(body: bytes) -> bytes:
+    """Indented for editing when it is JSON; as is otherwise."""
+    try:
+        return (json.dumps(json.loads(body), indent=2, ensure_ascii=False) + "\n").encode()
+    except ValueError:
+        return body

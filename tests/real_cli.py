@@ -68,6 +68,18 @@ def find_real_cli() -> str | None:
     return None
 
 
+def require_real_cli(cli: str | None) -> str:
+    """`cli` (from find_real_cli) for a test; if None, skip locally and fail in CI (which installs it)."""
+    import pytest
+
+    if cli is not None:
+        return cli
+    reason = "real claude CLI not installed: run scripts/install-claude-cli.sh or set CLAUDE_REAL_CLI"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI must install it)")
+    pytest.skip(reason)
+
+
 def install_real_cli() -> str:
     """Run the install script (downloads ~370 MB the first time) and return the binary's path."""
     completed = subprocess.run(["bash", str(INSTALL_SCRIPT)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, check=True)

@@ -11,7 +11,6 @@ scripts/install-claude-cli.sh is expected to have run.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -19,7 +18,17 @@ import pytest
 
 from tests.mock_anthropic import TEXT_ANSWER
 from tests.mock_anthropic.scenarios import UNICODE_CHUNKS
-from tests.real_cli import CASES, SYSTEM_PROMPT, CliRun, find_real_cli, golden_paths, line_shape, load_golden, run_cases
+from tests.real_cli import (
+    CASES,
+    SYSTEM_PROMPT,
+    CliRun,
+    find_real_cli,
+    golden_paths,
+    line_shape,
+    load_golden,
+    require_real_cli,
+    run_cases,
+)
 
 MOCK_CASES = [case.name for case in CASES if case.use_mock]
 # Runs whose whole lifetime is under this many seconds on the CI box (two cores,
@@ -29,13 +38,7 @@ SLOW_RUN_SECONDS = 15.0
 
 @pytest.fixture(scope="module")
 def real_cli() -> str:
-    cli = find_real_cli()
-    if cli is not None:
-        return cli
-    reason = "real claude CLI not installed: run scripts/install-claude-cli.sh or set CLAUDE_REAL_CLI"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI must install it)")
-    pytest.skip(reason)
+    return require_real_cli(find_real_cli())
 
 
 @pytest.fixture(scope="module")

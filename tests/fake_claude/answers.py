@@ -57,7 +57,7 @@ UNICODE_CHUNKS = [
     "Unicode: héllo wörld, ", "cafe", "\u0301 (combining acute), ", "日本語のテキスト、中文、한국어, ",
     "مرحبا (RTL), ", "👍🏽 ", "👨\u200d👩", "\u200d👧\u200d👦 family, ", "line\u2028separator, ",
     "paragraph\u2029separator, ", "next\u0085line, ", "control\u0001char, ",
-    "tab\tquote\"backslash\\ ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 done.",
+    "tab\tbell\x07escape\x1b, ", "quote \" backslash \\ ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 done.",
 ]
 
 
@@ -112,14 +112,18 @@ NO_TOOL = "No such tool available: Bash"
 
 
 def _attempt_tool(run: Run) -> None:
-    """A model turn calling Bash although --tools= removed it, and the CLI's refusal."""
+    """A model turn calling Bash although --tools= removed it; the CLI refuses the call
+    with a tool_result user line, printed right after the tool_use assistant line."""
     response = run.response()
     response.start()
     response.text(texts.split_words("Let me check that with a command.", 3))
-    tool_id = response.tool_use("Bash", {"command": "ls -la", "description": "List files"})
+
+    def refuse(tool_id: str) -> None:
+        run.user_line([{"type": "tool_result", "content": f"<tool_use_error>Error: {NO_TOOL}</tool_use_error>",
+                        "is_error": True, "tool_use_id": tool_id}], tool_use_result=f"Error: {NO_TOOL}")
+
+    response.tool_use("Bash", {"command": "ls -la", "description": "List files"}, refuse)
     response.finish("tool_use")
-    run.user_line([{"type": "tool_result", "content": f"<tool_use_error>Error: {NO_TOOL}</tool_use_error>",
-                    "is_error": True, "tool_use_id": tool_id}], tool_use_result=f"Error: {NO_TOOL}")
 
 
 def _max_turns_reached(run: Run, limit: int) -> None:
@@ -168,19 +172,23 @@ def max_output_tokens(run: Run) -> None:
     run.init()
     for part in range(4):
         if part:
-            run.user_line([{"type": "text", "text": RESUME}], isMeta=True)
+            run.user_line([{"type": "text", "text": RESUME}], isSynthetic=True)
         response = run.response(extra_input_tokens=100 * part)
         response.start()
         response.text(texts.split_words(f"Part {part + 1} of a very long answer that keeps going", 4))
         response.finish("max_tokens")
-    run.error_assistant("max_output_tokens", TOO_LONG)
-    run.result(is_error=True, text=TOO_LONG, terminal_reason="api_error", stop_reason="stop_sequence")
+    run.error_assistant("max_output_tokens", TOO_LONG, is_api_error_message=True, api_error="max_output_tokens",
+                        api_error_params={"cut": "output_limit"})
+    run.result(is_error=True, text=TOO_LONG, terminal_reason="api_error", api_error="max_output_tokens",
+               stop_reason="stop_sequence")
 
 
 def rate_limit_warning(run: Run) -> None:
     resets_at = int(time.time()) + run.spec.int("resets_in", 3600)
-    info = {"status": "allowed_warning", "resetsAt": resets_at, "rateLimitType": "five_hour",
-            "utilization": 0.93, "surpassedThreshold": 0.9, "isUsingOverage": False}
+    info = {"status": "allowed_warning", "resetsAt": resets_at, "rateLimitType": "five_hour", "utilization": 0.93,
+            "isUsingOverage": False, "surpassedThreshold": 0.9,
+            "unifiedWindows": {"five_hour": {"utilization": 0.93, "resetsAt": resets_at, "status": "allowed_warning",
+                                             "surpassedThreshold": 0.9}}}
     run.init()
     response = run.response()
     response.start()

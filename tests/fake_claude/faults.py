@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import lifecycle
 from . import text as texts
+from .failures import configured_retries
 from .run import Run
 from .stdout import stderr
 
@@ -111,20 +112,52 @@ def stderr_noise(run: Run) -> None:
 
 
 def midstream_retry(run: Run) -> None:
-    """The stream breaks after `partial` deltas: synthetic stops, api_retry, then a new
-    message_start repeats the whole text. Result text = the full text, once."""
+    """The connection drops after `partial` deltas: synthetic stops, api_retry, then a new
+    message_start (no new status line) streams the whole text again. Result = the full text."""
     chunks = texts.split_words(run.spec.str("text", ANSWER), 4)
     run.init()
     broken = run.response()
     broken.start()
     broken.open_text()
-    for chunk in chunks[: run.spec.int("partial", 2)]:
+    for chunk in chunks[: run.spec.int("partial", 1)]:
         broken.text_delta(chunk)
     broken.synthetic_stop()
-    run.api_retry(1, 10, 553, None, "unknown")
+    run.api_retry(1, configured_retries(run.session.env) or 1, 577, None, "unknown")
     response = run.response()
-    response.start()
+    response.start(status=False)
     response.text(chunks)
+    response.finish()
+    run.result()
+
+
+def midstream_fallback(run: Run) -> None:
+    """An SSE `error` event after `partial` deltas: synthetic stops, then the CLI's
+    non-streaming retry, whose assistant text was never streamed as deltas."""
+    run.init()
+    broken = run.response()
+    broken.start()
+    broken.open_text()
+    for chunk in texts.split_words("Partial answer that will be replaced", 4)[: run.spec.int("partial", 1)]:
+        broken.text_delta(chunk)
+    broken.synthetic_stop()
+    run.rate_limit_event()
+    run.response().non_streamed(run.spec.str("text", ANSWER))
+    run.result()
+
+
+def retry_recovers(run: Run) -> None:
+    """`retries` failed attempts (api_retry with `status`, default 529), then a normal answer
+    whose message_start comes without a new system/status line."""
+    status = run.spec.int("status", 529)
+    error = {529: "overloaded", 429: "rate_limit"}.get(status, "server_error" if status >= 500 else "unknown")
+    retries = run.spec.int("retries", 1)
+    run.init()
+    run.status()
+    for attempt in range(1, retries + 1):
+        run.api_retry(attempt, max(retries, configured_retries(run.session.env)), 563, status, error)
+    response = run.response()
+    response.start(status=False)
+    response.text(texts.split_words(run.spec.str("text", ANSWER), 4))
     response.finish()
     run.result()
 

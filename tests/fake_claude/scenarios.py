@@ -27,6 +27,8 @@ SCENARIOS = {
     "ignore_sigterm": faults.ignore_sigterm,
     "stderr_noise": faults.stderr_noise,
     "midstream_retry": faults.midstream_retry,
+    "midstream_fallback": faults.midstream_fallback,
+    "retry_recovers": faults.retry_recovers,
     "usage_error": faults.usage_error,
 }
 

@@ -45,9 +45,12 @@ else
     command -v npm >/dev/null 2>&1 || { log "npm not found on PATH (Node.js is required to install the CLI)"; exit 1; }
     log "installing ${PACKAGE}@${CLAUDE_CLI_VERSION} into ${cache_dir} (about 370 MB)"
     mkdir -p "$cache_dir"
-    # No --ignore-scripts: the postinstall step is what puts the native binary in place.
+    # No --ignore-scripts: the postinstall step is what puts the native binary in
+    # place, from the platform package that --include=optional keeps even when a
+    # user's npmrc omits optional dependencies.
     npm install \
         --prefix "$cache_dir" \
+        --include=optional \
         --no-audit --no-fund --no-save --no-package-lock \
         --loglevel=error \
         "${PACKAGE}@${CLAUDE_CLI_VERSION}" </dev/null >&2

@@ -129,6 +129,7 @@ class CliRun:
         publish = exchange.publish
         turn = _TurnText()
         aborted_message = False  # the last message ended without a stop reason: a retry follows
+        last_stop_reason: str | None = None
         async for raw in process.stdout_lines():
             self._last_output = time.monotonic()
             line = raw.decode("utf-8", "replace")
@@ -159,7 +160,9 @@ class CliRun:
                 if aborted_message:
                     turn.retry()  # the same turn again: don't send its text twice
                 elif turn.message_count:
-                    sep = turn.next_turn()  # a new turn after a tool round: keep turns apart
+                    # A new turn: after a tool round it is a new paragraph; after the CLI's
+                    # own "output token limit hit, resume" it goes on mid-sentence.
+                    sep = turn.next_turn(separate=last_stop_reason == "tool_use")
                     if sep:
                         text = limiter.feed(sep)
                         if text:
@@ -171,6 +174,7 @@ class CliRun:
                 self._message_usage = parsed.usage
             elif kind is L.MessageDelta:
                 aborted_message = parsed.stop_reason is None
+                last_stop_reason = parsed.stop_reason
             elif kind is L.AssistantMessage:
                 if parsed.error:
                     facts.error_message = parsed
@@ -334,8 +338,8 @@ class _TurnText:
         self.emitted = self.turn_start
         return Restart(self.turn_start)
 
-    def next_turn(self) -> str:
-        sep = "\n\n" if self.sent and not self.sent.endswith("\n\n") else ""
+    def next_turn(self, *, separate: bool) -> str:
+        sep = "\n\n" if separate and self.sent and not self.sent.endswith("\n\n") else ""
         self.sent = ""
         self.replay = None
         return sep

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..exchange import Exchange
+
 if TYPE_CHECKING:
     from ..engine import Engine
 
 ENGINE: web.AppKey["Engine"] = web.AppKey("engine")
-#: The request's Exchange, once it has one (request-scoped storage).
-EXCHANGE = "tui_proxy.exchange"
+#: The request's Exchange, once it has one.
+EXCHANGE: web.RequestKey[Exchange] = web.RequestKey("exchange", Exchange)

@@ -8,8 +8,6 @@ words, exactly the trap documented in claude-cli.md §2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 
 class UsageError(Exception):
     """A message for stderr; the process then exits 1 with empty stdout."""
@@ -48,10 +46,10 @@ NUMBERS = {"--max-turns", "--max-thinking-tokens", "--max-budget-usd"}
 ALL_LONG = sorted(FLAGS | set(VALUES) | set(VARIADIC) | set(OPTIONAL_VALUE))
 
 
-@dataclass
 class Args:
-    options: dict = field(default_factory=dict)  # long name -> True | str | list[str]
-    positionals: list = field(default_factory=list)
+    def __init__(self) -> None:
+        self.options: dict = {}  # long name -> True | str | list[str]
+        self.positionals: list = []
 
     def flag(self, name: str) -> bool:
         return bool(self.options.get(name))

@@ -7,13 +7,12 @@ rate_limit_event lines); otherwise a subscription (OAuth) login.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class Auth:
-    logged_in: bool
-    method: str  # "claude.ai" (OAuth subscription) | "api_key" | "none"
+    def __init__(self, logged_in: bool, method: str) -> None:
+        self.logged_in = logged_in
+        self.method = method  # "claude.ai" (OAuth subscription) | "api_key" | "none"
 
     @property
     def oauth(self) -> bool:

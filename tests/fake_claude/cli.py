@@ -96,8 +96,6 @@ def main(argv: list[str] | None = None) -> None:
                                   parsed.value("--system-prompt-file"))
     session = Session(out=_sink(parsed), args=parsed, env=env, auth=auth.from_env(env),
                       cwd=os.getcwd(), system_prompt=system_prompt)
-    if parsed.value("--session-id"):
-        session.session_id = parsed.value("--session-id")
 
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     run = None

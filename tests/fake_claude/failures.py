@@ -10,7 +10,6 @@ waited for (fast) unless `retry_sleep_ms=N` is given.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from . import ids
 from .run import Run, tokens_for
@@ -19,16 +18,18 @@ RETRY_DELAYS_MS = [553, 1104, 2131, 5012, 8034, 17210, 38022, 36004, 36120, 3400
 CONFIGURED = None  # retries: $CLAUDE_CODE_MAX_RETRIES, default 10
 
 
-@dataclass(frozen=True)
 class Failure:
-    error: str  # assistant.error
-    text: str  # also the result text; {model} {msg} {tokens} {limit} {conv} {time} {hint}
-    status: int | None  # api_error_status; None = no HTTP answer
-    api_error_type: str | None = None  # Anthropic error type of the HTTP answer
-    terminal_reason: str = "api_error"
-    retries: int | None = 0  # api_retry lines by default; CONFIGURED = as the CLI is configured
-    retry_error: str = "unknown"  # api_retry.error
-    extra: dict = field(default_factory=dict)  # more assistant-line fields
+    def __init__(self, error: str, text: str, status: int | None, api_error_type: str | None = None, *,
+                 terminal_reason: str = "api_error", retries: int | None = 0, retry_error: str = "unknown",
+                 extra: dict | None = None) -> None:
+        self.error = error  # assistant.error
+        self.text = text  # also the result text; {model} {msg} {tokens} {limit} {conv} {time} {hint}
+        self.status = status  # api_error_status; None = no HTTP answer
+        self.api_error_type = api_error_type  # Anthropic error type of the HTTP answer
+        self.terminal_reason = terminal_reason
+        self.retries = retries  # api_retry lines by default; CONFIGURED = as the CLI is configured
+        self.retry_error = retry_error  # api_retry.error
+        self.extra = extra or {}  # more assistant-line fields
 
 
 def _server_text(code: str) -> str:

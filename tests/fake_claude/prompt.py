@@ -4,11 +4,9 @@ Lines are handed out one user message at a time as they arrive, because the real
 starts a turn per `user` line while stdin is still open, and only exits at EOF.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # annotations stay strings: no typing import at startup
 
 import json
-from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from . import lifecycle
 
@@ -17,11 +15,11 @@ class InputError(Exception):
     """A message for stderr; the process then exits 1."""
 
 
-@dataclass
 class UserMessage:
-    texts: list = field(default_factory=list)  # text of every text block, in order
-    images: int = 0
-    chars: int = 0  # characters of text (drives the fake token counts)
+    def __init__(self) -> None:
+        self.texts: list = []  # text of every text block, in order
+        self.images = 0
+        self.chars = 0  # characters of text (drives the fake token counts)
 
     @property
     def text(self) -> str:
@@ -91,4 +89,4 @@ def text_message(stream, positionals: list, on_line: Callable[[bytes], None]) ->
     if not text.strip():
         raise InputError("Error: Input must be provided either through stdin or as a prompt argument "
                          "when using --print")
-    return user_message(text)
+    return user_message(text.rstrip())

@@ -12,7 +12,6 @@ import math
 import os
 import re
 import time
-from dataclasses import dataclass, field
 
 from . import ids, lifecycle, models, shapes
 
@@ -22,19 +21,19 @@ CACHED_PREFIX_TOKENS = 3400
 CLI_PROMPT_TOKENS = 1200
 
 
-@dataclass
 class Session:
     """What stays the same for every turn of one process."""
 
-    out: object
-    args: object
-    env: dict
-    auth: object
-    cwd: str
-    system_prompt: str = ""
-    session_id: str = field(default_factory=ids.uuid4)
-    exit_code: int = 0
-    results: int = 0
+    def __init__(self, out, args, env: dict, auth, cwd: str, system_prompt: str = "") -> None:
+        self.out = out
+        self.args = args
+        self.env = env
+        self.auth = auth
+        self.cwd = cwd
+        self.system_prompt = system_prompt
+        self.session_id = args.value("--session-id") or ids.uuid4()
+        self.exit_code = 0
+        self.results = 0  # result lines printed so far (result_index)
 
     @property
     def partial(self) -> bool:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 _MARKER = re.compile(r"\[\[fake:([A-Za-z0-9_]+)(.*?)\]\]", re.S)
 _PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
-@dataclass
 class Spec:
-    name: str = "echo"
-    params: dict = field(default_factory=dict)
-    source: str = "default"  # user | system_prompt | env | default
+    def __init__(self, name: str = "echo", params: dict | None = None, source: str = "default") -> None:
+        self.name = name
+        self.params = params or {}
+        self.source = source  # user | system_prompt | env | default
 
     def str(self, key: str, default: str) -> str:
         return self.params.get(key, default)

@@ -158,7 +158,9 @@ CASES: tuple[Case, ...] = (
     _marker_case("529", name="529", max_retries=1),
     _marker_case("529", "times=1", name="529_recovers", max_retries=1),
     _marker_case("midstream_error", name="midstream_error"),
+    _marker_case("midstream_error", "times=2", name="midstream_error_fallback_fails"),
     _marker_case("drop", name="drop", max_retries=1),
+    _marker_case("drop", name="drop_no_retry"),  # with retries off, a cut stream falls back to non-streaming
     _marker_case("stall", name="stall", stop_after='"message_start"'),
     _marker_case("big_delta", "size=3000000", name="big_delta"),
     _marker_case("unicode", name="unicode"),

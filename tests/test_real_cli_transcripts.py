@@ -324,6 +324,22 @@ def test_dropped_connection_retries_and_streams_again(runs):
     assert_success(run, TEXT_ANSWER)
 
 
+def test_midstream_error_with_a_failing_fallback_reports_the_fallback_error(runs):
+    run = runs["midstream_error_fallback_fails"]
+    assert run.text_deltas() == ["Partial"]
+    assert [request.body["stream"] for request in run.requests] == [True, False]
+    assert_api_error(run, error="server_error", text="API Error: 529 Overloaded.", status=529)
+
+
+def test_dropped_connection_without_retries_falls_back_to_non_streaming(runs):
+    run = runs["drop_no_retry"]
+    assert run.of_type("system", "api_retry") == []
+    assert run.text_deltas() == ["Partial"]  # the fallback's text is never streamed as deltas
+    assert [request.body["stream"] for request in run.requests] == [True, False]
+    assert only(run.of_type("assistant"))["message"]["content"][0]["text"] == TEXT_ANSWER
+    assert_success(run, TEXT_ANSWER)
+
+
 def test_stalled_upstream_prints_nothing_after_message_start(runs):
     run = runs["stall"]
     assert shapes(run) == ["system/init", "system/status:requesting", "stream_event/message_start"]

@@ -26,6 +26,7 @@ from .scenarios import SCENARIOS, ScenarioRequest, unknown_scenario
 from .wire import block_events, message_json, message_start, reply_events, sse_frame
 
 CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
+DROP_LINGER_SECONDS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ class MockAnthropic:
             )
         response = await self._sse_response(request, request_id, outcome.headers)
         await self._send(response, reply_events(outcome, message_id=message_id, model=model))
-        await response.write_eof()
+        await self._finish(response)
         return response
 
     # -- streaming -----------------------------------------------------------
@@ -171,6 +172,12 @@ class MockAnthropic:
         for event, data in events:
             await response.write(sse_frame(event, data))
             await asyncio.sleep(self.event_delay)
+
+    async def _finish(self, response: web.StreamResponse) -> None:
+        try:
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client hung up first (the CLI does after an SSE error event): nothing to finish
 
     async def _broken(
         self, request: web.Request, request_id: str, outcome: BrokenStream, *, stream: bool, message_id: str, model: str
@@ -192,10 +199,13 @@ class MockAnthropic:
             return response
         await self._send(response, block_events(0, outcome.partial.blocks[0], delta_limit=1))
         if outcome.how == "drop":
+            # Let the client handle the partial events first: a close arriving with
+            # them makes the CLI drop a random number of them (flaky transcripts).
+            await asyncio.sleep(DROP_LINGER_SECONDS)
             _cut(request)
             return response
         await self._send(response, [("error", outcome.error.body() if outcome.error else {})])
-        await response.write_eof()
+        await self._finish(response)
         return response
 
     async def _stall(self, request: web.Request) -> None:

@@ -168,7 +168,8 @@ class ConsoleApp(App[int]):
     async def action_quit(self) -> None:
         self.notify("Stopping the server…", timeout=2)
         await self._stop_engine()
-        self.exit(0 if self.server_started else 1)
+        code = 0 if self.server_started else 1
+        self.exit(code, return_code=code)
 
     #: Actions that only make sense on the requests list, not over a detail or help screen.
     MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "panel", "pretty"})

@@ -157,7 +157,9 @@ class RequestsTable(DataTable):
         for exchange_id in removed:
             self._remove(exchange_id)
         needs_rebuild = False
-        for exchange_id in updated:
+        added = list(added)
+        new = set(added)
+        for exchange_id in updated - new:
             view = state.get(exchange_id)
             if view is None:
                 continue

@@ -1,0 +1,80 @@
+"""Snapshot tests of the console (pytest-textual-snapshot): the demo scene, a fixed
+clock and fixed ids, so every SVG is stable. Plain `def`: snap_compare runs its own loop.
+
+Update after a deliberate change: pytest tests/test_tui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tui_proxy.tui import demo
+from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, stage
+
+
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch):
+    """Scene times print the same on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def staged(select=None, panel=None, scene=True):
+    async def run_before(pilot) -> None:
+        await stage(pilot, select=select, panel=panel, scene=scene)
+
+    return run_before
+
+
+def test_main_screen(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.DONE_WITH_THINKING, "tokens"))
+
+
+def test_main_screen_streaming_row(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.STREAMING, "tokens"))
+
+
+def test_cli_panel(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.DONE_WITH_THINKING, "cli"))
+
+
+def test_errors_panel(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.RATE_LIMITED, "errors"))
+
+
+def test_terminal_80x24(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(80, 24), run_before=staged(demo.STREAMING, "tokens"))
+
+
+@pytest.mark.parametrize(
+    "tab, key, exchange",
+    [
+        ("request", "1", demo.NOT_STREAMING),
+        ("response", "2", demo.DONE_WITH_THINKING),
+        ("stream", "3", demo.DONE_WITH_THINKING),
+        ("cli", "4", demo.DONE_WITH_THINKING),
+        ("timings", "5", demo.DONE_WITH_THINKING),
+        ("error", "6", demo.RATE_LIMITED),
+    ],
+)
+def test_detail_tab(snap_compare, tab, key, exchange):
+    assert snap_compare(make_demo_app(), terminal_size=(130, 40), run_before=staged(exchange), press=["enter", key])
+
+
+def test_error_state_port_in_use_and_logged_out(snap_compare):
+    app = make_demo_app(start_error=OSError(98, "Address already in use"), cli_status=DemoCliStatus(logged_in=False))
+    assert snap_compare(app, terminal_size=(100, 24), run_before=staged(scene=False))
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(130, 40), run_before=staged(), press=["question_mark"])
+
+
+def test_filtered_list(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(120, 30), run_before=staged(), press=["slash", *"status>=400", "enter"])

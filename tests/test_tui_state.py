@@ -1,0 +1,138 @@
+"""The console's plain model, filters and curl export: no Textual, no server."""
+
+from __future__ import annotations
+
+import shlex
+
+from tui_proxy.events import (
+    CliStdout,
+    ErrorInfo,
+    EventBus,
+    ExchangeFinished,
+    Notice,
+    RequestReceived,
+    TokenDelta,
+    Usage,
+)
+from tui_proxy.tui import demo
+from tui_proxy.tui.curl import as_curl
+from tui_proxy.tui.filters import parse_filter
+from tui_proxy.tui.formatting import client_name, duration
+from tui_proxy.tui.state import MAX_CLI_LINES, ConsoleState
+
+
+def received(exchange_id: str, at: float = 100.0, **kwargs) -> RequestReceived:
+    values = dict(method="POST", path="/v1/chat/completions", headers={"user-agent": "curl/8"}, body=b'{"model":"sonnet"}', client="curl/8", remote="127.0.0.1", model="sonnet", stream=True)
+    values.update(kwargs)
+    return RequestReceived(exchange_id, at, **values)
+
+
+def scene_state() -> ConsoleState:
+    state = ConsoleState(clock=lambda: demo.SCENE_CLOCK)
+    bus = EventBus()
+    bus.subscribe(state.apply)
+    demo.play_scene(bus)
+    return state
+
+
+def test_events_fold_into_one_view_with_timings_and_rates():
+    state = ConsoleState(clock=lambda: 103.0)
+    state.apply(received("a"))
+    state.apply(TokenDelta("a", 101.0, kind="thinking", text="hmm "))
+    for i in range(10):
+        state.apply(TokenDelta("a", 101.0 + i * 0.1, kind="text", text=f"w{i} "))
+    view = state.get("a")
+    assert view.in_flight and view.tokens_estimated
+    assert view.ttft_ms() == 1000.0
+    assert view.tokens_out == 10 and str(view.thinking) == "hmm "
+    assert round(view.tokens_per_second(103.0), 1) == 5.0  # 10 deltas over 2 s since the first token
+    state.apply(ExchangeFinished("a", 102.0, 200, usage=Usage(50, 20), ttft_ms=1000.0, duration_ms=2000.0))
+    assert not view.in_flight and view.tokens_out == 20
+    assert state.totals.tokens == 70 and state.totals.errors == 0
+    changes = state.take_changes()
+    assert changes.added == ["a"] and changes.updated == {"a"}
+    assert not state.take_changes()  # nothing new since
+
+
+def test_history_is_bounded_and_evicts_finished_first():
+    state = ConsoleState(history=3)
+    state.apply(received("live", at=1.0))
+    for i in range(5):
+        state.apply(received(f"done{i}", at=2.0 + i))
+        state.apply(ExchangeFinished(f"done{i}", 2.5 + i, 200))
+    assert list(state.exchanges) == ["live", "done3", "done4"]
+    changes = state.take_changes()
+    assert "done0" not in changes.added  # added and evicted within one flush: never drawn
+
+
+def test_per_exchange_caps_keep_memory_bounded():
+    state = ConsoleState()
+    state.apply(received("a"))
+    for i in range(MAX_CLI_LINES + 50):
+        state.apply(CliStdout("a", 1.0, line=f"line {i}"))
+    view = state.get("a")
+    assert len(view.cli_lines) == MAX_CLI_LINES and view.cli_lines_total == MAX_CLI_LINES + 50
+    assert view.cli_lines[-1].text == f"line {MAX_CLI_LINES + 49}"
+
+
+def test_errors_and_error_notices_are_listed_with_why():
+    state = ConsoleState()
+    state.apply(received("a"))
+    state.apply(ExchangeFinished("a", 2.0, 429, error=ErrorInfo(429, "rate_limit_error", "slow down", source="cli")))
+    state.apply(Notice("", 3.0, level="error", message="capture off"))
+    state.apply(Notice("", 3.0, level="info", message="listening"))
+    rows = list(state.errors)
+    assert [(r.exchange_id, r.status, r.source, r.message) for r in rows] == [("a", 429, "cli", "slow down"), ("", None, "engine", "capture off")]
+    assert state.totals.errors == 1
+
+
+def test_clear_keeps_running_exchanges():
+    state = scene_state()
+    state.clear()
+    assert [v.id for v in state] == [demo.STREAMING, demo.WAITING]
+    assert not state.errors and state.take_changes().cleared
+
+
+def test_requests_per_minute_counts_the_last_sixty_seconds():
+    state = ConsoleState()
+    for t in (0.0, 30.0, 50.0, 55.0):
+        state.apply(received(f"r{t}", at=t))
+    assert state.requests_per_minute(now=70.0) == 3.0
+
+
+def test_filters():
+    state = scene_state()
+
+    def ids(text: str) -> list[str]:
+        f = parse_filter(text)
+        return [v.id.rsplit("-", 1)[-1][:6] for v in state if f(v)]
+
+    assert ids("status>=400") == ["c0ffee", "d15ea5", "e7a11b"]
+    assert ids("status=4xx !status=499") == ["c0ffee", "d15ea5"]
+    assert ids("live") == ["f1f1f1", "0a0b0c"]
+    assert ids("error") == ["c0ffee", "d15ea5", "e7a11b"]
+    assert ids("model=opus") == ["a83c11", "0a0b0c"]
+    assert ids("!stream") == ["a83c11", "d15ea5"]
+    assert ids("client=aider") == ["e7a11b"]
+    assert ids("haiku") == ["d15ea5", "f1f1f1"]  # free text: model, prompt or answer
+    assert ids("ttft>1.5s") == ["a83c11"]
+    assert ids('"capital of france"') == ["5e1f09"]
+    assert ids("") == [v.id.rsplit("-", 1)[-1][:6] for v in state]
+    assert ids('"unclosed') == []  # typing in progress never raises
+
+
+def test_curl_export_replays_against_the_proxy_without_secrets():
+    view = scene_state().get(demo.DONE_WITH_THINKING)
+    command = as_curl(view, "http://127.0.0.1:3456")
+    assert command.startswith("curl -N http://127.0.0.1:3456/v1/chat/completions")
+    assert "[redacted]" not in command and "$CLAUDE_MAX_TUI_API_KEY" in command
+    words = shlex.split(command)
+    assert "host: 127.0.0.1:3456" not in words
+    body = words[words.index("--data-binary") + 1]
+    assert body.encode() == view.body
+
+
+def test_short_formats():
+    assert client_name("OpenAI/Python 1.82.0") == "openai-python"
+    assert client_name("Python/3.11 aiohttp/3.14.5") == "aiohttp"
+    assert [duration(x) for x in (None, 12.4, 2410, 35_000, 65_000)] == ["-", "12ms", "2.41s", "35.0s", "1m05s"]

@@ -1,0 +1,81 @@
+"""Helpers for the console tests: a console over the real engine and fake CLI, and readers
+that turn what a panel shows into plain strings to assert on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+from rich.console import Console
+
+from tui_proxy.config import Config
+from tui_proxy.tui.app import ConsoleApp, make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
+
+
+def console_app(tmp_path: Path, **overrides: Any) -> ConsoleApp:
+    """The console over the real engine, the project's fake CLI and a free port."""
+    values: dict[str, Any] = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", capture=False)
+    values.update(overrides)
+    return make_app(Config(**values))
+
+
+async def settle(pilot, predicate: Callable[[], bool] | None = None, timeout: float = 15.0) -> None:
+    """Wait until `predicate()` holds (events arrive as the CLI talks), then flush and repaint."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while predicate is not None and not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await asyncio.sleep(0.02)
+    app.flush()
+    await pilot.pause()
+
+
+def chat_body(prompt: str, *, stream: bool = True, model: str = "sonnet") -> dict:
+    return {"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]}
+
+
+async def post_chat(url: str, prompt: str, *, stream: bool = True, model: str = "sonnet", user_agent: str = "pilot-test/1.0") -> tuple[int, str, str]:
+    """(status, x-request-id, body) of one chat completion against the in-app server."""
+    async with aiohttp.ClientSession(headers={"User-Agent": user_agent}) as session:
+        async with session.post(url + "/v1/chat/completions", json=chat_body(prompt, stream=stream, model=model)) as response:
+            return response.status, response.headers.get("x-request-id", ""), await response.text()
+
+
+def plain(renderable: Any, width: int = 200) -> str:
+    """What a Rich renderable or Textual content prints as, without styles."""
+    console = Console(width=width, record=True, color_system=None, legacy_windows=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def static_text(widget) -> str:
+    content = widget.content
+    return content if isinstance(content, str) else plain(content)
+
+
+def table_rows(table) -> list[list[str]]:
+    """Every row of a DataTable as strings, in display order."""
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def sse_errors(body: str) -> list[dict]:
+    """The `error` objects of an SSE body (a stream that ended in an error event)."""
+    found = []
+    for line in body.splitlines():
+        if line.startswith("data: ") and line != "data: [DONE]":
+            try:
+                data = json.loads(line[6:])
+            except ValueError:
+                continue
+            if isinstance(data, dict) and "error" in data:
+                found.append(data["error"])
+    return found

@@ -139,9 +139,12 @@ class Run:
                        "estimated_tokens_delta": delta, **self._ids()})
 
     def rate_limit_event(self, info: dict | None = None) -> None:
-        """Once per run under OAuth (subscription) auth, after the first answered request."""
+        """Once per run under OAuth (subscription) auth, after the first answered request.
+
+        The routine "allowed" one is left out without --include-partial-messages (claude-cli.md
+        §4: "init, assistant(s), result"); warnings and rejections are always printed."""
         if info is None:
-            if not self.session.auth.oauth or self.rate_limit_sent:
+            if not self.session.auth.oauth or self.rate_limit_sent or not self.session.partial:
                 return
             info = {"status": "allowed", "isUsingOverage": False}
         self.rate_limit_sent = True

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 from tests.mock_anthropic import MockAnthropic, RecordedRequest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +72,6 @@ def find_real_cli() -> str | None:
 
 def require_real_cli(cli: str | None) -> str:
     """`cli` (from find_real_cli) for a test; if None, skip locally and fail in CI (which installs it)."""
-    import pytest
-
     if cli is not None:
         return cli
     reason = "real claude CLI not installed: run scripts/install-claude-cli.sh or set CLAUDE_REAL_CLI"
@@ -177,6 +177,7 @@ class CliRun:
     stderr: str
     duration: float  # seconds from spawn to exit
     requests: list[RecordedRequest] = field(default_factory=list)  # what the mock received
+    timed_out: bool = False  # killed after case.timeout
 
     @property
     def lines(self) -> list[bytes]:
@@ -255,16 +256,24 @@ async def _spawn(case: Case, argv: list[str], env: dict[str, str], cwd: Path, re
     process.stdin.close()  # the CLI does not exit before stdin EOF
     stdout = bytearray()
     stderr_task = asyncio.create_task(process.stderr.read())
+    timed_out = False
     try:
-        await asyncio.wait_for(_read_stdout(process, case, stdout), case.timeout)
-        exit_code = await asyncio.wait_for(process.wait(), case.timeout)
+        await asyncio.wait_for(_read_and_wait(process, case, stdout), case.timeout)
+    except TimeoutError:
+        timed_out = True  # reported on the run, so one stuck case does not hide the others
     finally:
         if process.returncode is None:
             _kill_group(process, signal.SIGKILL)
             await process.wait()
     duration = time.monotonic() - started
     stderr = (await stderr_task).decode(errors="replace")
-    return CliRun(case, argv, exit_code, bytes(stdout), stderr, duration, list(requests))
+    assert process.returncode is not None
+    return CliRun(case, argv, process.returncode, bytes(stdout), stderr, duration, list(requests), timed_out)
+
+
+async def _read_and_wait(process: asyncio.subprocess.Process, case: Case, stdout: bytearray) -> None:
+    await _read_stdout(process, case, stdout)
+    await process.wait()
 
 
 async def _read_stdout(process: asyncio.subprocess.Process, case: Case, stdout: bytearray) -> None:

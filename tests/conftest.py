@@ -56,12 +56,30 @@ async def engine(start_engine) -> Engine:
     return await start_engine()
 
 
-@pytest.fixture
-def openai_client(engine):
-    """The real `openai` SDK with strict response validation, no retries."""
+def strict_client(engine: Engine, **options):
+    """The real `openai` SDK with strict response validation and no retries (`async with` it)."""
     from openai import AsyncOpenAI
 
-    return AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=30)
+    options = {"api_key": "unused", "max_retries": 0, "timeout": 30, **options}
+    return AsyncOpenAI(base_url=engine.url + "/v1", _strict_response_validation=True, **options)
+
+
+@pytest.fixture
+async def openai_client(engine):
+    async with strict_client(engine) as client:
+        yield client
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll a condition that becomes true shortly (a child being reaped), up to `timeout`."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 def children_of(pid: int) -> list[int]:

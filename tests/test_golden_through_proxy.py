@@ -12,7 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from conftest import ROOT, fake_config
+from conftest import ROOT, fake_config, strict_client
 from tui_proxy.engine import Engine
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -23,6 +23,7 @@ MOCK_TEXT = "Hello from the mock Anthropic API."
 @pytest.fixture
 async def play(tmp_path, monkeypatch):
     engines: list[Engine] = []
+    clients: list[openai.AsyncOpenAI] = []
 
     async def start(case: str, **overrides) -> openai.AsyncOpenAI:
         assert (GOLDEN / f"{case}.jsonl").exists(), f"no golden transcript {case}"
@@ -30,9 +31,12 @@ async def play(tmp_path, monkeypatch):
         engine = Engine(fake_config(tmp_path, claude=TRANSCRIPT_CLI, capture=False, **overrides))
         await engine.start()
         engines.append(engine)
-        return openai.AsyncOpenAI(base_url=engine.url + "/v1", api_key="k", max_retries=0, _strict_response_validation=True)
+        clients.append(strict_client(engine))
+        return clients[-1]
 
     yield start
+    for client in clients:
+        await client.close()
     for engine in engines:
         await engine.stop()
 

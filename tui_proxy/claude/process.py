@@ -105,6 +105,7 @@ class CliProcess:
         return b"".join(self._stderr_tail).decode("utf-8", "replace")[-STDERR_TAIL_BYTES:]
 
     async def wait(self) -> int:
+        """Wait for the exit, then release the pipes (a run stops reading at its result line)."""
         assert self._proc
         code = await self._proc.wait()
         if self._stderr_task:
@@ -112,7 +113,15 @@ class CliProcess:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass
+        self._close_transport()
         return code
+
+    def _close_transport(self) -> None:
+        # asyncio closes a child's transport only once every pipe hit EOF; close it now so
+        # no transport outlives its run (or the event loop, at shutdown).
+        transport = getattr(self._proc, "_transport", None)
+        if transport is not None:
+            transport.close()
 
     def signal(self, sig: int) -> None:
         """Signal the child's whole process group (it leads its own session)."""
@@ -140,4 +149,5 @@ class CliProcess:
         code = await self._proc.wait()
         if self._stderr_task and not self._stderr_task.done():
             self._stderr_task.cancel()
+        self._close_transport()
         return code

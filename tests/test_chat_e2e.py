@@ -1,0 +1,130 @@
+"""Chat completions end to end: the real `openai` SDK (strict) → the proxy → the fake CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import aiohttp
+import openai
+import pytest
+
+from conftest import children_of, strict_client, wait_until
+from tui_proxy.openai.models import CATALOGUE
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_non_stream_completion_has_the_full_openai_shape(engine, openai_client):
+    raw = await openai_client.chat.completions.with_raw_response.create(model="claude-sonnet-4", messages=user("hello there"), temperature=0, top_p=1, seed=7, user="alice", metadata={"a": "b"}, store=False)
+    reply = raw.parse()
+    assert reply.id == "chatcmpl-" + raw.headers["x-request-id"]
+    assert reply.object == "chat.completion"
+    assert reply.model == "claude-sonnet-4"
+    assert reply.choices[0].message.content == "You said: hello there"
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    assert reply.usage.prompt_tokens_details.cached_tokens > 0  # cache reads are prompt tokens too
+
+
+async def test_stream_chunks_follow_the_contract(engine):
+    url = engine.url + "/v1/chat/completions"
+    body = {"model": "sonnet", "messages": user("[[fake:text text=\"one two three\" chunks=3]]"), "stream": True}
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        raw = (await response.read()).decode()
+    events = [line[len("data: ") :] for line in raw.split("\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert {(c["id"], c["created"], c["model"], c["object"]) for c in chunks} == {(chunks[0]["id"], chunks[0]["created"], "sonnet", "chat.completion.chunk")}
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert all("role" not in c["choices"][0]["delta"] for c in chunks[1:])
+    finishes = [c["choices"][0]["finish_reason"] for c in chunks]
+    assert finishes[:-1] == [None] * (len(chunks) - 1) and finishes[-1] == "stop"
+    assert chunks[-1]["choices"][0]["delta"] == {}
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "one two three"
+    assert len(chunks) == 1 + 3 + 1  # one chunk per CLI delta, never buffered or merged
+    assert all("usage" not in c for c in chunks)  # only when asked for
+
+
+async def test_include_usage_adds_one_usage_chunk(openai_client):
+    stream = await openai_client.chat.completions.create(model="sonnet", messages=user("hi"), stream=True, stream_options={"include_usage": True})
+    chunks = [c async for c in stream]
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+async def test_streamed_text_equals_non_streamed_text(openai_client):
+    prompt = user("[[fake:unicode]]")
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=prompt)
+    stream = await openai_client.chat.completions.create(model="sonnet", messages=prompt, stream=True)
+    streamed = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert streamed == reply.choices[0].message.content
+    assert "\u2028" in streamed and "\u2029" in streamed
+
+
+async def test_stop_sequences_cut_the_output(openai_client):
+    prompt = user('[[fake:text text="alpha beta STOP gamma" chunks=5]]')
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=prompt, stop=["STOP"])
+    assert reply.choices[0].message.content == "alpha beta "
+    assert reply.choices[0].finish_reason == "stop"
+    stream = await openai_client.chat.completions.create(model="sonnet", messages=prompt, stop="STOP", stream=True)
+    chunks = [c async for c in stream]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "alpha beta "
+
+
+async def test_max_tokens_cuts_with_finish_length(openai_client):
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:tokens n=200]]"), max_tokens=10)
+    assert reply.choices[0].finish_reason == "length"
+    assert 0 < reply.usage.completion_tokens <= 10
+    stream = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:tokens n=200]]"), max_completion_tokens=5, stream=True)
+    chunks = [c async for c in stream]
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert len([c for c in chunks if c.choices[0].delta.content]) <= 5
+
+
+async def test_big_lines_and_garbage_lines_pass(openai_client):
+    big = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:bigline size=3000000]]"))
+    assert len(big.choices[0].message.content) == 3_000_000
+    noisy = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:garbage]] hi"))
+    assert noisy.choices[0].message.content
+    loud = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:stderr_noise]] hi"))
+    assert loud.choices[0].finish_reason == "stop"
+
+
+async def test_twenty_concurrent_streams(start_engine):
+    engine = await start_engine(max_concurrency=20)
+
+    async def one(client, i: int) -> str:
+        stream = await client.chat.completions.create(model="sonnet", messages=user(f"[[fake:tokens n=50 delay_ms=5]] #{i}"), stream=True)
+        return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    async with strict_client(engine) as client:
+        texts = await asyncio.gather(*(one(client, i) for i in range(20)))
+    assert len(texts) == 20 and len(set(texts)) == 1 and len(texts[0].split()) == 50
+    assert await wait_until(lambda: engine.active_runs == 0)
+    assert children_of(os.getpid()) == []
+
+
+async def test_models_catalogue_and_retrieve(openai_client):
+    ids = [m.id async for m in openai_client.models.list()]
+    assert ids == [entry.id for entry in CATALOGUE]
+    assert {"claude-opus-4", "claude-sonnet-4", "claude-haiku-4", "opus", "sonnet", "haiku"} <= set(ids)
+    model = await openai_client.models.retrieve("claude-code-cli/claude-sonnet-4")  # ids may hold '/'
+    assert model.id == "claude-code-cli/claude-sonnet-4"
+    assert (await openai_client.models.retrieve("claude-sonnet-4-5-20250929")).id == "claude-sonnet-4-5-20250929"
+    with pytest.raises(openai.NotFoundError) as caught:
+        await openai_client.models.retrieve("gpt-4o")
+    assert caught.value.code == "model_not_found"
+
+
+async def test_health_reports_the_cli(engine):
+    async with aiohttp.ClientSession() as session, session.get(engine.url + "/health") as response:
+        health = await response.json()
+    assert health["status"] == "ok"
+    assert health["cli"]["version"] == "2.1.328" and health["cli"]["found"] is True
+    assert health["active_runs"] == 0

@@ -8,6 +8,7 @@ so a diff is possible even when the new capture cannot be read from the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -100,8 +101,13 @@ async def replay(
     body_override: bytes | None = None,
     api_key: str | None = None,
     timeout: float = 900.0,
+    session: aiohttp.ClientSession | None = None,
 ) -> ReplayResult:
-    """Send `capture`'s request to `to_url` + its path; read the answer (SSE if streamed)."""
+    """Send `capture`'s request to `to_url` + its path; read the answer (SSE if streamed).
+
+    Pass a `session` to reuse its connections (and keep them open after the answer, as
+    pooled clients such as the openai SDK do); otherwise one is made for this call.
+    """
     if capture.in_progress:
         raise ReplayRefused(f"{capture.id} is still in progress")
     url = to_url.rstrip("/") + capture.path
@@ -113,8 +119,13 @@ async def replay(
     started_at = time.time()
     clock = time.perf_counter
     t0 = clock()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        async with session.request(capture.method, url, data=body or None, headers=headers) as response:
+    async with contextlib.AsyncExitStack() as stack:
+        if session is None:
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+        request = session.request(
+            capture.method, url, data=body or None, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        )
+        async with request as response:
             streaming = (response.content_type or "") == "text/event-stream"
             chunks: list[TimedLine] = []
             ttft_ms: float | None = None

@@ -18,7 +18,8 @@ import aiohttp
 
 from ..capture.export_json import to_plain
 from ..config import Config, env_value
-from ..replay import ReplayRefused, await_capture, edit_in_editor, replay
+from ..capture import Capture, CaptureStore
+from ..replay import ReplayRefused, ReplayResult, await_capture, edit_in_editor, replay
 from ..replay_diff import diff, render_diff
 from .captures import add_data_dir_argument, find_capture, open_store
 
@@ -66,14 +67,13 @@ def run(args: argparse.Namespace) -> int:
         api_key = args.api_key or env_value("api_key") or os.environ.get("OPENAI_API_KEY")
         to_url = args.to or default_url(getattr(args, "port", None))
         try:
-            result = asyncio.run(replay(original, to_url=to_url, body_override=body, api_key=api_key))
+            result, new = asyncio.run(_replay_and_wait(store, original, to_url, body, api_key, args.wait))
         except ReplayRefused as exc:
             print(f"cannot replay: {exc}", file=sys.stderr)
             return 1
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             print(f"replay to {to_url} failed: {exc or type(exc).__name__}", file=sys.stderr)
             return 1
-        new = asyncio.run(await_capture(store, result.new_id, timeout=args.wait)) if result.new_id else None
         if new is None:
             print(
                 f"note: the new capture did not appear in {store.path} (is the proxy using the same"
@@ -87,3 +87,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(render_diff(outcome))
         return 0
+
+
+async def _replay_and_wait(
+    store: CaptureStore, original: Capture, to_url: str, body: bytes | None, api_key: str | None, wait: float
+) -> tuple[ReplayResult, Capture | None]:
+    # The connection stays open until the proxy has recorded the exchange, as a pooled
+    # client's would: the proxy then sees an answer delivered, not a client gone early.
+    async with aiohttp.ClientSession() as session:
+        result = await replay(original, to_url=to_url, body_override=body, api_key=api_key, session=session)
+        new = await await_capture(store, result.new_id, timeout=wait) if result.new_id else None
+    return result, new

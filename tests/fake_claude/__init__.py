@@ -1,8 +1,13 @@
 """A fake `claude` CLI (Claude Code 2.1.328, print mode) for the engine's tests and benchmarks.
 
-Run it as `tests/bin/claude` (absolute path, no shell needed, any python3 >= 3.8; it
-prefers $FAKE_CLAUDE_PYTHON, then the repo's .venv). It prints exactly the real
-stream-json lines of /work/shared/docs/claude-cli.md, fast, and fails on demand.
+Run it as `tests/bin/claude` (absolute path, no shell needed, empty environment fine;
+standard library only, tested on python 3.11; it prefers $FAKE_CLAUDE_PYTHON, then the
+repo's .venv, then /usr/bin/python3). It prints the real stream-json lines of
+/work/shared/docs/claude-cli.md, fast, and fails on demand. It accepts the real argv
+(commander-style errors for unknown options and bad values, the --verbose and
+--include-partial-messages rules), `--version`, `auth status`, and the json/text output
+formats; --effort, --json-schema, --mcp-config, --allowedTools, --max-thinking-tokens
+are accepted and otherwise ignored.
 
 Choosing a scenario (first match wins):
   1. a marker in the user text, then in the --system-prompt-file text:
@@ -20,8 +25,10 @@ Environment:
                            file path and text, chosen scenarios (rewritten as stdin arrives)
   FAKE_CLAUDE_PYTHON       interpreter used by tests/bin/claude
   ANTHROPIC_API_KEY        set = API-key auth (apiKeySource, no rate_limit_event lines);
-                           unset = subscription (OAuth): a rate_limit_event after every response
+                           unset = subscription (OAuth): one rate_limit_event per turn, after
+                           the first answered request
   CLAUDE_CODE_MAX_RETRIES  number of api_retry lines for server_error/overloaded/network (10)
+  ANTHROPIC_BASE_URL       set = server errors name the gateway, as the real CLI does
 
 Parameters every answering scenario takes: `delay_ms=N` (pause before each delta),
 `ttft_ms=N` (pause between system/status and message_start).
@@ -34,7 +41,7 @@ Scenarios that answer (exit 0 unless said otherwise):
   thinking              thinking="…" text="…" chunks=5: thinking block (thinking_delta +
                         system/thinking_tokens, signature_delta), then a text block
   unicode               emoji, ZWJ sequence and combining mark split across deltas, CJK, RTL,
-                        U+2028, U+2029, U+0085, U+0001, tab, quote, backslash
+                        U+2028, U+2029, U+0085, U+0001, BEL, ESC, tab, quote, backslash
   bigline               size=3000000: one text delta of `size` ASCII chars (three ~3 MB lines)
   garbage               non-JSON lines and unknown types interleaved with a normal answer
   tool_use_attempt      text="…": turn 1 calls Bash, gets `No such tool available`, turn 2
@@ -47,9 +54,10 @@ Scenarios that answer (exit 0 unless said otherwise):
 
 API failures (§6; exit 1; `retries=N` and `retry_sleep_ms=N` where retries apply):
   not_logged_in, invalid_api_key, oauth_expired (2 retries), forbidden msg="…",
-  model_not_found (names the --model value), billing, prompt_too_long tokens=250123
-  limit=200000, bad_request msg="…", rate_limit_subscription resets_in=3600,
-  rate_limit_api_key, server_error, overloaded, network (retries default
+  model_not_found (names the resolved --model), billing, prompt_too_long tokens=250123
+  limit=200000, bad_request msg="…", rate_limit_subscription resets_in=3600 (a rejected
+  rate_limit_event, `resets 3:16pm (UTC)` from the real clock), rate_limit_api_key
+  msg="Rate limited", server_error, overloaded, network (these three: retries default
   $CLAUDE_CODE_MAX_RETRIES or 10, printed instantly)
 
 Process faults:
@@ -61,8 +69,13 @@ Process faults:
   ignore_sigterm        result=0: like hang_after_start (result=1: like
                         no_exit_after_result) but SIGTERM is ignored; only SIGKILL works
   stderr_noise          lines=2000: a normal answer while flooding stderr
-  midstream_retry       text="…" partial=2: partial deltas, synthetic stops, api_retry,
-                        a new message_start that streams the whole text again
+  midstream_retry       text="…" partial=1: the connection drops: partial deltas, synthetic
+                        stops (abandoned_blocks), api_retry, a new message_start (no new
+                        status) that streams the whole text again (duplicates)
+  midstream_fallback    text="…" partial=1: an SSE error event: partial deltas, synthetic
+                        stops, then the non-streaming retry's assistant line (its text never
+                        streamed as deltas: the replace case)
+  retry_recovers        retries=1 status=529 text="…": api_retry lines, then a normal answer
   usage_error           option=--frobnicate: `error: unknown option '…'`, exit 1, no stdout
 
 Signals: SIGTERM -> exit 143, no result line. SIGINT during a turn -> synthetic stops,
@@ -70,4 +83,10 @@ user `[Request interrupted by user]`, result error_during_execution /
 aborted_streaming, exit 0.
 
 An unknown scenario name exits 2 with the list of names on stderr (never a silent echo).
+
+Line shapes and field order follow the real transcripts in tests/golden (when present,
+tests/test_fake_claude.py diffs against them). Choices the transcripts do not settle:
+the routine `allowed` rate_limit_event is left out without --include-partial-messages;
+the server-error hint without ANTHROPIC_BASE_URL ("check status.claude.com"); the Bun crash
+report text; the `Error: System prompt file not found: F` message.
 """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import answers, failures, faults
+from . import answers, failures, faults, lifecycle
+from .stdout import stderr
 
 SCENARIOS = {
     "echo": answers.echo,
@@ -50,7 +51,5 @@ def play(run) -> None:
 
 
 def _unknown(run, name: str) -> None:
-    from .stdout import stderr
-    from . import lifecycle
     stderr(f"fake claude: unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
     lifecycle.exit_now(2)

@@ -54,11 +54,10 @@ class StreamJsonSink:
         pass
 
 
-class JsonSink(StreamJsonSink):
-    """--output-format json: the result object (or, with --verbose, an array of all lines)."""
+class _CollectingSink(StreamJsonSink):
+    """Formats that print once, at the end of the run."""
 
-    def __init__(self, verbose: bool) -> None:
-        self.verbose = verbose
+    def __init__(self) -> None:
         self.lines: list[dict] = []
 
     def line(self, obj: dict) -> None:
@@ -67,30 +66,33 @@ class JsonSink(StreamJsonSink):
     def raw(self, data: bytes) -> None:
         pass  # junk lines only exist in the stream-json framing
 
-    def finish(self) -> None:
-        if self.verbose:
-            payload = self.lines
-        else:
-            results = [line for line in self.lines if line.get("type") == "result"]
-            if not results:
-                return
-            payload = results[-1]
-        data = encode(payload)
+    def last_result(self) -> dict | None:
+        results = [line for line in self.lines if line.get("type") == "result"]
+        return results[-1] if results else None
+
+    def print_once(self, data: bytes) -> None:
         self.lines = []
         StreamJsonSink.raw(self, data)
 
 
-class TextSink(JsonSink):
-    """--output-format text: the result text only."""
+class JsonSink(_CollectingSink):
+    """--output-format json: the result object (with --verbose, an array of every message)."""
 
-    def __init__(self) -> None:
-        super().__init__(verbose=False)
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
 
     def finish(self) -> None:
-        results = [line for line in self.lines if line.get("type") == "result"]
-        self.lines = []
-        if results:
-            text = results[-1].get("result")
-            if text is None:
-                text = "; ".join(results[-1].get("errors") or [])
-            StreamJsonSink.raw(self, (text + "\n").encode("utf-8"))
+        payload = self.lines if self.verbose else self.last_result()
+        if payload:
+            self.print_once(encode(payload))
+
+
+class TextSink(_CollectingSink):
+    """--output-format text: the result text only."""
+
+    def finish(self) -> None:
+        result = self.last_result()
+        if result is not None:
+            text = result["result"] if "result" in result else "; ".join(result.get("errors") or [])
+            self.print_once((text + "\n").encode("utf-8"))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
 from ..config import Config
@@ -75,6 +76,8 @@ class ConsoleApp(App[int]):
         self.server_started = False
         self._engine_stopped = False
         self._log_handler: ConsoleLogHandler | None = None
+        #: True between mount and unmount: the flush timer must not touch widgets outside it.
+        self._widgets_live = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class ConsoleApp(App[int]):
     async def on_mount(self) -> None:
         self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
         self.table.focus()
+        self._widgets_live = True
         self.set_interval(FLUSH_INTERVAL, self.flush, name="flush")
         self._log_handler = ConsoleLogHandler(asyncio.get_running_loop(), self.state.apply)
         logging.getLogger().addHandler(self._log_handler)
@@ -163,11 +167,13 @@ class ConsoleApp(App[int]):
         self._unsubscribe()
 
     async def on_unmount(self) -> None:
+        self._widgets_live = False
         await self._stop_engine()
 
     async def action_quit(self) -> None:
         self.notify("Stopping the server…", timeout=2)
         await self._stop_engine()
+        self._widgets_live = False
         code = 0 if self.server_started else 1
         self.exit(code, return_code=code)
 
@@ -198,28 +204,33 @@ class ConsoleApp(App[int]):
 
     def flush(self) -> None:
         """Apply what changed since the last flush, in one batch, to visible widgets only."""
-        state = self.state
-        changes = state.take_changes()
-        now = self.clock()
-        with self.batch_update():
-            self._main(StatusHeader).show(self.header_info(now))
-            table = self.table
-            if changes.cleared:
-                table.rebuild(state)
-            else:
-                table.sync(state, changes.added, changes.updated, changes.removed)
-            errors = self._main(ErrorsPanel)
-            if changes.cleared:
-                errors.reset(state.errors)
-            elif changes.errors:
-                errors.append(changes.errors)
-            if changes.cleared or changes.errors:
-                count = len(state.errors)
-                self._main("#inspector", TabbedContent).get_tab("errors").label = f"e Errors {count}" if count else "e Errors"
-            self._show_selection(now)
-            screen = self.screen
-            if isinstance(screen, DetailScreen):
-                screen.refresh_view(now)
+        if not self._widgets_live:
+            return
+        try:
+            state = self.state
+            changes = state.take_changes()
+            now = self.clock()
+            with self.batch_update():
+                self._main(StatusHeader).show(self.header_info(now))
+                table = self.table
+                if changes.cleared:
+                    table.rebuild(state)
+                else:
+                    table.sync(state, changes.added, changes.updated, changes.removed)
+                errors = self._main(ErrorsPanel)
+                if changes.cleared:
+                    errors.reset(state.errors)
+                elif changes.errors:
+                    errors.append(changes.errors)
+                if changes.cleared or changes.errors:
+                    count = len(state.errors)
+                    self._main("#inspector", TabbedContent).get_tab("errors").label = f"e Errors {count}" if count else "e Errors"
+                self._show_selection(now)
+                screen = self.screen
+                if isinstance(screen, DetailScreen):
+                    screen.refresh_view(now)
+        except NoMatches:  # a screen is being torn down under the timer: nothing to draw on
+            return
         for notice in changes.notices:
             self._announce(notice)
 
@@ -238,7 +249,8 @@ class ConsoleApp(App[int]):
         self.notify(notice.message, severity="error" if notice.level == "error" else "warning", timeout=6)
 
     def on_resize(self) -> None:
-        self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
+        if self._widgets_live:
+            self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
 
     # -- events from widgets ------------------------------------------------------------
 

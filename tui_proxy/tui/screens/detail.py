@@ -188,6 +188,7 @@ class DetailScreen(Screen):
         self.full = False
         self.initial_tab = initial_tab
         self._drawn: dict[str, tuple] = {}
+        self._widgets_live = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -207,6 +208,7 @@ class DetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._widgets_live = True
         self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
 
     @property
@@ -215,6 +217,8 @@ class DetailScreen(Screen):
 
     def refresh_view(self, now: float, *, force: bool = False) -> None:
         """Redraw what is visible, if the exchange changed since it was drawn."""
+        if not self._widgets_live:  # the flush can run between push_screen and compose
+            return
         view = self.view
         title = Text()
         title.append(f" {view.id} ", style="bold reverse")

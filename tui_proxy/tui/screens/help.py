@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rich.console import Group
 from rich.table import Table
@@ -16,15 +16,16 @@ from textual.widgets import Static
 from ..filters import HELP as FILTER_HELP
 
 
-def bindings_table(title: str, bindings: Iterable[Binding]) -> Table:
+def bindings_table(title: str, bindings: Iterable[Binding], key_display: Callable[[Binding], str]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 2), expand=True)
-    table.add_column("key", style="bold cyan", no_wrap=True)
-    table.add_column("what it does")
-    table.add_column("binding id", style="dim", no_wrap=True)
+    table.add_column("key", style="bold cyan", no_wrap=True, width=12)
+    table.add_column("what it does", ratio=1)
+    table.add_column("binding id", style="dim", no_wrap=True, width=22)
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.id:
             continue
-        table.add_row(Text(binding.key.replace(",", " ")), Text(binding.tooltip or binding.description), Text(binding.id))
+        keys = " ".join(key_display(Binding(key, binding.action)) for key in binding.key.split(","))
+        table.add_row(Text(keys), Text(binding.tooltip or binding.description), Text(binding.id))
     return table
 
 
@@ -51,6 +52,6 @@ class HelpScreen(ModalScreen[None]):
                 "Every request to the proxy is a row; [b]enter[/] opens it. "
                 "Keys can be remapped by binding id. [b]ctrl+p[/] lists every command.\n"
             )
-            tables = [bindings_table(title, bindings) for title, bindings in self.sections]
+            tables = [bindings_table(title, bindings, self.app.get_key_display) for title, bindings in self.sections]
             filters = Text.from_markup(f"\n[b]Filter words[/] (all must match, ! negates)\n  {FILTER_HELP}\n")
             yield Static(Group(intro, *tables, filters))

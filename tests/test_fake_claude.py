@@ -616,14 +616,15 @@ def test_sigint_gives_the_aborted_streaming_story(workdir: Path) -> None:
     assert lines[-1]["terminal_reason"] == "aborted_streaming" and "result" not in lines[-1]
 
 
-def test_no_exit_after_result(workdir: Path) -> None:
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 0)])
+def test_no_exit_after_result(workdir: Path, signum: int, code: int) -> None:
     proc = spawn(workdir, "no_exit_after_result")
     lines = read_until(proc, lambda line: line["type"] == "result")
     assert lines[-1]["subtype"] == "success"
     time.sleep(0.2)
     assert proc.poll() is None
-    proc.send_signal(signal.SIGTERM)
-    assert finish(proc)[0] == 143
+    proc.send_signal(signum)
+    assert finish(proc) == (code, [])  # nothing after the result, not even an abort story
 
 
 def test_ignore_sigterm_needs_sigkill(workdir: Path) -> None:

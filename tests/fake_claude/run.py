@@ -82,6 +82,7 @@ class Run:
         self.calls = 0
         self.open_response: Response | None = None
         self.init_sent = False
+        self.result_sent = False
         self.rate_limit_sent = False
 
     # ----- plumbing -------------------------------------------------------------
@@ -245,6 +246,7 @@ class Run:
         line.update(queued_turn_count=0, result_index=self.session.results,
                     model_usage_since_last_result=model_usage)
         self.session.results += 1
+        self.result_sent = True
         self.emit(line)
         if is_error:
             self.session.exit_code = 1
@@ -268,8 +270,8 @@ class Run:
     def abort(self) -> None:
         """SIGINT: synthetic stops, `[Request interrupted by user]`, aborted_streaming result, exit 0."""
         lifecycle.disable_interrupts()
-        if not self.init_sent:
-            return
+        if not self.init_sent or self.result_sent:
+            return  # nothing started yet, or already finished (no_exit_after_result)
         if self.open_response is not None:
             self.open_response.synthetic_stop()
         self.user_line([{"type": "text", "text": "[Request interrupted by user]"}])

@@ -79,7 +79,6 @@ class Run:
         self.thinking_tokens = 0
         self.last_text = ""
         self.last_stop_reason: str | None = None
-        self.calls = 0
         self.open_response: Response | None = None
         self.init_sent = False
         self.result_sent = False
@@ -160,7 +159,6 @@ class Run:
 
     def call_usage(self, extra_input_tokens: int = 0) -> dict:
         """Input side of one API call: prompt text and images, system prompt, cached CLI prefix."""
-        self.calls += 1
         system = tokens_for(len(self.session.system_prompt)) if self.session.system_prompt else 0
         return {
             "input_tokens": tokens_for(self.prompt.chars) + 1600 * self.prompt.images + extra_input_tokens + 3,

@@ -42,11 +42,21 @@ def chat_body(prompt: str, *, stream: bool = True, model: str = "sonnet") -> dic
     return {"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]}
 
 
-async def post_chat(url: str, prompt: str, *, stream: bool = True, model: str = "sonnet", user_agent: str = "pilot-test/1.0") -> tuple[int, str, str]:
-    """(status, x-request-id, body) of one chat completion against the in-app server."""
+async def post_chat(app: ConsoleApp, prompt: str, *, stream: bool = True, model: str = "sonnet", user_agent: str = "pilot-test/1.0") -> tuple[int, str, str]:
+    """(status, x-request-id, body) of one chat completion against the app's in-app server.
+
+    The connection stays open until the console has seen the exchange finish, as an SDK
+    client's keep-alive pool would: a client that hangs up at once races the server's
+    bookkeeping, which is not what these tests are about.
+    """
     async with aiohttp.ClientSession(headers={"User-Agent": user_agent}) as session:
-        async with session.post(url + "/v1/chat/completions", json=chat_body(prompt, stream=stream, model=model)) as response:
-            return response.status, response.headers.get("x-request-id", ""), await response.text()
+        async with session.post(app.engine.url + "/v1/chat/completions", json=chat_body(prompt, stream=stream, model=model)) as response:
+            result = response.status, response.headers.get("x-request-id", ""), await response.text()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while loop.time() < deadline and ((view := app.state.get(result[1])) is None or view.in_flight):
+            await asyncio.sleep(0.01)
+    return result
 
 
 def plain(renderable: Any, width: int = 200) -> str:

@@ -229,7 +229,14 @@ class DetailScreen(Screen):
             title.append(f"  {view.error.type}", style="red")
         self.query_one("#detail-title", Static).update(title)
         tab = self.active_tab
-        key = (view.version, self.full, view.in_flight and int(now * 4))
+        # What each tab depends on: the request never changes once received, so a
+        # streaming exchange does not re-highlight its body at every flush.
+        ticking = view.in_flight and int(now * 4)
+        key = {
+            "request": (self.full,),
+            "response": (view.version, self.full),
+            "timings": (view.version, ticking),
+        }.get(tab, (view.version, ticking))
         if not force and self._drawn.get(tab) == key:
             return
         self._drawn[tab] = key

@@ -92,4 +92,6 @@ def _cli(info: HeaderInfo, compact: bool) -> Text:
         label.append(" ✔ logged in" + auth, style="green")
     elif info.cli_logged_in is False:
         label.append(" ✖ logged out", style="bold red")
+    else:
+        label.append(" ? login unknown", style="yellow")
     return label

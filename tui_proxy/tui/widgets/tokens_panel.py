@@ -86,8 +86,10 @@ class TokensPanel(Vertical):
         self._drawn = key
         self.exchange_id = view.id
         body = self.query_one(VerticalScroll)
-        # Follow the end of the text only while the reader is at the end.
-        follow = switched or body.scroll_y >= body.max_scroll_y - 1
+        # A live answer is followed at its end while the reader stays there; a finished
+        # one opens at its start.
+        at_end = body.scroll_y >= body.max_scroll_y - 1
+        follow = view.in_flight and (switched or at_end)
         self.query_one(".summary", Static).update(stream_summary(view, now))
         thinking = str(view.thinking)
         has_thinking = bool(thinking)
@@ -103,3 +105,5 @@ class TokensPanel(Vertical):
         self.query_one(".answer", Static).update(answer)
         if follow:
             body.scroll_end(animate=False)
+        elif switched:
+            body.scroll_home(animate=False)

@@ -63,7 +63,7 @@ def test_size_limit_keeps_the_newest_that_fit_and_gives_space_back(tmp_path):
     import sqlite3
 
     conn = sqlite3.connect(db)
-    orphans = conn.execute("SELECT count(*) FROM parts WHERE exchange_id NOT IN (SELECT id FROM exchanges)")
+    orphans = conn.execute("SELECT count(*) FROM parts WHERE exchange NOT IN (SELECT seq FROM exchanges)")
     assert orphans.fetchone()[0] == 0
 
 

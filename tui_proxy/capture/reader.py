@@ -7,6 +7,7 @@ import sqlite3
 
 from ..events import ErrorInfo, Usage
 from .model import Capture, CaptureState, CaptureSummary, TimedLine
+from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
 
 class AmbiguousIdError(LookupError):
@@ -82,9 +83,9 @@ def get_capture(conn: sqlite3.Connection, id_or_prefix: str) -> Capture | None:
     row = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
     if row is None:  # pruned meanwhile
         return None
-    parts: dict[str, list[TimedLine]] = {"stdout": [], "stderr": [], "chunk": []}
+    parts: dict[int, list[TimedLine]] = {PART_STDOUT: [], PART_STDERR: [], PART_CHUNK: []}
     for kind, at, data in conn.execute(
-        "SELECT kind, at, data FROM parts WHERE exchange_id = ? ORDER BY rowid", (exchange_id,)
+        "SELECT kind, at, data FROM parts WHERE exchange = ? ORDER BY rowid", (row["seq"],)
     ):
         parts[kind].append(TimedLine(at, data))
     return Capture(
@@ -98,15 +99,15 @@ def get_capture(conn: sqlite3.Connection, id_or_prefix: str) -> Capture | None:
         cli_stdin=row["cli_stdin"],
         cli_cwd=row["cli_cwd"],
         system_prompt=row["system_prompt"],
-        stdout=tuple(parts["stdout"]),
-        stderr=tuple(parts["stderr"]),
+        stdout=tuple(parts[PART_STDOUT]),
+        stderr=tuple(parts[PART_STDERR]),
         exit_code=row["exit_code"],
         killed_because=row["killed_because"],
         response_started_at=row["response_started_at"],
         response_status=row["response_status"],
         response_headers=json.loads(row["response_headers"]) if row["response_headers"] else {},
         response_streaming=None if row["response_streaming"] is None else bool(row["response_streaming"]),
-        chunks=tuple(parts["chunk"]),
+        chunks=tuple(parts[PART_CHUNK]),
         text=row["text"] or "",
         thinking=row["thinking"] or "",
         usage=Usage(**json.loads(row["usage"])) if row["usage"] else None,

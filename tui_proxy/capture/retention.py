@@ -27,8 +27,8 @@ def prune(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         doomed = _expired(conn, policy, now)
-        conn.executemany("DELETE FROM parts WHERE exchange_id = ?", ((i,) for i in doomed))
-        conn.executemany("DELETE FROM exchanges WHERE id = ?", ((i,) for i in doomed))
+        conn.executemany("DELETE FROM parts WHERE exchange = ?", ((seq,) for seq in doomed))
+        conn.executemany("DELETE FROM exchanges WHERE seq = ?", ((seq,) for seq in doomed))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -40,18 +40,19 @@ def prune(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> int:
     return len(doomed)
 
 
-def _expired(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> list[str]:
+def _expired(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> list[int]:
+    """The `seq` of every exchange to delete."""
     # Newest first: walk down, keep while within every limit, the rest goes.
     rows = conn.execute(
-        "SELECT id, started_at, size_bytes FROM exchanges WHERE state != 'open'"
+        "SELECT seq, started_at, size_bytes FROM exchanges WHERE state != 'open'"
         " ORDER BY started_at DESC, id DESC"
     )
     oldest_allowed = None if policy.max_age_days is None else now - policy.max_age_days * 86400
-    doomed: list[str] = []
+    doomed: list[int] = []
     kept = 0
     kept_bytes = 0
     full = False  # once one exchange does not fit, every older one goes too
-    for exchange_id, started_at, size in rows:
+    for seq, started_at, size in rows:
         full = (
             full
             or (policy.max_count is not None and kept >= policy.max_count)
@@ -59,7 +60,7 @@ def _expired(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -> l
             or (oldest_allowed is not None and started_at < oldest_allowed)
         )
         if full:
-            doomed.append(exchange_id)
+            doomed.append(seq)
         else:
             kept += 1
             kept_bytes += size

@@ -10,6 +10,11 @@ import sqlite3
 from typing import Callable
 
 
+PART_STDOUT = 0
+PART_STDERR = 1
+PART_CHUNK = 2
+
+
 class StoreVersionError(RuntimeError):
     """The database was written by a newer release (or needs migrating but is read-only)."""
 
@@ -18,7 +23,8 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     conn.execute(
         """
         CREATE TABLE exchanges (
-            id                  TEXT PRIMARY KEY,
+            seq                 INTEGER PRIMARY KEY,     -- what parts point at: smaller than id
+            id                  TEXT NOT NULL UNIQUE,
             state               TEXT NOT NULL,           -- CaptureState
             started_at          REAL NOT NULL,
             ended_at            REAL,
@@ -58,18 +64,19 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX exchanges_by_time ON exchanges(started_at, id)")
     conn.execute("CREATE INDEX exchanges_open ON exchanges(state) WHERE state = 'open'")
     # Stdout lines, stderr pieces and response chunks, appended as they happen so an
-    # exchange cut by a crash keeps what it had. Read back in rowid order.
+    # exchange cut by a crash keeps what it had. Read back in rowid order. There are
+    # hundreds per exchange: integer keys and kinds keep each row small.
     conn.execute(
         """
         CREATE TABLE parts (
-            exchange_id TEXT NOT NULL,
-            kind        TEXT NOT NULL,   -- 'stdout' | 'stderr' | 'chunk'
-            at          REAL NOT NULL,
-            data        TEXT NOT NULL
+            exchange INTEGER NOT NULL,   -- exchanges.seq
+            kind     INTEGER NOT NULL,   -- PART_STDOUT | PART_STDERR | PART_CHUNK
+            at       REAL NOT NULL,
+            data     TEXT NOT NULL
         )
         """
     )
-    conn.execute("CREATE INDEX parts_by_exchange ON parts(exchange_id)")
+    conn.execute("CREATE INDEX parts_by_exchange ON parts(exchange)")
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial,)

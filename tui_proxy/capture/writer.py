@@ -3,7 +3,8 @@
 The recorder hands it events through a queue; it turns them into rows and commits them
 in batches: it waits up to `commit_interval` after the first event of a batch so a
 burst of stdout lines becomes one transaction, except when an exchange finishes or
-someone flushes, which commit at once (a finished exchange must survive a `kill -9`).
+someone flushes, which commit at once (a finished exchange must survive a `kill -9`),
+or when a full batch is already waiting.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..events import (
 from .model import CaptureState
 from .redact import redact_headers
 from .retention import RetentionPolicy, prune
+from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ class CaptureWriter:
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         #: The last write error, for a health line in the console (None when fine).
         self.last_error: str | None = None
+        #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
+        self._seqs: dict[str, int] = {}
+        #: Rows for `parts`, gathered during a transaction and inserted in one go.
+        self._parts: list[tuple[int, int, float, str]] = []
         self._apply: dict[type, Callable[[Event, dict[str, int]], None]] = {
             RequestReceived: self._request_received,
             CliSpawned: self._cli_spawned,
@@ -112,7 +118,9 @@ class CaptureWriter:
         last_prune = self._clock()  # the store pruned at open
         while True:
             first = self._queue.get()
-            if first is not _STOP and not isinstance(first, (_Flush, ExchangeFinished)):
+            # Linger to gather a batch, unless something is urgent or a full batch waits.
+            urgent = first is _STOP or isinstance(first, (_Flush, ExchangeFinished))
+            if not urgent and self._queue.qsize() < self._max_batch:
                 self._urgent.wait(self._commit_interval)
             self._urgent.clear()
             batch = [first]
@@ -149,12 +157,14 @@ class CaptureWriter:
 
     def _transaction(self, events: list[Event]) -> None:
         grown: dict[str, int] = {}
+        self._parts.clear()
         self._conn.execute("BEGIN")
         try:
             for event in events:
                 apply = self._apply.get(type(event))
                 if apply is not None and event.exchange_id:
                     apply(event, grown)
+            self._conn.executemany("INSERT INTO parts (exchange, kind, at, data) VALUES (?, ?, ?, ?)", self._parts)
             self._conn.executemany(
                 "UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?",
                 ((size, exchange_id) for exchange_id, size in grown.items()),
@@ -162,7 +172,21 @@ class CaptureWriter:
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
+            self._seqs.clear()  # may name rows that were just rolled back
             raise
+
+    def _seq(self, exchange_id: str, at: float) -> int:
+        """exchanges.seq of `exchange_id`; events of an exchange never seen (the store
+        opened mid-run, or it was pruned) get a placeholder row rather than being lost."""
+        seq = self._seqs.get(exchange_id)
+        if seq is None:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path) VALUES (?, 'open', ?, '', '')",
+                (exchange_id, at),
+            )
+            seq = self._conn.execute("SELECT seq FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()[0]
+            self._seqs[exchange_id] = seq
+        return seq
 
     def _prune(self) -> None:
         try:
@@ -186,6 +210,7 @@ class CaptureWriter:
                 e.replay_of, headers, e.body, len(e.body) + len(headers),
             ),
         )
+        self._seq(e.exchange_id, e.at)
 
     def _cli_spawned(self, e: CliSpawned, grown: dict[str, int]) -> None:
         self._conn.execute(
@@ -196,19 +221,16 @@ class CaptureWriter:
         _grow(grown, e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
 
     def _cli_stdout(self, e: CliStdout, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, "stdout", e.at, e.line, grown)
+        self._part(e.exchange_id, PART_STDOUT, e.at, e.line, grown)
 
     def _cli_stderr(self, e: CliStderr, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, "stderr", e.at, e.text, grown)
+        self._part(e.exchange_id, PART_STDERR, e.at, e.text, grown)
 
     def _response_chunk(self, e: ResponseChunk, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, "chunk", e.at, e.data, grown)
+        self._part(e.exchange_id, PART_CHUNK, e.at, e.data, grown)
 
-    def _part(self, exchange_id: str, kind: str, at: float, data: str, grown: dict[str, int]) -> None:
-        self._conn.execute(
-            "INSERT INTO parts (exchange_id, kind, at, data) VALUES (?, ?, ?, ?)",
-            (exchange_id, kind, at, data),
-        )
+    def _part(self, exchange_id: str, kind: int, at: float, data: str, grown: dict[str, int]) -> None:
+        self._parts.append((self._seq(exchange_id, at), kind, at, data))
         _grow(grown, exchange_id, len(data))
 
     def _cli_exited(self, e: CliExited, grown: dict[str, int]) -> None:
@@ -225,12 +247,8 @@ class CaptureWriter:
         )
 
     def _exchange_finished(self, e: ExchangeFinished, grown: dict[str, int]) -> None:
-        # A finish without a start (the store opened mid-run) still leaves a row.
-        self._conn.execute(
-            "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path)"
-            " VALUES (?, 'open', ?, '', '')",
-            (e.exchange_id, e.at - e.duration_ms / 1000),
-        )
+        self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
+        self._seqs.pop(e.exchange_id, None)
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         self._conn.execute(
             "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"

@@ -78,6 +78,15 @@ Process faults:
   retry_recovers        retries=1 status=529 text="…": api_retry lines, then a normal answer
   usage_error           option=--frobnicate: `error: unknown option '…'`, exit 1, no stdout
 
+The mock API's names (tests/mock_anthropic; same texts, "Partial" then "Hello from the mock
+Anthropic API."), line for line as the real CLI prints them (tests/golden):
+  midstream_error       an SSE error event after one delta: synthetic stops, then the
+                        non-streaming fallback's answer; times=2: the fallback fails too
+                        (assistant[server_error] 529, exit 1)
+  drop                  the connection cut after one delta: with CLAUDE_CODE_MAX_RETRIES >= 1
+                        api_retry and the answer streamed again, with 0 the non-streaming fallback
+  529_recovers          one api_retry (529 overloaded), then the answer
+
 Signals: SIGTERM -> exit 143, no result line. SIGINT during a turn -> synthetic stops,
 user `[Request interrupted by user]`, result error_during_execution /
 aborted_streaming, exit 0.

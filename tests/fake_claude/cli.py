@@ -30,7 +30,7 @@ def _auth_command(rest: list[str], env: dict) -> None:
     if rest[:1] != ["status"]:
         _fail(f"error: unknown command 'auth {' '.join(rest)}'".rstrip("' ") + "'")
     payload, code = auth.status(auth.from_env(env))
-    write_fd(1, encode(payload))
+    write_fd(1, auth.status_text(payload))
     lifecycle.exit_now(code)
 
 

@@ -3,9 +3,9 @@ usage errors. These are the cases the engine's watchdogs and error mapping exist
 
 from __future__ import annotations
 
-from . import lifecycle
+from . import ids, lifecycle
 from . import text as texts
-from .failures import configured_retries
+from .failures import FAILURES, _server_hint, configured_retries
 from .run import Run
 from .stdout import stderr
 
@@ -166,3 +166,81 @@ def usage_error(run: Run) -> None:
     """As if argv had an unknown option: stderr message, exit 1, nothing on stdout."""
     stderr(f"error: unknown option '{run.spec.str('option', '--frobnicate')}'")
     lifecycle.exit_now(1)
+
+
+# ----- the mock API's scenarios, as the real CLI prints them (tests/golden) ---------------------
+# Same names as tests/mock_anthropic, same texts, so one transcript can be compared with the other
+# (tests/test_fake_matches_real.py).
+
+MOCK_CHUNKS = ["Hello", " from the", " mock Anthropic", " API."]  # the mock's `text` answer
+MOCK_PARTIAL = "Partial"  # the one delta the mock sends before breaking a stream
+
+
+def _mock_chunks(run: Run) -> list[str]:
+    text = run.spec.params.get("text")
+    return texts.split_words(text, 4) if text is not None else list(MOCK_CHUNKS)
+
+
+def _broken_stream(run: Run) -> None:
+    """message_start, one delta, then the synthetic stops the CLI makes up (abandoned_blocks)."""
+    broken = run.response()
+    broken.start()
+    broken.open_text()
+    broken.text_delta(run.spec.str("partial", MOCK_PARTIAL))
+    broken.synthetic_stop()
+
+
+def _non_streaming_fallback(run: Run) -> None:
+    """The CLI's non-streaming retry after a broken stream: its text never streamed as deltas."""
+    run.rate_limit_event()
+    run.response().non_streamed("".join(_mock_chunks(run)))
+    run.result()
+
+
+def midstream_error(run: Run) -> None:
+    """The mock's `midstream_error`: an SSE error event (overloaded) after one delta, synthetic
+    stops, then the non-streaming fallback's answer (golden `midstream_error`). `times=2`: the
+    fallback fails too: assistant[server_error] 529 overloaded_error, exit 1 (golden
+    `midstream_error_fallback_fails`)."""
+    run.init()
+    _broken_stream(run)
+    if run.spec.int("times", 1) < 2:
+        _non_streaming_fallback(run)
+        return
+    failure = FAILURES["overloaded"]
+    # Only the broken stream was paid for: the real result keeps its usage, but modelUsage is {}
+    # and total_cost_usd 0 (no completed call).
+    run.model_usage = dict  # type: ignore[method-assign]
+    text = failure.text.format(hint=_server_hint(run.session.env))
+    run.error_assistant(failure.error, text, request_id=ids.request_id(), is_api_error_message=True,
+                        api_error_status=failure.status, api_error_type=failure.api_error_type)
+    run.result(is_error=True, text=text, terminal_reason="api_error", api_error_status=failure.status,
+               api_error_type=failure.api_error_type, stop_reason="stop_sequence")
+
+
+def drop(run: Run) -> None:
+    """The mock's `drop`: the connection is cut after one delta. With CLAUDE_CODE_MAX_RETRIES ≥ 1:
+    synthetic stops, api_retry (no status), and the whole answer streamed again under a new
+    message_start without a status line (golden `drop`); with 0: synthetic stops, then the
+    non-streaming fallback (golden `drop_no_retry`)."""
+    run.init()
+    _broken_stream(run)
+    retries = configured_retries(run.session.env)
+    if retries < 1:
+        _non_streaming_fallback(run)
+        return
+    run.api_retry(1, retries, 577, None, "unknown")
+    response = run.response()
+    response.start(status=False)
+    response.text(_mock_chunks(run))
+    response.finish()
+    run.result()
+
+
+def recovers_529(run: Run) -> None:
+    """The mock's `529 times=1` (golden `529_recovers`): one overloaded attempt (api_retry 529),
+    then the mock's answer. `retries=N`, `status=N`, `text="…"` as for retry_recovers."""
+    run.spec.params.setdefault("status", "529")
+    if "text" not in run.spec.params:
+        run.spec.params["text"] = "".join(MOCK_CHUNKS)
+    retry_recovers(run)

@@ -30,6 +30,10 @@ SCENARIOS = {
     "midstream_retry": faults.midstream_retry,
     "midstream_fallback": faults.midstream_fallback,
     "retry_recovers": faults.retry_recovers,
+    # The mock API's scenario names (tests/mock_anthropic), line for line as the real CLI prints them.
+    "midstream_error": faults.midstream_error,
+    "drop": faults.drop,
+    "529_recovers": faults.recovers_529,
     "usage_error": faults.usage_error,
 }
 

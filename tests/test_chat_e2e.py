@@ -128,3 +128,20 @@ async def test_health_reports_the_cli(engine):
     assert health["status"] == "ok"
     assert health["cli"]["version"] == "2.1.328" and health["cli"]["found"] is True
     assert health["active_runs"] == 0
+
+
+async def test_a_client_that_hangs_up_after_done_got_a_complete_answer(engine):
+    """curl closes the connection right after the last chunk: the answer was delivered."""
+    from tui_proxy.events import ExchangeFinished
+
+    finished: list[ExchangeFinished] = []
+    engine.bus.subscribe(lambda event: finished.append(event) if isinstance(event, ExchangeFinished) else None)
+    body = {"model": "sonnet", "stream": True, "messages": user("[[fake:no_exit_after_result]] hi")}
+    for _ in range(3):
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session, session.post(engine.url + "/v1/chat/completions", json=body) as response:
+            async for line in response.content:
+                if line.startswith(b"data: [DONE]"):
+                    break
+    assert await wait_until(lambda: len(finished) == 3, timeout=10)
+    assert [(e.status, e.complete, e.error) for e in finished] == [(200, True, None)] * 3

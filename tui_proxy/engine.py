@@ -18,7 +18,7 @@ import logging
 import shutil
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Coroutine
 
 from aiohttp import web
 
@@ -58,6 +58,7 @@ class Engine:
         self.store = None
         self.port: int | None = None
         self._in_flight: dict[str, Exchange] = {}
+        self._background: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self._runs_dir: str | None = None
         self._unsubscribe_store: Callable[[], None] | None = None
@@ -84,6 +85,12 @@ class Engine:
 
     def untrack(self, exchange: Exchange) -> None:
         self._in_flight.pop(exchange.id, None)
+
+    def background(self, coroutine: Coroutine) -> None:
+        """Run work that outlives its request (reaping a child); awaited at shutdown."""
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def kill(self, exchange_id: str) -> bool:
         """End a running request: its client gets an error, its child is reaped."""
@@ -148,6 +155,8 @@ class Engine:
                 exchange.on_kill("shutdown")
         if runner is not None:
             await runner.cleanup()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         await asyncio.to_thread(self._close_store)
         if self._runs_dir:
             await asyncio.to_thread(shutil.rmtree, self._runs_dir, True)

@@ -15,7 +15,7 @@ from ..openai import chat_response
 from ..openai.chat_request import ChatRequest, parse_chat_request
 from ..openai.errors import ApiError
 from ..translate import plan_chat_run
-from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error
+from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error, settle
 from .keys import ENGINE
 from .sse import SseStream
 
@@ -91,8 +91,7 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
         await response.write_eof()
     finally:
         # The answer is out; reaping the child must not delay it.
-        await asyncio.shield(run.finish())
-        finish(exchange, status=200, finish_reason=done.finish_reason, usage=done.usage, text=text, thinking="".join(thinking))
+        settle(request.app[ENGINE], run, exchange, status=200, finish_reason=done.finish_reason, usage=done.usage, text=text, thinking="".join(thinking))
     return response
 
 
@@ -153,8 +152,7 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, r
                         await send("[DONE]")
                         hold.cancel()
                         await sse.close()
-                        await asyncio.shield(run.finish())
-                        finish(exchange, status=200, finish_reason=event.finish_reason, usage=event.usage, text="".join(texts), thinking="".join(thinking))
+                        settle(engine, run, exchange, status=200, finish_reason=event.finish_reason, usage=event.usage, text="".join(texts), thinking="".join(thinking))
                         return sse.response  # type: ignore[return-value]
         except ApiError as error:
             hold.cancel()

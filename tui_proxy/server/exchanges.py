@@ -84,5 +84,22 @@ def finish(exchange: Exchange, *, status: int, error: ApiError | None = None, co
     )
 
 
+def settle(engine, run, exchange: Exchange, **fields) -> None:
+    """The answer is out: reap the child, then close the exchange, off the request's task.
+
+    The connection is free at once (a keep-alive client's next request is not held up by
+    the reap), and a client that hangs up now cannot turn a delivered answer into a cut one.
+    """
+    exchange.on_kill = None  # answered: nothing left to kill, only a child to reap
+
+    async def reap_then_finish() -> None:
+        try:
+            await run.finish()
+        finally:
+            finish(exchange, **fields)
+
+    engine.background(reap_then_finish())
+
+
 def json_body(data: object) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

@@ -86,6 +86,7 @@ Anthropic API."), line for line as the real CLI prints them (tests/golden):
   drop                  the connection cut after one delta: with CLAUDE_CODE_MAX_RETRIES >= 1
                         api_retry and the answer streamed again, with 0 the non-streaming fallback
   529_recovers          one api_retry (529 overloaded), then the answer
+  stall                 message_start, then silence until a signal (SIGTERM -> 143)
 
 Signals: SIGTERM -> exit 143, no result line. SIGINT during a turn -> synthetic stops,
 user `[Request interrupted by user]`, result error_during_execution /

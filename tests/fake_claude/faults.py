@@ -244,3 +244,11 @@ def recovers_529(run: Run) -> None:
     if "text" not in run.spec.params:
         run.spec.params["text"] = "".join(MOCK_CHUNKS)
     retry_recovers(run)
+
+
+def stall(run: Run) -> None:
+    """The mock's `stall`: message_start, then silence forever (the real CLI's own watchdog
+    waits ≥ 300 s); SIGTERM → 143 with nothing more (golden `stall`)."""
+    run.init()
+    run.response().start()
+    lifecycle.sleep_forever()

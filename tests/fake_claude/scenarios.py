@@ -34,6 +34,7 @@ SCENARIOS = {
     "midstream_error": faults.midstream_error,
     "drop": faults.drop,
     "529_recovers": faults.recovers_529,
+    "stall": faults.stall,
     "usage_error": faults.usage_error,
 }
 

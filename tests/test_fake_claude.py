@@ -609,9 +609,12 @@ def test_sigint_gives_the_aborted_streaming_story(workdir: Path) -> None:
     proc.send_signal(signal.SIGINT)
     code, lines = finish(proc)
     assert code == 0
-    assert [shape(line) for line in lines][-5:] == [
-        "stream_event/content_block_delta:text_delta", "stream_event/content_block_stop",
-        "stream_event/message_stop", "user[text]", "result/error_during_execution:is_error"]
+    shapes = [shape(line) for line in lines]
+    # The second delta may or may not be out when SIGINT lands; the story follows either way.
+    while shapes and shapes[0] == "stream_event/content_block_delta:text_delta":
+        shapes.pop(0)
+    assert shapes == ["stream_event/content_block_stop", "stream_event/message_stop", "user[text]",
+                      "result/error_during_execution:is_error"]
     assert lines[-2]["message"]["content"][0]["text"] == "[Request interrupted by user]"
     assert lines[-1]["terminal_reason"] == "aborted_streaming" and "result" not in lines[-1]
 

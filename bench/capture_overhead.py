@@ -40,9 +40,9 @@ async def one_round(url: str, session: aiohttp.ClientSession, requests: int, con
     async def request() -> None:
         async with gate:
             async with session.post(url + "/v1/chat/completions", json=body) as response:
-                await response.read()
+                answer = await response.read()
                 if response.status != 200:
-                    raise RuntimeError(f"status {response.status}")
+                    raise RuntimeError(f"status {response.status}: {answer[:300]!r}")
 
     start = time.perf_counter()
     await asyncio.gather(*(request() for _ in range(requests)))

@@ -7,6 +7,7 @@ import sqlite3
 
 from ..events import ErrorInfo, Usage
 from .model import Capture, CaptureState, CaptureSummary, TimedLine
+from .packing import unpack
 from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
 
@@ -84,10 +85,10 @@ def get_capture(conn: sqlite3.Connection, id_or_prefix: str) -> Capture | None:
     if row is None:  # pruned meanwhile
         return None
     parts: dict[int, list[TimedLine]] = {PART_STDOUT: [], PART_STDERR: [], PART_CHUNK: []}
-    for kind, at, data in conn.execute(
-        "SELECT kind, at, data FROM parts WHERE exchange = ? ORDER BY rowid", (row["seq"],)
+    for kind, times, lengths, texts in conn.execute(
+        "SELECT kind, times, lengths, texts FROM parts WHERE exchange = ? ORDER BY rowid", (row["seq"],)
     ):
-        parts[kind].append(TimedLine(at, data))
+        parts[kind].extend(unpack(times, lengths, texts))
     return Capture(
         **_summary_fields(row),
         remote=row["remote"],

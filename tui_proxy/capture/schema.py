@@ -64,15 +64,17 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX exchanges_by_time ON exchanges(started_at, id)")
     conn.execute("CREATE INDEX exchanges_open ON exchanges(state) WHERE state = 'open'")
     # Stdout lines, stderr pieces and response chunks, appended as they happen so an
-    # exchange cut by a crash keeps what it had. Read back in rowid order. There are
-    # hundreds per exchange: integer keys and kinds keep each row small.
+    # exchange cut by a crash keeps what it had. One row holds one kind of one exchange's
+    # pieces from one writer batch, packed (see packing.py): hundreds of pieces per
+    # exchange would otherwise cost a row and an index entry each. Read in rowid order.
     conn.execute(
         """
         CREATE TABLE parts (
             exchange INTEGER NOT NULL,   -- exchanges.seq
             kind     INTEGER NOT NULL,   -- PART_STDOUT | PART_STDERR | PART_CHUNK
-            at       REAL NOT NULL,
-            data     TEXT NOT NULL
+            times    BLOB NOT NULL,      -- float64 LE per piece: wall-clock time
+            lengths  BLOB NOT NULL,      -- uint32 LE per piece: length in characters
+            texts    TEXT NOT NULL       -- the pieces, joined
         )
         """
     )

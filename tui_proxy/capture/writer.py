@@ -15,6 +15,7 @@ import queue
 import sqlite3
 import threading
 import time
+from operator import attrgetter
 from dataclasses import asdict
 from typing import Callable
 
@@ -30,11 +31,20 @@ from ..events import (
     ResponseStarted,
 )
 from .model import CaptureState
+from .packing import pack
 from .redact import redact_headers
 from .retention import RetentionPolicy, prune
 from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
 log = logging.getLogger(__name__)
+
+
+#: Events that become `parts` rows: their kind and where their text is.
+_PARTS = {
+    CliStdout: (PART_STDOUT, attrgetter("line")),
+    CliStderr: (PART_STDERR, attrgetter("text")),
+    ResponseChunk: (PART_CHUNK, attrgetter("data")),
+}
 
 
 class _Flush:
@@ -73,16 +83,13 @@ class CaptureWriter:
         self.last_error: str | None = None
         #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
         self._seqs: dict[str, int] = {}
-        #: Rows for `parts`, gathered during a transaction and inserted in one go.
-        self._parts: list[tuple[int, int, float, str]] = []
+        #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts).
+        self._parts: dict[tuple[int, int], tuple[list[float], list[str]]] = {}
         self._apply: dict[type, Callable[[Event, dict[str, int]], None]] = {
             RequestReceived: self._request_received,
             CliSpawned: self._cli_spawned,
-            CliStdout: self._cli_stdout,
-            CliStderr: self._cli_stderr,
             CliExited: self._cli_exited,
             ResponseStarted: self._response_started,
-            ResponseChunk: self._response_chunk,
             ExchangeFinished: self._exchange_finished,
         }
 
@@ -161,10 +168,26 @@ class CaptureWriter:
         self._conn.execute("BEGIN")
         try:
             for event in events:
+                part = _PARTS.get(type(event))
+                if part is not None:  # the bulk of all events: kept lean
+                    kind, data_of = part
+                    data = data_of(event)
+                    xid = event.exchange_id
+                    key = (self._seqs.get(xid) or self._seq(xid, event.at), kind)
+                    pieces = self._parts.get(key)
+                    if pieces is None:
+                        pieces = self._parts[key] = ([], [])
+                    pieces[0].append(event.at)
+                    pieces[1].append(data)
+                    grown[xid] = grown.get(xid, 0) + len(data)
+                    continue
                 apply = self._apply.get(type(event))
                 if apply is not None and event.exchange_id:
                     apply(event, grown)
-            self._conn.executemany("INSERT INTO parts (exchange, kind, at, data) VALUES (?, ?, ?, ?)", self._parts)
+            self._conn.executemany(
+                "INSERT INTO parts (exchange, kind, times, lengths, texts) VALUES (?, ?, ?, ?, ?)",
+                ((seq, kind, *pack(times, texts)) for (seq, kind), (times, texts) in self._parts.items()),
+            )
             self._conn.executemany(
                 "UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?",
                 ((size, exchange_id) for exchange_id, size in grown.items()),
@@ -219,19 +242,6 @@ class CaptureWriter:
             (json.dumps(list(e.argv)), e.pid, e.stdin, e.cwd, e.system_prompt, e.exchange_id),
         )
         _grow(grown, e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
-
-    def _cli_stdout(self, e: CliStdout, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, PART_STDOUT, e.at, e.line, grown)
-
-    def _cli_stderr(self, e: CliStderr, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, PART_STDERR, e.at, e.text, grown)
-
-    def _response_chunk(self, e: ResponseChunk, grown: dict[str, int]) -> None:
-        self._part(e.exchange_id, PART_CHUNK, e.at, e.data, grown)
-
-    def _part(self, exchange_id: str, kind: int, at: float, data: str, grown: dict[str, int]) -> None:
-        self._parts.append((self._seq(exchange_id, at), kind, at, data))
-        _grow(grown, exchange_id, len(data))
 
     def _cli_exited(self, e: CliExited, grown: dict[str, int]) -> None:
         self._conn.execute(

@@ -309,3 +309,16 @@ async def test_every_binding_has_an_id_and_help_text():
 
     for binding in [*ConsoleApp.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS]:
         assert binding.id and binding.tooltip, binding
+
+
+async def test_replay_sends_the_request_again_as_a_marked_new_row(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        status, original, _ = await post_chat(app, "[[fake:text]] again please")
+        await settle(pilot, finished(app, original))
+        await pilot.press("r")
+        await settle(pilot, lambda: len(app.state) == 2 and all(not v.in_flight for v in app.state))
+        replay = app.state.newest
+        assert replay.id != original and replay.replay_of == original
+        assert replay.body == app.state.get(original).body and replay.status == 200
+        assert table_rows(app.table)[1][1].endswith("⟲")

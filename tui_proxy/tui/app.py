@@ -14,16 +14,19 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+import aiohttp
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from ..config import Config
 from ..events import Notice
 from .commands import ConsoleCommands
+from ..ids import short_id
 from .curl import as_curl
+from .resend import ReplayRefused, resend
 from .filters import parse_filter
 from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 #: Seconds between flushes of the model to the widgets (the issue asks for 1/8..1/4).
-FLUSH_INTERVAL = 1 / 6
+FLUSH_INTERVAL = 1 / 5
 
 
 class ConsoleApp(App[int]):
@@ -49,11 +52,12 @@ class ConsoleApp(App[int]):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS = [
-        Binding("enter", "open_detail", "Open", id="console.open", tooltip="Open the selected request's detail view"),
+        Binding("enter", "open_detail", "Open", show=False, id="console.open", tooltip="Open the selected request's detail view"),
         Binding("slash", "filter", "Filter", id="console.filter", tooltip="Filter the list: status>=400, model=x, live, text…"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="console.clear_filter", tooltip="Show every request again"),
         Binding("x", "kill", "Kill", id="console.kill", tooltip="Kill the selected run: its client gets an error, the CLI is reaped"),
-        Binding("y", "copy_curl", "Copy curl", id="console.copy_curl", tooltip="Copy the selected request as a curl command"),
+        Binding("r", "replay", "Replay", id="console.replay", tooltip="Send the selected request again (a new row, marked as a replay)"),
+        Binding("y", "copy_curl", "Curl", id="console.copy_curl", tooltip="Copy the selected request as a curl command"),
         Binding("z", "clear", "Clear", id="console.clear", tooltip="Forget finished requests and errors (running ones stay)"),
         Binding("t", "panel('tokens')", "Tokens", show=False, id="console.panel_tokens", tooltip="Bottom panel: streaming tokens"),
         Binding("c", "panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
@@ -262,8 +266,8 @@ class ConsoleApp(App[int]):
     def _panel_changed(self) -> None:
         self._show_selection()
 
-    @on(DataTable.RowSelected, "#requests")
-    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(RequestsTable.Chosen)
+    def _row_chosen(self, event: RequestsTable.Chosen) -> None:
         event.stop()
         self.action_open_detail()
 
@@ -310,6 +314,26 @@ class ConsoleApp(App[int]):
             self.notify(f"Killed {view.id}: its client got an error, the CLI was reaped.", timeout=4)
         else:
             self.notify(f"{view.id} was not running any more.", severity="warning", timeout=3)
+
+    @work(exclusive=False, group="replay")
+    async def action_replay(self) -> None:
+        view = self.current_view()
+        if view is None:
+            self.notify("No request selected.", severity="warning", timeout=2)
+            return
+        if not self.server_started:
+            self.notify("The proxy is not listening: nothing to replay through.", severity="error")
+            return
+
+        def started(new_id: str | None) -> None:
+            self.notify(f"Replaying {short_id(view.id)} as {short_id(new_id or '?')}.", timeout=3)
+
+        try:
+            await resend(view, self.engine.url, self.config.api_key, started)
+        except ReplayRefused as refused:
+            self.notify(str(refused), severity="warning", timeout=4)
+        except aiohttp.ClientError as error:
+            self.notify(f"Replay of {short_id(view.id)} failed: {error}", severity="error")
 
     def action_copy_curl(self) -> None:
         view = self.current_view()

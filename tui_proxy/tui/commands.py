@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("request: open detail", "Open the selected request's detail view", "open_detail"),
     ("request: kill", "Stop the selected run; its client gets an error", "kill"),
+    ("request: replay", "Send the selected request again through the proxy", "replay"),
     ("export: copy as curl", "Copy the selected request as a curl command", "copy_curl"),
     ("view: follow newest", "Select the newest request and follow new ones", "follow"),
     ("view: clear finished", "Forget finished requests and errors", "clear"),

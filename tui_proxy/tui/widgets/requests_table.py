@@ -1,8 +1,10 @@
-"""The requests list: one row per exchange, live rows refreshed by the flush.
+"""The requests list: one line per exchange, drawn with Textual's line API.
 
-A DataTable re-renders every visible row after any mutation, so this widget is only
-touched from the flush (a few times a second), column widths are fixed (no
-re-measuring), and a cell is updated only when its text changed.
+A DataTable re-renders every visible cell after any mutation (its render cache is
+keyed on a global update count), which at 20 live rows costs ~100 ms per flush. This
+widget caches one rendered Strip per row, keyed on the row's cell values, cursor and
+width, so a flush re-renders only the rows whose text changed. Column widths are
+fixed: a row never changes width and nothing is ever re-measured.
 
 Follow mode: while the cursor sits on the last row, new rows pull it along. Move it
 up and the list stays put, counting the rows that arrived below ("▼ 3 new").
@@ -13,11 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from .. import formatting as fmt
 from ..filters import MATCH_ALL, Filter
@@ -30,55 +36,74 @@ class Column:
     label: str
     width: int
     narrow_width: int | None  # None: hidden when the terminal is narrow
+    right: bool = False
 
 
 COLUMNS = (
     Column("time", "time", 8, 8),
-    Column("id", "id", 6, 6),
+    Column("id", "id", 7, 7),
     Column("client", "client", 14, 7),
     Column("model", "model", 18, 9),
     Column("stream", "mode", 4, 1),
     Column("status", "stat", 4, 4),
-    Column("ttft", "ttft", 6, 5),
-    Column("dur", "dur", 6, 5),
-    Column("in", "in", 6, None),
-    Column("out", "out", 6, 5),
-    Column("tps", "tok/s", 6, 5),
+    Column("ttft", "ttft", 6, 5, right=True),
+    Column("dur", "dur", 6, 5, right=True),
+    Column("in", "in", 6, None, right=True),
+    Column("out", "out", 6, 5, right=True),
+    Column("tps", "tok/s", 6, 5, right=True),
 )
 
 #: Below this width the table switches to its narrow columns.
 NARROW_BELOW = 110
 
 
-def _right(text: str, style: str = "") -> Text:
-    return Text(text, style=style, justify="right")
-
-
 def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str, ...]:
-    """The row of one exchange, as plain values, so rows compare cheaply."""
+    """The row of one exchange as plain values, so rows compare cheaply."""
     cells: dict[str, Text | str] = {
         "time": fmt.clock_time(view.received_at),
-        "id": view.id.rsplit("-", 1)[-1][:6],
+        "id": view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
         "client": fmt.client_name(view.client),
         "model": view.model or "-",
         "stream": ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
         "status": fmt.status_text(view),
-        "ttft": _right(fmt.duration(view.ttft_ms())),
-        "dur": _right(fmt.duration(view.duration_ms(now)), "cyan" if view.in_flight else ""),
-        "in": _right(fmt.count(view.tokens_in)),
-        "out": _right(("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out)),
-        "tps": _right(fmt.rate(view.tokens_per_second(now))),
+        "ttft": fmt.duration(view.ttft_ms()),
+        "dur": Text(fmt.duration(view.duration_ms(now)), style="cyan" if view.in_flight else ""),
+        "in": fmt.count(view.tokens_in),
+        "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
+        "tps": fmt.rate(view.tokens_per_second(now)),
     }
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
 
 
-class RequestsTable(DataTable):
+class RequestsTable(ScrollView, can_focus=True):
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="requests.down", tooltip="Select the next request"),
-        Binding("k", "cursor_up", "Up", show=False, id="requests.up", tooltip="Select the previous request"),
-        Binding("g", "scroll_top", "Top", show=False, id="requests.top", tooltip="Select the oldest request"),
-        Binding("G,end", "follow", "Newest", show=False, id="requests.newest", tooltip="Select the newest request and follow"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="requests.down", tooltip="Select the next request"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="requests.up", tooltip="Select the previous request"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="requests.page_down", tooltip="A page further down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="requests.page_up", tooltip="A page further up"),
+        Binding("home,g", "first", "Oldest", show=False, id="requests.top", tooltip="Select the oldest request"),
+        Binding("end,G", "follow", "Newest", show=False, id="requests.newest", tooltip="Select the newest request and follow new ones"),
     ]
+
+    COMPONENT_CLASSES = {"requests--header", "requests--cursor", "requests--even"}
+
+    DEFAULT_CSS = """
+    RequestsTable {
+        background: $surface;
+        & > .requests--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .requests--even { background: $surface-lighten-1 50%; }
+        & > .requests--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .requests--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
 
     class Selected(Message):
         """The highlighted exchange changed (None: the list is empty)."""
@@ -87,168 +112,279 @@ class RequestsTable(DataTable):
             super().__init__()
             self.exchange_id = exchange_id
 
+    class Chosen(Message):
+        """Enter (or a double click) on a row: open it."""
+
+        def __init__(self, exchange_id: str) -> None:
+            super().__init__()
+            self.exchange_id = exchange_id
+
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=1, **kwargs)
+        super().__init__(**kwargs)
         self.filter: Filter = MATCH_ALL
         self.narrow = False
         self.new_below = 0
+        self.cursor_row = 0
+        #: Exchange ids in display order, and where each one is.
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
         self._cells: dict[str, tuple] = {}
-        self._columns_ready = False
+        #: id → (cache key, rendered strip): only rows whose key changed are re-rendered.
+        self._strips: dict[str, tuple[tuple, Strip]] = {}
+        self._header: tuple[tuple, Strip] | None = None
         self._selected: str | None = None
 
-    # -- columns ----------------------------------------------------------------------
+    # -- what tests and the app read ------------------------------------------------------
 
-    def _build_columns(self) -> None:
-        self.clear(columns=True)
-        for column in COLUMNS:
-            width = column.narrow_width if self.narrow else column.width
-            if width is None:
-                continue
-            label = column.label if not self.narrow or len(column.label) <= width else column.label[:width]
-            justify = "right" if column.key in ("ttft", "dur", "in", "out", "tps") else "left"
-            self.add_column(Text(label, justify=justify), width=width, key=column.key)
-        self._cells.clear()
-        self._columns_ready = True
-
-    def set_narrow(self, narrow: bool, state: ConsoleState) -> None:
-        if narrow != self.narrow or not self._columns_ready:
-            self.narrow = narrow
-            self.rebuild(state)
-
-    # -- rows -------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
     @property
     def selected_id(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        return self._order[self.cursor_row] if self._order else None
 
     @property
     def following(self) -> bool:
-        return self.row_count == 0 or self.cursor_row >= self.row_count - 1
+        return not self._order or self.cursor_row >= len(self._order) - 1
+
+    def get_row_index(self, exchange_id: str) -> int:
+        return self._index[exchange_id]
+
+    def get_row_at(self, index: int) -> list[str]:
+        return [str(cell) for cell in self._cells[self._order[index]]]
+
+    @property
+    def columns(self) -> list[Column]:
+        return [c for c in COLUMNS if not self.narrow or c.narrow_width is not None]
+
+    # -- changes from the flush -----------------------------------------------------------
+
+    def set_narrow(self, narrow: bool, state: ConsoleState) -> None:
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self.rebuild(state)
 
     def rebuild(self, state: ConsoleState) -> None:
         """Redraw every row (filter changed, columns changed, list cleared)."""
         keep = self.selected_id
         follow = self.following
-        self._build_columns()
         now = state.clock()
-        for view in state:
-            if self.filter(view):
-                self._add(view, now)
+        self._order = [v.id for v in state if self.filter(v)]
+        self._reindex()
+        self._cells = {i: row_cells(state.exchanges[i], now, self.narrow) for i in self._order}
+        self._strips.clear()
+        self._header = None
         self.new_below = 0
-        if follow or keep is None:
+        if follow or keep not in self._index:
             self._go_last()
         else:
-            self._go_to(keep)
-        self._update_subtitle()
+            self._move(self._index[keep], scroll=True)
+        self._changed()
 
     def sync(self, state: ConsoleState, added: Iterable[str], updated: set[str], removed: Iterable[str]) -> None:
         """Apply one flush worth of changes; every in-flight row is refreshed (its clock runs)."""
-        if not self._columns_ready:
-            self._build_columns()
         follow = self.following
         keep = self.selected_id
         now = state.clock()
-        removed = [r for r in removed if r in self._cells]
-        for exchange_id in removed:
-            self._remove(exchange_id)
-        needs_rebuild = False
         added = list(added)
-        new = set(added)
-        for exchange_id in updated - new:
+        gone = {r for r in removed if r in self._index}
+        needs_rebuild = False
+        for exchange_id in updated - set(added):
             view = state.get(exchange_id)
             if view is None:
                 continue
-            shown = exchange_id in self._cells
+            shown = exchange_id in self._index
             if shown and not self.filter(view):
-                self._remove(exchange_id)
-                removed.append(exchange_id)
+                gone.add(exchange_id)
             elif not shown and self.filter(view):
-                needs_rebuild = True  # it belongs somewhere in the middle: DataTable only appends
+                needs_rebuild = True  # it belongs somewhere in the middle
         if needs_rebuild:
             self.rebuild(state)
             return
-        for exchange_id in self._cells:
-            view = state.get(exchange_id)
+        if gone:
+            self._order = [i for i in self._order if i not in gone]
+            for exchange_id in gone:
+                self._cells.pop(exchange_id, None)
+                self._strips.pop(exchange_id, None)
+            self._reindex()
+        changed = bool(gone)
+        for exchange_id in self._order:
+            view = state.exchanges.get(exchange_id)
             if view is not None and (view.in_flight or exchange_id in updated):
-                self._refresh_row(view, now)
+                cells = row_cells(view, now, self.narrow)
+                if cells != self._cells.get(exchange_id):
+                    self._cells[exchange_id] = cells
+                    changed = True
         appended = 0
         for exchange_id in added:
             view = state.get(exchange_id)
-            if view is not None and exchange_id not in self._cells and self.filter(view):
-                self._add(view, now)
+            if view is not None and exchange_id not in self._index and self.filter(view):
+                self._index[exchange_id] = len(self._order)
+                self._order.append(exchange_id)
+                self._cells[exchange_id] = row_cells(view, now, self.narrow)
                 appended += 1
+        if not (changed or appended):
+            return
         if follow:
             self._go_last()
         else:
             self.new_below += appended
-            if removed and keep is not None:
-                self._go_to(keep)
-        self._update_subtitle()
+            if keep in self._index:
+                self._move(self._index[keep], scroll=False)
+            else:
+                self._move(min(self.cursor_row, max(0, len(self._order) - 1)), scroll=False)
+        self._changed()
 
-    def _add(self, view: ExchangeView, now: float) -> None:
-        cells = row_cells(view, now, self.narrow)
-        self._cells[view.id] = cells
-        self.add_row(*cells, key=view.id)
+    def _reindex(self) -> None:
+        self._index = {exchange_id: i for i, exchange_id in enumerate(self._order)}
 
-    def _remove(self, exchange_id: str) -> None:
-        self._cells.pop(exchange_id, None)
-        try:
-            self.remove_row(exchange_id)
-        except RowDoesNotExist:
-            pass
+    def _changed(self) -> None:
+        size = Size(self._line_width(), len(self._order) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self._update_titles()
+        self.refresh()
 
-    def _refresh_row(self, view: ExchangeView, now: float) -> None:
-        cells = row_cells(view, now, self.narrow)
-        old = self._cells.get(view.id)
-        if old == cells:
-            return
-        self._cells[view.id] = cells
-        keys = [c.key for c in COLUMNS if not self.narrow or c.narrow_width is not None]
-        for key, before, after in zip(keys, old or (), cells):
-            if before != after:
-                self.update_cell(view.id, key, after)
-
-    # -- cursor -----------------------------------------------------------------------
-
-    def _go_last(self) -> None:
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1, animate=False)
-        self.new_below = 0
-
-    def _go_to(self, exchange_id: str) -> None:
-        try:
-            self.move_cursor(row=self.get_row_index(exchange_id), animate=False, scroll=False)
-        except RowDoesNotExist:
-            pass
-
-    def action_follow(self) -> None:
-        self._go_last()
-        self._update_subtitle()
-
-    def action_scroll_top(self) -> None:
-        if self.row_count:
-            self.move_cursor(row=0, animate=False)
-
-    def _update_subtitle(self) -> None:
+    def _update_titles(self) -> None:
         parts = []
         if self.new_below:
             parts.append(f"▼ {self.new_below} new · G follow")
         if self.filter:
             parts.append(f"filter: {self.filter.text}")
-        self.border_subtitle = " · ".join(parts)
-        self.border_title = f"Requests {self.row_count}" if not self.filter else f"Requests {self.row_count} shown"
+        subtitle = " · ".join(parts)
+        title = f"Requests {self.row_count}" + (" shown" if self.filter else "")
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
+        if title != self.border_title:
+            self.border_title = title
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
+    # -- cursor ---------------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
+        self._move(row, scroll=scroll)
+
+    def _move(self, row: int, *, scroll: bool = True) -> None:
+        row = max(0, min(row, len(self._order) - 1)) if self._order else 0
+        if row != self.cursor_row:
+            self.cursor_row = row
+            self.refresh()
+        if scroll:
+            self._scroll_to_cursor()
         if self.following and self.new_below:
             self.new_below = 0
-            self._update_subtitle()
-        selected = event.row_key.value if event.row_key is not None else None
+            self._update_titles()
+        selected = self.selected_id
         if selected != self._selected:
             self._selected = selected
             self.post_message(self.Selected(selected))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)  # minus the header line
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def _go_last(self) -> None:
+        self.new_below = 0
+        self._move(len(self._order) - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move(self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move(self.cursor_row - 1)
+
+    def action_page_down(self) -> None:
+        self._move(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_up(self) -> None:
+        self._move(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_follow(self) -> None:
+        self._go_last()
+        self._update_titles()
+
+    def action_choose(self) -> None:
+        if self.selected_id is not None:
+            self.post_message(self.Chosen(self.selected_id))
+
+    def on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y - 1
+        if 0 <= row < len(self._order):
+            self._move(row)
+            if event.chain >= 2:
+                self.action_choose()
+
+    def on_resize(self) -> None:
+        self._header = None
+        self._strips.clear()
+        self._scroll_to_cursor()
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _line_width(self) -> int:
+        return sum((c.narrow_width if self.narrow else c.width) + 2 for c in self.columns)  # type: ignore[operator]
+
+    def _compose_line(self, cells: Iterable[Text | str], base: Style) -> Strip:
+        segments: list[Segment] = []
+        for column, cell in zip(self.columns, cells):
+            width = column.narrow_width if self.narrow else column.width
+            assert width is not None
+            text = cell if isinstance(cell, Text) else Text(cell)
+            if text.cell_len > width:
+                text = text.copy()
+                text.truncate(width, overflow="ellipsis")
+            pad = " " * (width - text.cell_len)
+            segments.append(Segment(" ", base))
+            if column.right:
+                segments.append(Segment(pad, base))
+            console = self.app.console
+            # Text.render leaves out the Text's own style (its __rich_console__ adds it).
+            style = base + console.get_style(text.style) if text.style else base
+            for piece in text.render(console):
+                segments.append(Segment(piece.text, style + piece.style if piece.style else style))
+            if not column.right:
+                segments.append(Segment(pad, base))
+            segments.append(Segment(" ", base))
+        width = self.scrollable_content_region.width
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            key = (width, self.narrow, self.has_focus)
+            if self._header is None or self._header[0] != key:
+                style = self.get_component_rich_style("requests--header")
+                labels = [Text(c.label[: (c.narrow_width if self.narrow else c.width) or 0]) for c in self.columns]
+                self._header = (key, self._compose_line(labels, style))
+            return self._header[1]
+        row = int(self.scroll_y) + y - 1
+        if row >= len(self._order):
+            return Strip.blank(width, self.rich_style)
+        exchange_id = self._order[row]
+        cells = self._cells[exchange_id]
+        selected = row == self.cursor_row
+        key = (cells, selected, row % 2, width, self.has_focus)
+        cached = self._strips.get(exchange_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        base = self.rich_style
+        if row % 2:
+            base = base + self.get_component_rich_style("requests--even")
+        if selected:
+            base = base + self.get_component_rich_style("requests--cursor")
+        strip = self._compose_line(cells, base)
+        self._strips[exchange_id] = (key, strip)
+        return strip
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -48,7 +48,7 @@ class StatusHeader(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(render_header(info, compact=bool(compact)))
+        self.update(render_header(info, compact=bool(compact)), layout=False)  # one line, always
 
 
 def render_header(info: HeaderInfo, *, compact: bool = False) -> Text:
@@ -89,7 +89,7 @@ def _cli(info: HeaderInfo, compact: bool) -> Text:
     label = Text(f"claude {info.cli_version or '?'}" if not compact else f"cli {info.cli_version or '?'}")
     if info.cli_logged_in:
         auth = f" ({info.cli_auth})" if info.cli_auth and not compact else ""
-        label.append(" ✔ logged in" + auth, style="green")
+        label.append(" ✔" if compact else " ✔ logged in" + auth, style="green")
     elif info.cli_logged_in is False:
         label.append(" ✖ logged out", style="bold red")
     else:

@@ -58,6 +58,7 @@ class TokensPanel(Vertical):
         super().__init__(**kwargs)
         self.exchange_id: str | None = None
         self._drawn: tuple | None = None
+        self._heights: dict[tuple, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("No request yet. Send one to the address above.", classes="summary")
@@ -70,6 +71,19 @@ class TokensPanel(Vertical):
     def on_mount(self) -> None:
         for selector in (".thinking-label", ".thinking", ".answer-label"):
             self.query_one(selector).display = False
+
+    def _update_text(self, widget: Static, text: str) -> None:
+        """Update, asking for a screen-wide layout only when the text's height changes.
+
+        A layout pass reflows and repaints the whole screen; while tokens stream, most
+        flushes only add words to the last line.
+        """
+        width = max(1, widget.content_region.width or self.size.width or 80)
+        height = sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+        key = ("height", id(widget))
+        layout = self._heights.get(key) != height
+        self._heights[key] = height
+        widget.update(text, layout=layout)
 
     def show(self, view: ExchangeView | None, now: float) -> None:
         if view is None:
@@ -90,19 +104,19 @@ class TokensPanel(Vertical):
         # one opens at its start.
         at_end = body.scroll_y >= body.max_scroll_y - 1
         follow = view.in_flight and (switched or at_end)
-        self.query_one(".summary", Static).update(stream_summary(view, now))
+        self.query_one(".summary", Static).update(stream_summary(view, now), layout=False)  # one line
         thinking = str(view.thinking)
         has_thinking = bool(thinking)
         for selector in (".thinking-label", ".thinking", ".answer-label"):
             self.query_one(selector).display = has_thinking
         if has_thinking:
-            self.query_one(".thinking", Static).update(_tail(thinking))
+            self._update_text(self.query_one(".thinking", Static), _tail(thinking))
         answer = _tail(str(view.text))
         if not answer and view.error is not None:
             answer = f"✖ {view.status} {view.error.type}: {view.error.message}"
         elif not answer and view.in_flight:
             answer = "waiting for the first token…"
-        self.query_one(".answer", Static).update(answer)
+        self._update_text(self.query_one(".answer", Static), answer)
         if follow:
             body.scroll_end(animate=False)
         elif switched:

@@ -145,3 +145,30 @@ async def test_a_client_that_hangs_up_after_done_got_a_complete_answer(engine):
                     break
     assert await wait_until(lambda: len(finished) == 3, timeout=10)
     assert [(e.status, e.complete, e.error) for e in finished] == [(200, True, None)] * 3
+
+
+async def read_sse(engine, prompt: str) -> tuple[int, list[str]]:
+    """Every SSE line as sent (comments included), up to the end of the body."""
+    body = {"model": "sonnet", "stream": True, "messages": user(prompt)}
+    async with aiohttp.ClientSession() as session, session.post(engine.url + "/v1/chat/completions", json=body) as response:
+        return response.status, [line.decode().rstrip("\n") async for line in response.content if line.strip()]
+
+
+async def test_a_silent_cli_gets_keepalives_then_an_error_event(start_engine):
+    engine = await start_engine(idle_timeout=2.5, keepalive_interval=0.5)
+    status, lines = await read_sse(engine, "[[fake:hang_after_start deltas=2]]")
+    assert status == 200
+    first_keepalive = lines.index(": keep-alive")
+    assert 2 < first_keepalive  # after the role chunk and the two deltas
+    error = json.loads(lines[-2].removeprefix("data: "))["error"]
+    assert error["code"] == "timeout" and lines[-1] == "data: [DONE]"
+
+
+async def test_headers_wait_for_output_only_so_long(start_engine):
+    """A CLI that says nothing: after `stream_hold` the 200 goes out and keep-alives follow."""
+    engine = await start_engine(stream_hold=0.3, keepalive_interval=0.4, first_output_timeout=2)
+    status, lines = await read_sse(engine, "[[fake:hang]]")
+    assert status == 200
+    assert json.loads(lines[0].removeprefix("data: "))["choices"][0]["delta"]["role"] == "assistant"
+    assert ": keep-alive" in lines
+    assert json.loads(lines[-2].removeprefix("data: "))["error"]["code"] == "timeout"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -49,6 +50,8 @@ class Round:
     worst_loop_lag_ms: float
     #: The same, once every stream is flowing.
     streaming_loop_lag_ms: float
+    #: CPU time of this process (engine, console, and the test clients) during the round.
+    cpu_seconds: float
 
     @property
     def tokens_per_second(self) -> float:
@@ -112,13 +115,15 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int) -> Round:
     async with aiohttp.ClientSession(connector=connector) as session:
         with LagMonitor() as monitor:
             started = time.perf_counter()
+            cpu_started = time.process_time()
             results = await asyncio.gather(*(one_stream(session, url, tokens, delay_ms) for _ in range(streams)))
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
     received = sum(r[0] for r in results)
     if received < streams * tokens:
         raise SystemExit(f"only {received} of {streams * tokens} tokens arrived: the run is not valid")
     all_flowing = max(r[2] for r in results)
-    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000)
+    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds)
 
 
 def bench_config(data_dir: Path, streams: int) -> Config:
@@ -160,10 +165,11 @@ async def main(streams: int, tokens: int, delay_ms: int, rounds: int) -> int:
         console.append(result)
         assert rows >= streams, f"the console showed {rows} rows for {streams} streams"
     print(f"{streams} concurrent streams x {tokens} tokens, {delay_ms} ms between tokens, {rounds} rounds each (median)")
-    print(f"{'mode':10} {'wall s':>7} {'tok/s':>7} {'worst chunk gap ms':>19} {'worst loop lag ms':>18} {'while streaming':>16}")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine shows up as loop lag)")
+    print(f"{'mode':10} {'wall s':>7} {'tok/s':>7} {'cpu s':>6} {'worst chunk gap ms':>19} {'worst loop lag ms':>18} {'while streaming':>16}")
     for name, runs in (("headless", headless), ("console", console)):
         print(
-            f"{name:10} {median(runs, 'seconds'):7.2f} {median(runs, 'tokens_per_second'):7.0f} "
+            f"{name:10} {median(runs, 'seconds'):7.2f} {median(runs, 'tokens_per_second'):7.0f} {median(runs, 'cpu_seconds'):6.2f} "
             f"{median(runs, 'worst_chunk_gap_ms'):19.1f} {median(runs, 'worst_loop_lag_ms'):18.1f} "
             f"{median(runs, 'streaming_loop_lag_ms'):16.1f}"
         )

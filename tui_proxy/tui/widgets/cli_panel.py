@@ -98,7 +98,12 @@ class CliPanel(Log):
             self._written_total = view.cli_lines_total
             self._exit_written = view.exited_at is not None
             self._version = view.version
+            # A finished transcript opens at its argv; a live one follows its tail.
+            self.auto_scroll = view.in_flight
             self.write_lines(full_transcript(view, self.pretty))
+            self.auto_scroll = True
+            if not view.in_flight:
+                self.scroll_home(animate=False, immediate=True)
             return
         self._version = view.version
         new = view.cli_lines_total - self._written_total

@@ -15,8 +15,8 @@ import queue
 import sqlite3
 import threading
 import time
-from operator import attrgetter
 from dataclasses import asdict
+from operator import attrgetter
 from typing import Callable
 
 from ..events import (
@@ -155,12 +155,15 @@ class CaptureWriter:
         except Exception:
             # One bad event must not cost the batch: write them one by one.
             log.exception("capture batch failed; retrying event by event")
+            failed = 0
             for event in events:
                 try:
                     self._transaction([event])
                 except Exception as exc:
+                    failed += 1
                     self.last_error = f"{type(event).__name__} {event.exchange_id}: {exc}"
-                    log.exception("capture write failed for %s", event.exchange_id)
+            if failed:
+                log.error("capture lost %d of %d events; last: %s", failed, len(events), self.last_error)
 
     def _transaction(self, events: list[Event]) -> None:
         grown: dict[str, int] = {}

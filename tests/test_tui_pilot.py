@@ -322,3 +322,23 @@ async def test_replay_sends_the_request_again_as_a_marked_new_row(tmp_path):
         assert replay.id != original and replay.replay_of == original
         assert replay.body == app.state.get(original).body and replay.status == 200
         assert table_rows(app.table)[1][1].endswith("⟲")
+
+
+async def test_earlier_runs_come_back_from_the_capture_store(tmp_path):
+    first = console_app(tmp_path, capture=True)
+    async with first.run_test(size=SIZE) as pilot:
+        _, earlier, _ = await post_chat(first, "[[fake:text]] remember me")
+        await settle(pilot, finished(first, earlier))
+        await pilot.press("q")
+    second = console_app(tmp_path, capture=True)
+    async with second.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: earlier in second.state.exchanges)
+        view = second.state.get(earlier)
+        assert view.from_history and view.status == 200
+        assert table_rows(second.table)[0][1] == earlier.rsplit("-", 1)[-1][:6]
+        await pilot.press("c")
+        await settle(pilot, lambda: view.details_loaded and view.argv)
+        await settle(pilot)
+        assert second.query_one(CliPanel).lines[1].startswith("$ ")
+        assert "remember me" in view.body.decode()
+        assert "1 req" not in static_text(second.query_one(StatusHeader))  # totals are this run's

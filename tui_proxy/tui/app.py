@@ -28,6 +28,7 @@ from ..ids import short_id
 from .curl import as_curl
 from .resend import ReplayRefused, resend
 from .filters import parse_filter
+from .history import fill_from_capture, view_from_summary
 from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
@@ -137,6 +138,34 @@ class ConsoleApp(App[int]):
             return
         self.server_started = True
         self._show_cli_problem(banner)
+        self.load_history()
+
+    @work(group="history")
+    async def load_history(self) -> None:
+        """Earlier runs' exchanges from the capture store, before the live ones."""
+        store = getattr(self.engine, "store", None)
+        if store is None:
+            return
+        try:
+            summaries = await store.alist(limit=self.config.history)
+        except Exception as error:  # history is a bonus: never stop the console for it
+            self.notify(f"Could not read earlier captures: {error}", severity="warning")
+            return
+        added = self.state.add_history([view_from_summary(s) for s in summaries if s.id not in self.state.exchanges])
+        if added:
+            self.flush()
+
+    @work(group="history")
+    async def load_details(self, view: ExchangeView) -> None:
+        store = getattr(self.engine, "store", None)
+        if store is None or view.details_loaded:
+            return
+        view.details_loaded = True  # one read per exchange, even if selected twice meanwhile
+        capture = await store.aget(view.id)
+        if capture is not None:
+            fill_from_capture(view, capture)
+            self.state.touch(view.id)
+            self.flush()
 
     def _show_cli_problem(self, banner: ProblemBanner) -> None:
         status = getattr(self.engine, "cli_status", None)
@@ -241,6 +270,8 @@ class ConsoleApp(App[int]):
     def _show_selection(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
         view = self.state.get(self.table.selected_id)
+        if view is not None and not view.details_loaded:
+            self.load_details(view)
         active = self._main("#inspector", TabbedContent).active
         if active == "tokens":
             self._main(TokensPanel).show(view, now)

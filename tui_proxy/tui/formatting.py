@@ -63,6 +63,8 @@ def status_label(view: ExchangeView) -> str:
         return "kill"
     if view.error is not None and view.error.source == "disconnect":
         return "gone"
+    if view.error is not None and view.error.source == "interrupted":
+        return "cut"
     return str(view.status) if view.status is not None else "?"
 
 

@@ -135,6 +135,10 @@ class ExchangeView:
     final_duration_ms: float | None = None
     #: Bumped on every change: lets views cache what they rendered.
     version: int = 0
+    #: Read back from the capture store (an earlier run), not seen live.
+    from_history: bool = False
+    #: False while only the capture's summary is known (details load on demand).
+    details_loaded: bool = True
 
     @property
     def in_flight(self) -> bool:
@@ -427,6 +431,25 @@ class ConsoleState:
         while arrivals and arrivals[0] < now - 60:
             arrivals.popleft()
         return float(sum(1 for t in arrivals if t <= now))
+
+    def add_history(self, views: list[ExchangeView]) -> int:
+        """Put exchanges of earlier runs before the live ones, within the history bound."""
+        room = self.history - len(self.exchanges)
+        fresh = [v for v in views if v.id not in self.exchanges][-room:] if room > 0 else []
+        if not fresh:
+            return 0
+        merged = OrderedDict((v.id, v) for v in sorted(fresh, key=lambda v: v.received_at))
+        merged.update(self.exchanges)
+        self.exchanges = merged
+        self._changes.cleared = True  # a full redraw: rows were added before the others
+        return len(fresh)
+
+    def touch(self, exchange_id: str) -> None:
+        """Something outside the bus changed this exchange (details loaded): redraw it."""
+        view = self.exchanges.get(exchange_id)
+        if view is not None:
+            view.version += 1
+            self._changes.updated.add(exchange_id)
 
     def clear(self) -> None:
         """Forget finished exchanges and errors; in-flight ones stay (they are still running)."""

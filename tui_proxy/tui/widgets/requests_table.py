@@ -72,6 +72,10 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
         "tps": fmt.rate(view.tokens_per_second(now)),
     }
+    if view.from_history:
+        # Earlier runs, read back from the capture store: dimmed, so live traffic stands out.
+        cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
+        cells["status"] = Text(fmt.status_label(view), style=fmt.status_style(view) + " dim")
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
 
 

@@ -27,6 +27,8 @@ Environment:
   ANTHROPIC_API_KEY        set = API-key auth (apiKeySource, no rate_limit_event lines);
                            unset = subscription (OAuth): one rate_limit_event per turn, after
                            the first answered request
+  CLAUDE_CODE_OAUTH_TOKEN  set (no API key) = a subscription token: `auth status` says authMethod
+                           "oauth_token" (else "claude.ai"); apiKeySource "none" either way
   CLAUDE_CODE_MAX_RETRIES  number of api_retry lines for server_error/overloaded/network (10)
   ANTHROPIC_BASE_URL       set = server errors name the gateway, as the real CLI does
 

@@ -92,8 +92,7 @@ def run(args: argparse.Namespace) -> int:
 async def _replay_and_wait(
     store: CaptureStore, original: Capture, to_url: str, body: bytes | None, api_key: str | None, wait: float
 ) -> tuple[ReplayResult, Capture | None]:
-    # The connection stays open until the proxy has recorded the exchange, as a pooled
-    # client's would: the proxy then sees an answer delivered, not a client gone early.
+    # One session for the request and the wait, closed once the new capture is in.
     async with aiohttp.ClientSession() as session:
         result = await replay(original, to_url=to_url, body_override=body, api_key=api_key, session=session)
         new = await await_capture(store, result.new_id, timeout=wait) if result.new_id else None

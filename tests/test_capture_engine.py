@@ -3,6 +3,7 @@ proxy, redaction, curl export replayed against the server, replay end to end."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import FAKE_CLAUDE, ROOT, children_of
 from tui_proxy.capture import CaptureState, CaptureStore
 from tui_proxy.capture.export_curl import to_curl
+from tui_proxy.commands import replay as replay_command
 from tui_proxy.replay import await_capture, replay
 from tui_proxy.replay_diff import diff, render_diff
 
@@ -220,3 +222,17 @@ async def test_kill_9_of_a_headless_proxy_mid_stream(tmp_path, fake_claude_env, 
         assert cut is not None and cut.state is CaptureState.INTERRUPTED and cut.incomplete
         assert cut.status is None and len(cut.chunks) >= 5 and len(cut.stdout) >= 5
         assert len(store.list(limit=100)) == 5
+
+
+async def test_the_replay_command_against_the_running_proxy(engine, session, capsys):
+    status, exchange_id, _ = await chat(engine.url, "[[fake:echo]] once more", stream=True, session=session)
+    await settled(engine, exchange_id)
+    parser = argparse.ArgumentParser()
+    replay_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["replay", exchange_id, "--to", engine.url, "--data-dir", str(engine.config.data_dir)])
+    code = await asyncio.to_thread(args.run, args)  # it runs its own event loop
+    out, err = capsys.readouterr()
+    assert code == 0 and "did not appear" not in err
+    assert f"of {exchange_id}" in out and "answer text: identical" in out
+    newest = (await engine.store.alist(limit=1))[0]
+    assert newest.replay_of == exchange_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import threading
@@ -185,3 +186,16 @@ def test_a_bad_event_does_not_lose_its_batch(store):
     record(store, events[:3] + [bad] + events[3:])
     capture = store.get(events[0].exchange_id)
     assert capture.complete and store.last_error
+
+
+def test_multi_megabyte_bodies_and_lines(store):
+    events = exchange_events(words=3)
+    big_body = b'{"messages":[{"role":"user","content":"' + b"x" * 5_000_000 + b'"}]}'
+    events[0] = dataclasses.replace(events[0], body=big_body)
+    big_line = '{"type":"stream_event","text":"' + "é" * 3_000_000 + '"}'
+    events.insert(3, CliStdout(events[0].exchange_id, events[2].at, big_line))
+    record(store, events)
+    capture = store.get(events[0].exchange_id)
+    assert capture.request_body == big_body and capture.complete
+    assert big_line in [line.text for line in capture.stdout]
+    assert capture.stdout[-1].text != big_line  # order kept around it

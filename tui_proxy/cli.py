@@ -20,10 +20,12 @@ SERVE_OPTIONS = {
     "api_key": str,
     "max_concurrency": int,
     "max_queue": int,
+    "queue_timeout": float,
     "timeout": float,
     "first_output_timeout": float,
     "idle_timeout": float,
     "max_body_bytes": int,
+    "max_prompt_chars": int,
     "history": int,
 }
 BOOLEAN_OPTIONS = ("headless", "allow_remote")
@@ -41,13 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="port to listen on (default 3456; 0 picks a free one)")
     parser.add_argument("--claude", metavar="PATH", help="the claude executable (default: claude on PATH)")
     parser.add_argument("--data-dir", metavar="DIR", type=Path, help="where captures are kept (default ~/.local/share/claude-max-tui)")
-    parser.add_argument("--api-key", metavar="KEY", help="require clients to send Authorization: Bearer KEY")
+    parser.add_argument("--api-key", metavar="KEY", help="require clients to send Authorization: Bearer KEY; prefer CLAUDE_MAX_TUI_API_KEY, which other users cannot read in ps")
     parser.add_argument("--max-concurrency", type=int, metavar="N", help="CLI runs at once (default 8)")
     parser.add_argument("--max-queue", type=int, metavar="N", help="requests that may wait for a run slot before 429 (default 32)")
+    parser.add_argument("--queue-timeout", type=float, metavar="SECONDS", help="longest wait for a run slot before 429 (default 30)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="total time a run may take (default 600)")
     parser.add_argument("--first-output-timeout", type=float, metavar="SECONDS", help="time until the CLI's first output (default 60)")
     parser.add_argument("--idle-timeout", type=float, metavar="SECONDS", help="longest silence of a running CLI (default 300)")
     parser.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default 32 MiB)")
+    parser.add_argument("--max-prompt-chars", type=int, metavar="N", help="most characters of text in one request; more is refused before spawning (default 8000000)")
     parser.add_argument("--history", type=int, metavar="N", help="requests the console keeps in memory (default 1000)")
     parser.add_argument("--allow-remote", action="store_true", default=None, help="allow a non-loopback --host without --api-key")
     parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME", help="extra Host header value to accept (repeatable)")

@@ -35,8 +35,11 @@ class Config:
     first_output_timeout: float = 60.0
     #: Longest silence from the CLI once it has started talking.
     idle_timeout: float = 300.0
-    #: Largest request body accepted (bytes).
+    #: Largest request body accepted (bytes); more gets 413.
     max_body_bytes: int = 32 * 1024 * 1024
+    #: Most characters of text one request may carry; more gets 400 context_length_exceeded
+    #: before anything is spawned (see server/admission.py for why 8M).
+    max_prompt_chars: int = 8_000_000
     #: Seconds of silence on a committed stream before a keep-alive comment.
     keepalive_interval: float = 10.0
     #: A streaming response holds its headers this long waiting for the model's first

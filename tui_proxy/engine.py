@@ -24,6 +24,7 @@ from aiohttp import web
 
 from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
+from .claude.process import live_processes
 from .claude.run import RunSettings
 from .config import Config
 from .events import EventBus, Notice
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds that in-flight requests get to end on their own at shutdown.
 SHUTDOWN_GRACE = 5.0
+#: SIGTERM to SIGKILL. The CLI exits at once on SIGTERM (143, nothing to flush); this
+#: bounds one that does not, so a client that leaves ends its child within a second.
+KILL_GRACE = 0.5
 
 
 class Engine:
@@ -85,6 +89,11 @@ class Engine:
 
     def untrack(self, exchange: Exchange) -> None:
         self._in_flight.pop(exchange.id, None)
+        # Safety net: a handler that left by an unexpected exception never reaped its
+        # child. After a normal end the child is already reaped and this does nothing.
+        if exchange.on_kill is not None:
+            exchange.on_kill("abandoned")
+            exchange.on_kill = None
 
     def background(self, coroutine: Coroutine) -> None:
         """Run work that outlives its request (reaping a child); awaited at shutdown."""
@@ -119,6 +128,7 @@ class Engine:
             first_output_timeout=config.first_output_timeout,
             idle_timeout=config.idle_timeout,
             total_timeout=config.timeout,
+            kill_grace=KILL_GRACE,
         )
         if config.capture:
             await self._open_store()
@@ -147,6 +157,7 @@ class Engine:
     async def stop(self) -> None:
         """Stop accepting, end in-flight runs (streams get an error event), reap, flush."""
         runner, self._runner = self._runner, None
+        self.admission.close()  # queued and late requests get a 503, not a new child
         if runner is not None:
             for site in list(runner.sites):
                 await site.stop()
@@ -157,6 +168,11 @@ class Engine:
             await runner.cleanup()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        if self._runs_dir:
+            # Last resort: a child whose handler was cancelled twice (client gone, then
+            # the server's own shutdown) may still be unreaped: no child outlives stop().
+            leftovers = live_processes(under=self._runs_dir)
+            await asyncio.gather(*(p.stop("shutdown", grace=KILL_GRACE) for p in leftovers))
         await asyncio.to_thread(self._close_store)
         if self._runs_dir:
             await asyncio.to_thread(shutil.rmtree, self._runs_dir, True)

@@ -73,16 +73,29 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping.is_set():
+            # Already stopping (bounded: grace + kill). Dying now would orphan children.
+            out.write(f"claude-max-tui: {sig.name} again; still reaping children, exiting in a few seconds\n")
+            out.flush()
+        stopping.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         await stopping.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
         out.write("claude-max-tui: shutting down\n")
         out.flush()
-        await engine.stop()
+    finally:
+        # Handlers stay installed until the engine has stopped: see on_signal.
+        try:
+            await engine.stop()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+    out.write("claude-max-tui: stopped\n")
+    out.flush()
     return 0
 
 

@@ -17,6 +17,17 @@ from typing import AsyncIterator, Callable
 READ_CHUNK = 256 * 1024
 STDERR_TAIL_BYTES = 16 * 1024
 
+#: Every child spawned and not yet reaped. A handler cancelled mid-cleanup (its client
+#: left) leaves the reaping to a background task; shutdown reaps whatever is still here.
+_LIVE: set["CliProcess"] = set()
+
+
+def live_processes(under: str | None = None) -> list["CliProcess"]:
+    """Children not yet reaped, optionally only those whose cwd is inside `under`
+    (an engine's runs folder: each engine reaps its own)."""
+    prefix = None if under is None else os.path.join(under, "")
+    return [p for p in _LIVE if prefix is None or p.cwd.startswith(prefix)]
+
 
 class CliProcess:
     def __init__(self, argv: list[str], *, env: dict[str, str], cwd: str, on_stderr: Callable[[str], None] | None = None) -> None:
@@ -51,6 +62,7 @@ class CliProcess:
             # Its own process group, so a stop reaches anything it spawned too.
             start_new_session=True,
         )
+        _LIVE.add(self)
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
     async def send(self, data: bytes) -> None:
@@ -108,6 +120,7 @@ class CliProcess:
         """Wait for the exit, then release the pipes (a run stops reading at its result line)."""
         assert self._proc
         code = await self._proc.wait()
+        _LIVE.discard(self)
         if self._stderr_task:
             try:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
@@ -147,6 +160,7 @@ class CliProcess:
             except asyncio.TimeoutError:
                 self.signal(signal.SIGKILL)
         code = await self._proc.wait()
+        _LIVE.discard(self)
         if self._stderr_task and not self._stderr_task.done():
             self._stderr_task.cancel()
         self._close_transport()

@@ -1,12 +1,19 @@
-"""How many CLI runs at once, and a bounded, time-limited queue for the rest."""
+"""What gets a CLI run: how many at once, a bounded, time-limited queue for the rest, and
+prompts no model could take refused before anything is spawned."""
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from ..openai.errors import ApiError
+
+#: Default bound on the text a request may carry (see `prompt_chars`). The largest Claude
+#: context window is 1M tokens; real text runs 1-5 characters per token, so 8M characters
+#: is far beyond any model. The CLI itself has no cap on stream-json stdin: it would try
+#: to compact (an API call) and fail after seconds with "Prompt is too long".
+MAX_PROMPT_CHARS = 8_000_000
 
 
 class Admission:
@@ -15,19 +22,30 @@ class Admission:
         self.max_queue = max(0, max_queue)
         self.queue_timeout = queue_timeout
         self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._closed = asyncio.Event()
         self.running = 0
         self.waiting = 0
 
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        """At shutdown: waiting requests and new ones get a 503 instead of a run."""
+        self._closed.set()
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        if self.closed:
+            raise shutting_down()
         if self._slots.locked():
-            if self.waiting >= self.max_queue:
+            # Occupancy, not `waiting` alone: a waiter just handed a freed slot still counts
+            # as waiting until it runs, and must not make the queue look full.
+            if self.running + self.waiting >= self.max_concurrency + self.max_queue:
                 raise self._busy(f"{self.running} runs in flight and {self.waiting} waiting")
             self.waiting += 1
             try:
-                await asyncio.wait_for(self._slots.acquire(), self.queue_timeout)
-            except asyncio.TimeoutError:
-                raise self._busy(f"no run slot freed up within {self.queue_timeout:g} s") from None
+                await self._wait_for_slot()
             finally:
                 self.waiting -= 1
         else:
@@ -39,6 +57,25 @@ class Admission:
             self.running -= 1
             self._slots.release()
 
+    async def _wait_for_slot(self) -> None:
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        closing = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait((acquire, closing), timeout=self.queue_timeout, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: the client went away while waiting
+            closing.cancel()
+            if _settle(acquire):
+                self._slots.release()
+            raise
+        closing.cancel()
+        got = _settle(acquire)
+        if self.closed:
+            if got:
+                self._slots.release()
+            raise shutting_down()
+        if not got:
+            raise self._busy(f"no run slot freed up within {self.queue_timeout:g} s")
+
     def _busy(self, why: str) -> ApiError:
         return ApiError(
             429,
@@ -47,4 +84,50 @@ class Admission:
             code="concurrency_limit",
             retry_after=2,
             source="request",
+        )
+
+
+def _settle(acquire: asyncio.Future) -> bool:
+    """True if the slot was acquired. A pending acquire is cancelled: the semaphore then
+    hands a slot it was about to give on to the next waiter, so no race leaks one."""
+    if not acquire.done():
+        acquire.cancel()
+        return False
+    return not acquire.cancelled() and acquire.exception() is None
+
+
+def shutting_down() -> ApiError:
+    return ApiError(503, "claude-max-tui is shutting down; the request was not run.", type="server_error", code="server_shutting_down", source="shutdown")
+
+
+def prompt_chars(body: Any) -> int:
+    """Characters of text a request body carries: every string in it except inline
+    `data:` URLs (images and files, bounded separately). An upper bound on the prompt.
+
+    Iterative, so that any JSON `json.loads` accepted can be measured."""
+    total = 0
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.startswith("data:"):
+                total += len(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return total
+
+
+def check_prompt_size(body: Any, max_chars: int) -> None:
+    """Refuse, before spawning, a prompt far beyond any model's context (400)."""
+    chars = prompt_chars(body)
+    if chars > max_chars:
+        raise ApiError(
+            400,
+            f"This request carries about {chars:,} characters of text, more than claude-max-tui accepts "
+            f"({max_chars:,}, far beyond any Claude model's context window). Shorten the conversation.",
+            code="context_length_exceeded",
+            param="messages",
+            retryable=False,
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 
 from aiohttp import web
 
 from ..openai.errors import ApiError
+from .admission import check_prompt_size
 from .chat_completions import chat_completions
-from .exchanges import begin_exchange, send_error
+from .exchanges import begin_exchange, finish, peek_model_and_stream, send_error
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE
 from .routes_info import health, list_models, retrieve_model
@@ -18,15 +21,26 @@ log = logging.getLogger(__name__)
 
 def make_web_app(engine) -> web.Application:
     guard = Guard(engine.config)
+    max_prompt_chars = engine.config.max_prompt_chars
 
     @web.middleware
     async def errors(request: web.Request, handler) -> web.StreamResponse:
         """Every failure is an OpenAI-shaped JSON error, and an exchange the user can see."""
         try:
             guard.check(request)
+            if request.method == "POST" and request.path in MODEL_ROUTES and request.match_info.http_exception is None:
+                await _check_body(request, max_prompt_chars)
             return await handler(request)
         except ApiError as error:
             return await _reject(request, error)
+        except asyncio.CancelledError:
+            # The client left (aiohttp cancels the handler), e.g. while queued for a run
+            # slot: close its exchange so that no capture or console row stays open.
+            exchange = request.get(EXCHANGE)
+            if exchange is not None and not exchange.finished:
+                cut = ApiError(499, "The client closed the connection before the answer was complete.", type="server_error", code="client_disconnected", source="disconnect")
+                finish(exchange, status=499, error=cut, complete=False)
+            raise
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -43,6 +57,30 @@ def make_web_app(engine) -> web.Application:
     app.router.add_get(r"/v1/models/{model_id:.+}", retrieve_model)
     app.router.add_post("/v1/chat/completions", chat_completions)
     return app
+
+
+#: Routes whose body becomes a CLI prompt.
+MODEL_ROUTES = frozenset({"/v1/chat/completions", "/v1/responses"})
+
+
+async def _check_body(request: web.Request, max_prompt_chars: int) -> None:
+    """Limits decided from the body before the handler runs (and so before any spawn):
+    the size cap (aiohttp raises 413 while reading), then the prompt-size bound."""
+    body = await request.read()  # cached: the handler's read() gets the same bytes
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return  # the handler answers the 400 with its own wording
+    except RecursionError:
+        # Nested deeper than the JSON decoder goes: never valid input, and not a 500.
+        begin_exchange(request, body)
+        raise ApiError(400, "The request body is not valid JSON (nested too deeply).", code="invalid_json", retryable=False) from None
+    try:
+        check_prompt_size(data, max_prompt_chars)
+    except ApiError:
+        model, stream = peek_model_and_stream(data)
+        begin_exchange(request, body, model=model, stream=stream)
+        raise
 
 
 async def _reject(request: web.Request, error: ApiError) -> web.StreamResponse:

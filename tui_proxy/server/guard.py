@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 from urllib.parse import urlsplit
@@ -23,22 +24,38 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 class Guard:
     def __init__(self, config: Config) -> None:
-        self.api_key = config.api_key.encode() if config.api_key else None
-        self.any_host = config.host in ("0.0.0.0", "::", "")
+        self.api_key_digest = _digest(config.api_key) if config.api_key else None
+        #: Bound to every interface: clients may use any of the machine's addresses.
+        self.any_address = config.host in ("0.0.0.0", "::", "")
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_NAMES, config.host, *config.allowed_hosts)}
 
     def check(self, request: web.Request) -> None:
         host = _hostname(request.host)
-        if not self.any_host and host not in self.allowed_hosts and not is_loopback(host):
-            # A page on evil.example resolving to 127.0.0.1 sends `Host: evil.example`.
+        if not self._host_allowed(host):
+            # DNS rebinding: a page on evil.example that re-resolves to 127.0.0.1 reaches
+            # us with `Host: evil.example`. Only names we were told about pass.
             raise ApiError(403, f"Host {request.host!r} is not allowed (DNS rebinding protection). Add it with --allowed-host.", type="permission_error", code="host_not_allowed", retryable=False)
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(origin):
             raise ApiError(403, f"Requests from web pages ({origin}) are not allowed.", type="permission_error", code="origin_not_allowed", retryable=False)
-        if self.api_key is not None:
+        if self.api_key_digest is not None:
             self._check_key(request.headers.get("Authorization", ""))
+
+    def _host_allowed(self, host: str) -> bool:
+        if host in self.allowed_hosts or is_loopback(host):
+            return True
+        # A rebinding attack needs a domain name; an address typed as such is never one.
+        return self.any_address and is_ip_literal(host)
 
     def _origin_allowed(self, origin: str) -> bool:
         if origin == "null":
@@ -48,10 +65,16 @@ class Guard:
 
     def _check_key(self, authorization: str) -> None:
         scheme, _, token = authorization.partition(" ")
-        given = token.strip().encode() if scheme.lower() == "bearer" else b""
-        # compare_digest: no timing hint about how much of the key matched.
-        if not hmac.compare_digest(given, self.api_key or b""):
+        given = _digest(token.strip()) if scheme.lower() == "bearer" else b""
+        # Constant time: digests of equal length, compared with compare_digest, give no
+        # hint of how much of the key (or its length) matched.
+        if not hmac.compare_digest(given, self.api_key_digest or b""):
             raise ApiError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` with the key given to claude-max-tui.", type="invalid_request_error", code="invalid_api_key", retryable=False)
+
+
+def _digest(key: str) -> bytes:
+    # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
 
 
 def _hostname(host_header: str | None) -> str:

@@ -56,6 +56,9 @@ class SseStream:
         try:
             while True:
                 await asyncio.sleep(self._interval / 2)
+                transport = self.request.transport
+                if transport is None or transport.is_closing():
+                    return  # the client is gone; the handler's own cleanup takes over
                 if time.monotonic() - self.last_write >= self._interval:
                     await self.comment()
         except (ConnectionError, RuntimeError):

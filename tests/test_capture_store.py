@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import sqlite3
 import threading
 import time
 
@@ -199,3 +200,36 @@ def test_multi_megabyte_bodies_and_lines(store):
     assert capture.request_body == big_body and capture.complete
     assert big_line in [line.text for line in capture.stdout]
     assert capture.stdout[-1].text != big_line  # order kept around it
+
+
+def test_pieces_after_the_finish_are_kept_and_counted(tmp_path):
+    db = tmp_path / "c.sqlite3"
+    events = exchange_events(words=3)
+    xid = events[0].exchange_id
+    late = CliStdout(xid, events[-1].at + 0.1, "late line after the finish")
+    with CaptureStore.open(db, prune_interval=0, commit_interval=0.01) as store:
+        record(store, events)
+        record(store, [late])
+        record(store, exchange_events(words=1))  # a batch after: settles the caches
+        assert store.get(xid).stdout[-1].text == late.line
+        assert not store.writer._sizes and not store.writer._seqs
+    size = sqlite3.connect(db).execute("SELECT size_bytes FROM exchanges WHERE id = ?", (xid,)).fetchone()[0]
+    assert size >= len(events[0].body) + len(late.line)
+
+
+def test_interrupted_rows_count_the_parts_they_hold(tmp_path):
+    db = tmp_path / "c.sqlite3"
+    events = exchange_events(words=50)
+    store = CaptureStore.open(db)
+    record(store, events[:60])
+    store.writer._sizes.clear()  # as if the process died: in-memory sizes gone
+    store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE exchanges SET state = 'open'")  # close() does not finish it, but be explicit
+    conn.commit()
+    before = conn.execute("SELECT size_bytes FROM exchanges").fetchone()[0]
+    with CaptureStore.open(db) as reopened:
+        capture = reopened.get(events[0].exchange_id)
+        assert capture.state is CaptureState.INTERRUPTED
+    after = conn.execute("SELECT size_bytes FROM exchanges").fetchone()[0]
+    assert after - before >= sum(len(line.text) for line in capture.stdout)

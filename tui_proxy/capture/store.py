@@ -188,9 +188,13 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
 
 
 def _mark_interrupted(conn: sqlite3.Connection, now: float) -> None:
-    """Rows left in progress by a process that died: keep them, say they were cut."""
+    """Rows left in progress by a process that died: keep them, say they were cut, and
+    count what their parts hold (a live writer adds that up when an exchange finishes)."""
     cursor = conn.execute(
-        "UPDATE exchanges SET state = ?, ended_at = coalesce(ended_at, ?) WHERE state = ?",
+        "UPDATE exchanges SET state = ?, ended_at = coalesce(ended_at, ?),"
+        " size_bytes = size_bytes"
+        " + coalesce((SELECT sum(length(texts)) FROM parts WHERE parts.exchange = exchanges.seq), 0)"
+        " WHERE state = ?",
         (CaptureState.INTERRUPTED.value, now, CaptureState.OPEN.value),
     )
     if cursor.rowcount:

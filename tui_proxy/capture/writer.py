@@ -83,9 +83,12 @@ class CaptureWriter:
         self.last_error: str | None = None
         #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
         self._seqs: dict[str, int] = {}
+        #: Bytes each exchange in progress has gathered since its request: added to its
+        #: size_bytes when it finishes (retention only weighs finished exchanges).
+        self._sizes: dict[str, int] = {}
         #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts).
         self._parts: dict[tuple[int, int], tuple[list[float], list[str]]] = {}
-        self._apply: dict[type, Callable[[Event, dict[str, int]], None]] = {
+        self._apply: dict[type, Callable[[Event], None]] = {
             RequestReceived: self._request_received,
             CliSpawned: self._cli_spawned,
             CliExited: self._cli_exited,
@@ -142,9 +145,11 @@ class CaptureWriter:
                 if isinstance(item, _Flush):
                     item.done.set()
             if any(item is _STOP for item in batch):
+                self._settle()
                 return
             if self._clock() - last_prune >= self._prune_interval:
                 last_prune = self._clock()
+                self._settle()
                 self._prune()
 
     def _write(self, events: list[Event]) -> None:
@@ -166,7 +171,7 @@ class CaptureWriter:
                 log.error("capture lost %d of %d events; last: %s", failed, len(events), self.last_error)
 
     def _transaction(self, events: list[Event]) -> None:
-        grown: dict[str, int] = {}
+        sizes = self._sizes
         self._parts.clear()
         self._conn.execute("BEGIN")
         try:
@@ -182,18 +187,14 @@ class CaptureWriter:
                         pieces = self._parts[key] = ([], [])
                     pieces[0].append(event.at)
                     pieces[1].append(data)
-                    grown[xid] = grown.get(xid, 0) + len(data)
+                    sizes[xid] = sizes.get(xid, 0) + len(data)
                     continue
                 apply = self._apply.get(type(event))
                 if apply is not None and event.exchange_id:
-                    apply(event, grown)
+                    apply(event)
             self._conn.executemany(
                 "INSERT INTO parts (exchange, kind, times, lengths, texts) VALUES (?, ?, ?, ?, ?)",
                 ((seq, kind, *pack(times, texts)) for (seq, kind), (times, texts) in self._parts.items()),
-            )
-            self._conn.executemany(
-                "UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?",
-                ((size, exchange_id) for exchange_id, size in grown.items()),
             )
             self._conn.execute("COMMIT")
         except BaseException:
@@ -214,6 +215,23 @@ class CaptureWriter:
             self._seqs[exchange_id] = seq
         return seq
 
+    def _settle(self) -> None:
+        """Pieces that come after an exchange's finish (stderr of a CLI reaped later) leave
+        entries in the caches: add their bytes to the finished rows and forget them."""
+        try:
+            self._conn.execute("BEGIN")
+            for exchange_id in set(self._sizes) | set(self._seqs):
+                row = self._conn.execute("SELECT state FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
+                if row is None or row[0] != CaptureState.OPEN.value:
+                    self._seqs.pop(exchange_id, None)
+                    size = self._sizes.pop(exchange_id, 0)
+                    self._conn.execute("UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?", (size, exchange_id))
+            self._conn.execute("COMMIT")
+        except Exception as exc:
+            self._conn.execute("ROLLBACK")
+            self.last_error = f"settling sizes: {exc}"
+            log.exception("capture size bookkeeping failed")
+
     def _prune(self) -> None:
         try:
             pruned = prune(self._conn, self._policy, self._clock())
@@ -223,9 +241,9 @@ class CaptureWriter:
             self.last_error = f"pruning: {exc}"
             log.exception("capture retention failed")
 
-    # ---- one method per event type; `grown` collects bytes added per exchange ----
+    # ---- one method per event type ----
 
-    def _request_received(self, e: RequestReceived, grown: dict[str, int]) -> None:
+    def _request_received(self, e: RequestReceived) -> None:
         headers = json.dumps(redact_headers(e.headers))
         self._conn.execute(
             "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path, client, remote,"
@@ -238,44 +256,43 @@ class CaptureWriter:
         )
         self._seq(e.exchange_id, e.at)
 
-    def _cli_spawned(self, e: CliSpawned, grown: dict[str, int]) -> None:
+    def _cli_spawned(self, e: CliSpawned) -> None:
         self._conn.execute(
             "UPDATE exchanges SET cli_argv = ?, cli_pid = ?, cli_stdin = ?, cli_cwd = ?,"
             " system_prompt = ? WHERE id = ?",
             (json.dumps(list(e.argv)), e.pid, e.stdin, e.cwd, e.system_prompt, e.exchange_id),
         )
-        _grow(grown, e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
+        self._grow(e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
 
-    def _cli_exited(self, e: CliExited, grown: dict[str, int]) -> None:
+    def _cli_exited(self, e: CliExited) -> None:
         self._conn.execute(
             "UPDATE exchanges SET exit_code = ?, killed_because = ? WHERE id = ?",
             (e.returncode, e.killed_because, e.exchange_id),
         )
 
-    def _response_started(self, e: ResponseStarted, grown: dict[str, int]) -> None:
+    def _response_started(self, e: ResponseStarted) -> None:
         self._conn.execute(
             "UPDATE exchanges SET response_started_at = ?, response_status = ?,"
             " response_headers = ?, response_streaming = ? WHERE id = ?",
             (e.at, e.status, json.dumps(redact_headers(e.headers)), e.streaming, e.exchange_id),
         )
 
-    def _exchange_finished(self, e: ExchangeFinished, grown: dict[str, int]) -> None:
+    def _exchange_finished(self, e: ExchangeFinished) -> None:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
         self._seqs.pop(e.exchange_id, None)
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         self._conn.execute(
             "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"
             " model = coalesce(?, model), finish_reason = ?, usage = ?, error = ?, text = ?,"
-            " thinking = ?, ttft_ms = ?, duration_ms = ? WHERE id = ?",
+            " thinking = ?, ttft_ms = ?, duration_ms = ?, size_bytes = size_bytes + ? WHERE id = ?",
             (
                 state.value, e.at, e.status, e.model, e.finish_reason,
                 None if e.usage is None else json.dumps(asdict(e.usage)),
                 None if e.error is None else json.dumps(asdict(e.error)),
-                e.text, e.thinking, e.ttft_ms, e.duration_ms, e.exchange_id,
+                e.text, e.thinking, e.ttft_ms, e.duration_ms,
+                self._sizes.pop(e.exchange_id, 0) + len(e.text) + len(e.thinking), e.exchange_id,
             ),
         )
-        _grow(grown, e.exchange_id, len(e.text) + len(e.thinking))
 
-
-def _grow(grown: dict[str, int], exchange_id: str, size: int) -> None:
-    grown[exchange_id] = grown.get(exchange_id, 0) + size
+    def _grow(self, exchange_id: str, size: int) -> None:
+        self._sizes[exchange_id] = self._sizes.get(exchange_id, 0) + size

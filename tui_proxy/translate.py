@@ -1,4 +1,4 @@
-"""From a validated chat request to a CLI run plan: prompt, options and output limits."""
+"""From a validated chat request to a CLI run plan: prompt, options, tools and output limits."""
 
 from __future__ import annotations
 
@@ -8,46 +8,50 @@ from dataclasses import dataclass
 from .claude.argv import RunOptions
 from .claude.prompt import CliPrompt, render_prompt
 from .openai.chat_request import ChatRequest
-from .openai.errors import unsupported
 from .output_limits import OutputLimiter
+from .tools.choice import ToolPlan, plan_tools
 
-#: OpenAI `reasoning_effort` → the CLI's `--effort`.
+#: OpenAI `reasoning_effort` → the CLI's `--effort` (low|medium|high|xhigh|max; the CLI
+#: sends it upstream as `output_config.effort`). OpenAI's lowest levels have no match: low.
 EFFORTS = {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max"}
+
+#: `json_object` has no schema of its own: any JSON object.
+ANY_OBJECT = {"type": "object"}
 
 
 @dataclass(frozen=True, slots=True)
 class RunPlan:
     prompt: CliPrompt
     options: RunOptions
+    tools: ToolPlan
     stop: tuple[str, ...]
     max_tokens: int | None
 
     def limiter(self) -> OutputLimiter:
+        # Structured output is one JSON value: cutting it would only make it invalid.
+        if self.options.json_schema:
+            return OutputLimiter()
         return OutputLimiter(self.stop, self.max_tokens)
 
 
 def plan_chat_run(chat: ChatRequest) -> RunPlan:
-    _check_tool_choice(chat)
-    prompt = render_prompt(chat.conversation, extra_system=_format_instruction(chat.response_format))
-    options = RunOptions(model=chat.model.cli_model, effort=EFFORTS.get(chat.reasoning_effort or ""))
-    return RunPlan(prompt, options, chat.stop, chat.max_tokens)
+    tools = plan_tools(chat.tools, chat.tool_choice, chat.parallel_tool_calls)
+    prompt = render_prompt(chat.conversation, extra_system=tools.instruction)
+    options = RunOptions(
+        model=chat.model.cli_model,
+        effort=EFFORTS.get(chat.reasoning_effort or ""),
+        json_schema=_json_schema(chat.response_format),
+    )
+    return RunPlan(prompt, options, tools, chat.stop, chat.max_tokens)
 
 
-def _check_tool_choice(chat: ChatRequest) -> None:
-    # Until client tools are bridged, a forced call cannot be honoured with text.
-    choice = chat.tool_choice
-    if chat.tools and (choice == "required" or isinstance(choice, dict)):
-        raise unsupported("tool_choice", "Forcing a tool call is not supported yet: use tool_choice 'auto' or 'none'.")
-
-
-def _format_instruction(response_format: dict | None) -> str | None:
+def _json_schema(response_format: dict | None) -> str | None:
+    """The CLI's `--json-schema`: it adds a StructuredOutput tool, validates the model's
+    call against the schema (retrying on mismatch) and reports `structured_output`."""
     if not response_format:
         return None
     if response_format.get("type") == "json_object":
-        return "Answer with one valid JSON object and nothing else: no prose, no code fences."
-    spec = response_format.get("json_schema") or {}
-    schema = json.dumps(spec.get("schema") or {}, ensure_ascii=False)
-    return (
-        "Answer with one valid JSON value and nothing else (no prose, no code fences) that "
-        f"conforms exactly to this JSON schema named {spec.get('name')!r}: {schema}"
-    )
+        schema = ANY_OBJECT
+    else:
+        schema = (response_format.get("json_schema") or {}).get("schema") or ANY_OBJECT
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))

@@ -62,6 +62,21 @@ API failures (§6; exit 1; `retries=N` and `retry_sleep_ms=N` where retries appl
   msg="Rate limited", server_error, overloaded, network (these three: retries default
   $CLAUDE_CODE_MAX_RETRIES or 10, printed instantly)
 
+Scenarios that play a model with client tools or a schema (tests/fake_claude/client_tools.py):
+  tool_call             tool=NAME args="{…}" calls=N text="…": connects to the HTTP servers of
+                        --mcp-config like the real CLI (initialize, tools/list), then one
+                        response: optional text, N tool_use blocks `mcp__<server>__<tool>`
+                        (arguments made from the tool's inputSchema unless args= is given),
+                        each followed by a background MCP tools/call; stop_reason tool_use;
+                        then waits for the calls. If the prompt's transcript already ends
+                        with a <tool_result>, answers `The tool returned: <result>` instead.
+  structured            value="{…}" (JSON-quoted): with --json-schema, a StructuredOutput tool_use (value made
+                        from the schema unless given), its accepted tool_result, and a result
+                        line with `structured_output`, like the real CLI
+  model                 a stand-in model for conformance suites: `structured` when
+                        --json-schema is given, else `tool_call` when tools are offered and no
+                        tool result is pending, else the tool result or an echo
+
 Process faults:
   crash_midstream       after=3 code=3: deltas, Bun crash report on stderr, exit 3, no result
   exit_no_result        code=1 stderr="…" init=1: init+status, stderr text, exit code

@@ -202,9 +202,10 @@ class Run:
     def result(self, *, subtype: str = "success", is_error: bool = False, text: str | None = None,
                errors: list | None = None, terminal_reason: str = "completed",
                api_error_status: int | None = None, api_error_type: str | None = None,
-               api_error: str | None = None, stop_reason: str | None = None) -> None:
+               api_error: str | None = None, stop_reason: str | None = None,
+               structured_output: object = None) -> None:
         """Always the last line. Field order as the real one: `"type":"result"` near the end,
-        ttft_ms only on successful answers."""
+        ttft_ms only on successful answers; `structured_output` (--json-schema) after `result`."""
         model_usage = self.model_usage()
         line = {
             "duration_api_ms": int(self.api_seconds * 1000),
@@ -230,6 +231,8 @@ class Run:
             line["api_error"] = api_error
         if subtype == "success":
             line["result"] = self.last_text if text is None else text
+            if structured_output is not None:
+                line["structured_output"] = structured_output
         else:
             line["errors"] = list(errors or [])
         answered = subtype == "success" and not is_error and self.ttft_ms is not None

@@ -19,6 +19,9 @@ SCENARIOS = {
     "max_budget": answers.max_budget,
     "max_output_tokens": answers.max_output_tokens,
     "rate_limit_warning": answers.rate_limit_warning,
+    "tool_call": lambda run: _client_tools().tool_call(run),
+    "structured": lambda run: _client_tools().structured(run),
+    "model": lambda run: _client_tools().model(run),
     **{name: failures.make(name) for name in failures.FAILURES},
     "crash_midstream": faults.crash_midstream,
     "exit_no_result": faults.exit_no_result,
@@ -58,3 +61,10 @@ def play(run) -> None:
 def _unknown(run, name: str) -> None:
     stderr(f"fake claude: unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
     lifecycle.exit_now(2)
+
+
+def _client_tools():
+    # Imported on use: its HTTP client (urllib) would slow every other run's start.
+    from . import client_tools
+
+    return client_tools

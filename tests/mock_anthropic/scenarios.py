@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,34 @@ def _last_tool_result(body: dict[str, Any]) -> str | None:
     return None
 
 
+def client_tools(request: ScenarioRequest) -> Outcome:
+    """A model using the proxy's client tools: `tool_use` of the first offered `mcp__` tool
+    (like `tool_use`), but once the proxy's transcript of the conversation ends with a
+    `<tool_result>` (the proxy starts a new run with the results), answer with that result."""
+    result = _transcript_tool_result(request.body)
+    if result is not None:
+        return text_reply(("Tool result received: ", result[:200]))
+    return tool_use(request)
+
+
+_TRANSCRIPT_TOOL_RESULT = re.compile(r"<tool_result[^>]*>\n?(.*?)\n?</tool_result>", re.S)
+
+
+def _transcript_tool_result(body: dict[str, Any]) -> str | None:
+    """The last `<tool_result>` of the last user message's text, if no `<user>` turn follows it.
+
+    (The CLI may put its own system message after the user's one.)"""
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    if not users:
+        return None
+    content = users[-1].get("content")
+    text = content if isinstance(content, str) else "".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+    found = list(_TRANSCRIPT_TOOL_RESULT.finditer(text))
+    if not found or "<user" in text[found[-1].end() :]:
+        return None
+    return found[-1].group(1)
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -190,6 +219,7 @@ SCENARIOS: dict[str, Scenario] = {
     "text": text,
     "thinking": thinking,
     "tool_use": tool_use,
+    "client_tools": client_tools,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

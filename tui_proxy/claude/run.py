@@ -1,13 +1,22 @@
 """One request's CLI run: from a rendered prompt to a stream of output events.
 
 The run knows the CLI and nothing of HTTP: both API faces consume `CliRun.events()`:
-`Text` and `Thinking` as the model writes them, then one `Done`; a failure raises the
-`ApiError` that `outcome.failure` chose. `finish()` always runs after, and reaps the child.
+`Text`, `Thinking` and client tool-call pieces (`ToolCallStarted`, `ToolCallArguments`)
+as the model writes them, then one `Done`; a failure raises the `ApiError` that
+`outcome.failure` chose. `finish()` always runs after, and reaps the child.
+
+Client tools: the run serves them on its own loopback MCP endpoint and hands the CLI a
+private `--mcp-config`. When the model's message ends with client tool calls the run is
+done (`finish_reason="tool_calls"`) and the CLI is stopped: the client runs its tools and
+its next request starts a new run with the results (README, "Client tools").
+Structured output: with `--json-schema` the answer is the result line's validated
+`structured_output`, sent as one text piece; the model's prose around it is not the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import tempfile
@@ -18,7 +27,12 @@ from typing import AsyncIterator, Mapping
 from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, Usage
 from ..exchange import Exchange
 from ..openai.errors import ApiError
+from ..conversation import ToolCall
 from ..output_limits import OutputLimiter, estimate_tokens
+from ..tools.bridge import ToolServer
+from ..tools.choice import ToolPlan
+from ..tools.mcp_config import write_mcp_config
+from ..tools.stream_calls import ToolCallArguments, ToolCallCollector, ToolCallStarted
 from . import lines as L
 from .argv import RunOptions, build_argv, build_env
 from .outcome import RunFacts, cli_not_found, failure
@@ -56,9 +70,11 @@ class Done:
     resolved_model: str | None
     #: Structured output, when a JSON schema was asked for.
     structured_output: object = None
+    #: The client tool calls that ended the run (finish_reason "tool_calls").
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
-RunEvent = Text | Thinking | Restart | Done
+RunEvent = Text | Thinking | Restart | ToolCallStarted | ToolCallArguments | Done
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +94,23 @@ class RunSettings:
 
 
 class CliRun:
-    def __init__(self, settings: RunSettings, exchange: Exchange, prompt: CliPrompt, options: RunOptions, limiter: OutputLimiter | None = None) -> None:
+    def __init__(
+        self,
+        settings: RunSettings,
+        exchange: Exchange,
+        prompt: CliPrompt,
+        options: RunOptions,
+        limiter: OutputLimiter | None = None,
+        tools: ToolPlan | None = None,
+    ) -> None:
         self.settings = settings
         self.exchange = exchange
         self.prompt = prompt
         self.options = options
         self.limiter = limiter or OutputLimiter()
+        self.tools = tools or ToolPlan()
+        self.tool_calls = ToolCallCollector(self.tools.parallel)
+        self._tool_server: ToolServer | None = None
         self.facts = RunFacts()
         self.process: CliProcess | None = None
         self._run_dir: str | None = None
@@ -102,6 +129,8 @@ class CliRun:
         options = self.options
         if self.prompt.system_prompt is not None:
             options = _with_prompt_file(options, os.path.join(self._run_dir, "system-prompt.txt"))
+        if self.tools.offered:
+            options = await self._offer_tools(options)
         argv = build_argv(self.settings.cli_path, options)
         env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"))
         stdin = self.prompt.stdin_line()
@@ -130,6 +159,8 @@ class CliRun:
         turn = _TurnText()
         aborted_message = False  # the last message ended without a stop reason: a retry follows
         last_stop_reason: str | None = None
+        structured = bool(self.options.json_schema)
+        calls = self.tool_calls
         async for raw in process.stdout_lines():
             self._last_output = time.monotonic()
             line = raw.decode("utf-8", "replace")
@@ -137,6 +168,8 @@ class CliRun:
             parsed = L.parse_line(line)
             kind = type(parsed)
             if kind is L.TextDelta:
+                if structured:
+                    continue  # prose around the StructuredOutput call; the answer is the JSON
                 new = turn.add(parsed.text)
                 if turn.diverged:
                     yield turn.restart()
@@ -172,9 +205,30 @@ class CliRun:
                 aborted_message = True
                 turn.message_count += 1
                 self._message_usage = parsed.usage
+            elif kind is L.BlockStart:
+                started = calls.block_start(parsed.index, parsed.tool_id, parsed.tool_name)
+                if started:
+                    exchange.mark_first_token()
+                    yield started
+            elif kind is L.ToolInputDelta:
+                piece = calls.arguments(parsed.index, parsed.partial_json)
+                if piece:
+                    yield piece
+            elif kind is L.BlockStop:
+                piece = calls.block_stop(parsed.index)
+                if piece:
+                    yield piece
             elif kind is L.MessageDelta:
                 aborted_message = parsed.stop_reason is None
                 last_stop_reason = parsed.stop_reason
+                self._message_usage = {**self._message_usage, **parsed.usage}
+                if parsed.stop_reason == "tool_use" and calls.has_calls:
+                    # The client runs its tools: this run is over (the CLI is stopped in finish()).
+                    for piece in calls.finish():
+                        yield piece
+                    self._stop_reason = "tool_calls"
+                    yield self._done_with_tool_calls()
+                    return
             elif kind is L.AssistantMessage:
                 if parsed.error:
                     facts.error_message = parsed
@@ -184,7 +238,7 @@ class CliRun:
             elif kind is L.Result:
                 facts.result = parsed
                 # Text the CLI never streamed (a non-streaming fallback after a failed stream).
-                if not parsed.is_error and parsed.result and not facts.error_message:
+                if not structured and not parsed.is_error and parsed.result and not facts.error_message:
                     missing = turn.missing_from(parsed.result)
                     if turn.diverged:
                         yield turn.restart()
@@ -210,6 +264,8 @@ class CliRun:
         error = failure(facts)
         if error is not None:
             raise error
+        if structured:
+            yield self._structured_text()
         tail = limiter.flush()
         if tail:
             turn.emitted += len(tail)
@@ -231,6 +287,27 @@ class CliRun:
             finish = "stop"
         usage = usage_from_cli(result.usage, result.total_cost_usd)
         return Done(finish, usage, self._init_model, result.structured_output)
+
+    def _structured_text(self) -> Text:
+        result = self.facts.result
+        assert result is not None
+        if result.structured_output is None:
+            raise ApiError(
+                502,
+                "The model did not return output matching the requested JSON schema.",
+                type="server_error",
+                code="structured_output_missing",
+                source="cli",
+            )
+        text = json.dumps(result.structured_output, ensure_ascii=False, separators=(",", ":"))
+        self.exchange.mark_first_token()
+        self.exchange.publish(TokenDelta, kind="text", text=text)
+        return Text(text)
+
+    def _done_with_tool_calls(self) -> Done:
+        """Stopped at the model's tool calls: no result line, so usage comes from the message."""
+        usage = usage_from_cli(self._message_usage)
+        return Done("tool_calls", usage, self._init_model, tool_calls=tuple(self.tool_calls.calls))
 
     def _done_early(self) -> Done:
         """Cut by `stop` or `max_tokens`: the CLI is stopped, so usage is partly estimated."""
@@ -265,8 +342,17 @@ class CliRun:
                 code = await process.wait()
                 self.exchange.publish(CliExited, returncode=code, killed_because=process.stopped_because)
         finally:
+            if self._tool_server is not None:
+                await self._tool_server.stop()
             if self._run_dir:
                 await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
+
+    async def _offer_tools(self, options: RunOptions) -> RunOptions:
+        assert self._run_dir
+        self._tool_server = ToolServer(self.tools.offered)
+        await self._tool_server.start()
+        path = await asyncio.to_thread(write_mcp_config, os.path.join(self._run_dir, "mcp-config.json"), self._tool_server)
+        return replace(options, mcp_config=path, allowed_tools=self.tools.allowed_tools)
 
     async def _wait_exit(self) -> int | None:
         assert self.process

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,10 @@ from .errors import ApiError, invalid, unsupported
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+#: OpenAI's rule for function names; it also keeps `--allowedTools=a,b` unambiguous.
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: The schema travels in argv (`--json-schema` takes no file), where one argument is capped at 128 KiB.
+MAX_SCHEMA_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +294,10 @@ def _parse_tools(body: dict) -> tuple[tuple[ToolSpec, ...], Any]:
             name = function.get("name")
             if not isinstance(name, str) or not name:
                 raise invalid(f"{where}.function.name", "Tool names must be non-empty strings.", "invalid_type")
+            if not TOOL_NAME.fullmatch(name):
+                raise invalid(f"{where}.function.name", "Tool names may only hold letters, digits, '_' and '-', at most 64 of them.")
+            if any(t.name == name for t in tools):
+                raise invalid(f"{where}.function.name", f"Tool name {name!r} is given twice.")
             parameters = function.get("parameters") or {}
             if not isinstance(parameters, dict):
                 raise invalid(f"{where}.function.parameters", "Tool parameters must be a JSON schema object.", "invalid_type")
@@ -328,6 +338,8 @@ def _parse_response_format(value: Any) -> dict | None:
             raise invalid("response_format", "'response_format.json_schema' must be an object with a 'name'.")
         if schema.get("schema") is not None and not isinstance(schema.get("schema"), dict):
             raise invalid("response_format", "'response_format.json_schema.schema' must be an object.", "invalid_type")
+        if len(json.dumps(schema.get("schema") or {})) > MAX_SCHEMA_CHARS:
+            raise invalid("response_format", f"The JSON schema is larger than {MAX_SCHEMA_CHARS // 1024} KiB.")
         return value
     raise invalid("response_format", "'response_format.type' must be text, json_object or json_schema.")
 

@@ -8,6 +8,10 @@ from ..events import Usage
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+#: A string, not null: llm-comply validates against a spec where `system_fingerprint` is a
+#: string. It names this proxy, since no backend configuration fingerprint exists.
+SYSTEM_FINGERPRINT = "fp_claude_max_tui"
+
 
 def usage_object(usage: Usage) -> dict:
     return {
@@ -30,10 +34,15 @@ def completion(completion_id: str, created: int, model: str, *, content: str | N
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "system_fingerprint": None,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
         "usage": usage_object(usage),
     }
+
+
+def tool_call_objects(calls) -> list[dict]:
+    """`tool_calls` of a message; `arguments` stays a JSON string (an object breaks clients)."""
+    return [{"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}} for call in calls]
 
 
 class ChunkWriter:
@@ -45,7 +54,7 @@ class ChunkWriter:
     __slots__ = ("_head", "_tail", "_base")
 
     def __init__(self, completion_id: str, created: int, model: str, *, include_usage: bool) -> None:
-        self._base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": None}
+        self._base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": SYSTEM_FINGERPRINT}
         head = _dumps(self._base)[:-1]
         self._head = head + ',"choices":[{"index":0,"delta":'
         self._tail = ',"logprobs":null,"finish_reason":null}]' + (',"usage":null}' if include_usage else "}")
@@ -58,6 +67,14 @@ class ChunkWriter:
 
     def reasoning(self, text: str) -> str:
         return self._head + '{"reasoning_content":' + _dumps(text) + "}" + self._tail
+
+    def tool_call_start(self, index: int, call_id: str, name: str) -> str:
+        """First delta of a call: `index` (required by the SDKs), id, type, name, empty arguments."""
+        call = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+        return self._head + _dumps({"tool_calls": [call]}) + self._tail
+
+    def tool_call_arguments(self, index: int, fragment: str) -> str:
+        return self._head + _dumps({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}) + self._tail
 
     def delta(self, delta: dict) -> str:
         return self._head + _dumps(delta) + self._tail

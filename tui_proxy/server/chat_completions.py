@@ -14,6 +14,7 @@ from ..exchange import Exchange
 from ..openai import chat_response
 from ..openai.chat_request import ChatRequest, parse_chat_request
 from ..openai.errors import ApiError
+from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
 from ..translate import plan_chat_run
 from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error, settle
 from .keys import ENGINE
@@ -35,7 +36,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE]
         async with engine.admission.slot():
             plan = plan_chat_run(chat)
-            run = CliRun(engine.run_settings, exchange, plan.prompt, plan.options, plan.limiter())
+            run = CliRun(engine.run_settings, exchange, plan.prompt, plan.options, plan.limiter(), plan.tools)
             engine.track(exchange)
             try:
                 if chat.stream:
@@ -60,8 +61,9 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
                     thinking.append(event.text)
                 elif type(event) is Restart:
                     texts = ["".join(texts)[: event.keep]]
-                else:
+                elif type(event) is Done:
                     done = event
+                # Tool-call pieces: the whole calls come with Done.
     except asyncio.CancelledError:
         run.kill("disconnect")
         await asyncio.shield(run.finish())
@@ -76,10 +78,12 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
         "chatcmpl-" + exchange.id,
         int(exchange.started_at),
         chat.model.id,
-        content=text,
+        # With tool calls and no text, OpenAI's content is null.
+        content=text if text or not done.tool_calls else None,
         finish_reason=done.finish_reason,
         usage=done.usage,
         reasoning="".join(thinking) or None,
+        tool_calls=chat_response.tool_call_objects(done.tool_calls),
     )
     body = json_body(payload)
     headers = {**response_headers(exchange), "Content-Type": "application/json"}
@@ -143,6 +147,12 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, r
                     elif kind is Restart:
                         if sum(map(len, texts)) > event.keep:
                             raise _retry_diverged()
+                    elif kind is ToolCallStarted:
+                        if opening is None or not opening.done():
+                            await commit()
+                        await send(chunks.tool_call_start(event.index, event.id, event.name))
+                    elif kind is ToolCallArguments:
+                        await send(chunks.tool_call_arguments(event.index, event.fragment))
                     else:
                         if opening is None or not opening.done():
                             await commit()

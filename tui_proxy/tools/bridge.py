@@ -1,0 +1,119 @@
+"""A loopback MCP endpoint (Streamable HTTP, JSON responses) offering one run's client tools.
+
+Each run with tools gets its own endpoint, bound to 127.0.0.1 whatever address the proxy
+listens on, on a free port, for the run's lifetime. The CLI must send the run's random
+token as a bearer header (it reads it from the run's 0600 `--mcp-config` file), so no
+other local process can list or call anything.
+
+`tools/call` is never executed here: the client executes its own functions. The call is
+held until the run ends (the proxy stops the run as soon as the model's message with the
+tool calls is complete), so the CLI can neither go on without the result nor hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from ..conversation import ToolSpec
+
+PROTOCOL_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")
+SERVER_INFO = {"name": "claude-max-tui", "version": "1"}
+
+
+class ToolServer:
+    def __init__(self, tools: tuple[ToolSpec, ...], host: str = "127.0.0.1") -> None:
+        self.tools = tools
+        self.host = host
+        self.port: int | None = None
+        self.token = secrets.token_urlsafe(32)
+        #: Names of the tools the CLI asked to run, in arrival order (console, tests).
+        self.called: list[str] = []
+        self._closed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/mcp"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/mcp", self._post)
+        app.router.add_route("*", "/mcp", self._no_stream)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """The run is over: release held calls, close the port."""
+        self._closed.set()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _authorized(self, request: web.Request) -> bool:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self.token.encode())
+
+    async def _no_stream(self, request: web.Request) -> web.Response:
+        # No server-initiated stream (GET) and no session to delete: the spec's 405.
+        return web.Response(status=405, headers={"Allow": "POST"})
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return web.json_response(_error(None, -32001, "Unknown or missing token."), status=401)
+        try:
+            payload = json.loads(await request.read())
+        except ValueError:
+            return web.json_response(_error(None, -32700, "Parse error"), status=400)
+        messages = payload if isinstance(payload, list) else [payload]
+        answers = [a for a in await asyncio.gather(*(self._answer(m) for m in messages)) if a is not None]
+        if not answers:
+            return web.Response(status=202)  # notifications only
+        return web.json_response(answers if isinstance(payload, list) else answers[0])
+
+    async def _answer(self, message: Any) -> dict | None:
+        if not isinstance(message, dict) or "method" not in message:
+            return None  # a response or junk: nothing to answer
+        method, request_id = message.get("method"), message.get("id")
+        if request_id is None:
+            return None  # notification (notifications/initialized, cancelled...)
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        if method == "initialize":
+            asked = params.get("protocolVersion")
+            version = asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
+            return _result(request_id, {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}}, "serverInfo": SERVER_INFO})
+        if method == "ping":
+            return _result(request_id, {})
+        if method == "tools/list":
+            return _result(request_id, {"tools": [_tool_entry(tool) for tool in self.tools]})
+        if method == "tools/call":
+            self.called.append(str(params.get("name")))
+            await self._closed.wait()
+            return _result(request_id, {"content": [{"type": "text", "text": "The call was handed to the client."}], "isError": True})
+        return _error(request_id, -32601, f"Method not found: {method}")
+
+
+def _tool_entry(tool: ToolSpec) -> dict:
+    schema = dict(tool.parameters) if tool.parameters else {}
+    schema.setdefault("type", "object")
+    if schema["type"] == "object":
+        schema.setdefault("properties", {})
+    return {"name": tool.name, "description": tool.description, "inputSchema": schema}
+
+
+def _result(request_id: Any, result: dict) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _error(request_id: Any, code: int, message: str) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}

@@ -123,7 +123,8 @@ def _rate_limited(facts: RunFacts, text: str, now: float | None) -> ApiError:
 
 def _timeout(facts: RunFacts) -> ApiError:
     what = {"first_output": "produced no output", "idle": "went silent", "total": "did not finish"}.get(facts.timed_out or "", "timed out")
-    seconds = f" within {facts.timeout_seconds:g} s" if facts.timeout_seconds else ""
+    span = "for" if facts.timed_out == "idle" else "within"
+    seconds = f" {span} {facts.timeout_seconds:g} s" if facts.timeout_seconds else ""
     return ApiError(504, f"The Claude CLI {what}{seconds}; the run was stopped.", type="server_error", code="timeout", source="timeout")
 
 

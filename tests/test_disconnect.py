@@ -1,0 +1,124 @@
+"""A client that leaves, streaming or not, ends its child within a second: measured from the
+moment the client's socket closed to the moment the child is gone (not a zombie)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import openai
+import pytest
+
+from bench.soak import is_live_fake, recorded_runs, settle_leaks
+from tests.conftest import children_of, strict_client
+
+#: The issue's bound is one second; a loaded 2-core CI machine gets a margin.
+BOUND = 2.0
+
+
+def request_bytes(text: str, stream: bool) -> bytes:
+    body = json.dumps({"model": "sonnet", "stream": stream, "messages": [{"role": "user", "content": text}]}).encode()
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    return head + body
+
+
+async def the_child(record_dir, marker: str, timeout: float = 10.0) -> int:
+    """The pid of the fake run whose stdin holds `marker`, once it is running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in recorded_runs(record_dir):
+            if marker in run["stdin"] and is_live_fake(run["pid"]):
+                return run["pid"]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no running child for {marker!r}")
+
+
+async def seconds_until_gone(pid: int, timeout: float = 10.0) -> float:
+    started = time.monotonic()
+    while is_live_fake(pid):
+        if time.monotonic() - started > timeout:
+            break
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+async def leave(engine, record_dir, text: str, *, stream: bool, read_first: bool) -> float:
+    """Send a request on a raw socket, wait for its child (and the first bytes, if asked),
+    then drop the connection like a killed client (RST). Seconds until the child is gone."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", engine.port)
+    writer.write(request_bytes(text, stream))
+    await writer.drain()
+    pid = await the_child(record_dir, text)
+    if read_first:
+        assert (await asyncio.wait_for(reader.readuntil(b"data: "), 10)).startswith(b"HTTP/1.1 200")
+    writer.transport.abort()
+    return await seconds_until_gone(pid)
+
+
+@pytest.mark.parametrize(
+    "text, stream, read_first",
+    [
+        ("[[fake:slow n=200 delay_ms=50]] mid-stream", True, True),
+        ("[[fake:hang]] before the first byte of a stream", True, False),
+        ("[[fake:hang]] waiting for a JSON answer", False, False),
+        ("[[fake:slow n=200 delay_ms=50]] a JSON answer being produced", False, False),
+        ("[[fake:ignore_sigterm]] and SIGTERM is ignored", True, True),
+        ("[[fake:ignore_sigterm]] JSON, SIGTERM ignored", False, False),
+    ],
+)
+async def test_a_client_that_leaves_ends_its_child_within_a_second(start_engine, fake_claude_env, text, stream, read_first):
+    engine = await start_engine(stream_hold=0.2 if read_first else 15.0)
+    gone_after = await leave(engine, fake_claude_env, text, stream=stream, read_first=read_first)
+    assert gone_after < BOUND, f"child still alive {gone_after:.2f} s after the client left"
+    assert children_of(os.getpid()) == []
+    # The exchange is closed as a disconnect (the console and captures show it), not left open.
+    await asyncio.sleep(0.1)
+    assert engine.active_runs == 0 and engine.admission.running == 0
+
+
+async def test_an_sdk_client_that_times_out_ends_its_child(start_engine, fake_claude_env):
+    """The openai SDK gives up (its own timeout) and closes the connection."""
+    engine = await start_engine()
+    async with strict_client(engine, timeout=0.5) as client:
+        with pytest.raises(openai.APITimeoutError):
+            await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:hang]] sdk json"}])
+        left_at = time.monotonic()
+        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk json" in r["stdin"])
+        await seconds_until_gone(pid)
+        assert time.monotonic() - left_at < BOUND
+
+        stream = await client.chat.completions.create(
+            model="sonnet", stream=True, messages=[{"role": "user", "content": "[[fake:slow n=200 delay_ms=50]] sdk stream"}]
+        )
+        async for _ in stream:
+            break
+        await stream.close()  # the SDK's way of leaving a stream early
+        left_at = time.monotonic()
+        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk stream" in r["stdin"])
+        await seconds_until_gone(pid)
+        assert time.monotonic() - left_at < BOUND
+    assert await settle_leaks(fake_claude_env, timeout=1.0) == []
+
+
+async def test_many_clients_leaving_at_once_leave_no_child(start_engine, fake_claude_env):
+    engine = await start_engine(max_concurrency=16, stream_hold=0.2)
+    texts = [f"[[fake:slow n=200 delay_ms=20]] crowd {i}" for i in range(12)]
+    results = await asyncio.gather(*(leave(engine, fake_claude_env, t, stream=i % 2 == 0, read_first=i % 2 == 0) for i, t in enumerate(texts)))
+    assert max(results) < BOUND * 2  # 12 at once on 2 cores: still prompt
+    assert await settle_leaks(fake_claude_env, timeout=1.0) == []
+    assert children_of(os.getpid()) == []
+    # The proxy still answers afterwards.
+    async with strict_client(engine) as client:
+        answer = await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:echo]] after"}])
+    assert answer.choices[0].message.content == "You said: [[fake:echo]] after"
+
+
+async def test_a_disconnect_is_captured_as_a_cut_exchange(start_engine, fake_claude_env):
+    engine = await start_engine(stream_hold=0.2)
+    await leave(engine, fake_claude_env, "[[fake:slow n=200 delay_ms=50]] captured", stream=True, read_first=True)
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(engine.store.flush)
+    rows = await engine.store.alist()
+    assert len(rows) == 1 and rows[0].status == 499 and not rows[0].complete

@@ -140,7 +140,7 @@ async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: in
 
 
 async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int) -> tuple[Round, int]:
-    app = make_app(bench_config(data_dir, streams))
+    app = make_app(bench_config(data_dir, streams), freeze_gc=True)  # as run_console does
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         result = await load(app.engine.url, streams, tokens, delay_ms)

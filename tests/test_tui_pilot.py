@@ -25,8 +25,7 @@ SIZE = (150, 45)
 
 
 def tokens_text(app) -> str:
-    panel = app.query_one(TokensPanel)
-    return "\n".join(static_text(w) for w in panel.query("Static") if w.display)
+    return app.query_one(TokensPanel).plain
 
 
 def finished(app, exchange_id: str):
@@ -153,8 +152,7 @@ async def test_detail_view_tabs_show_request_response_stream_cli_timings(tmp_pat
 
 
 def tokens_text_in(screen) -> str:
-    panel = screen.query_one(TokensPanel)
-    return "\n".join(static_text(w) for w in panel.query("Static") if w.display)
+    return screen.query_one(TokensPanel).plain
 
 
 async def test_long_bodies_are_cut_until_f(tmp_path):

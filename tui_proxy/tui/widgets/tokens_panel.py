@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from .. import formatting as fmt
 from ..state import ExchangeView
+from .stream_text import StreamText
 
 #: Characters of answer drawn at most; the detail view has the rest.
 SHOWN_CHARS = 20_000
@@ -43,55 +44,34 @@ def _tail(text: str) -> str:
 
 
 class TokensPanel(Vertical):
-    """A summary line over a scrolling body that follows the end while you are at it."""
+    """A summary line over the streamed text, which follows its end while you are there."""
 
     DEFAULT_CSS = """
     TokensPanel { height: 1fr; }
     TokensPanel > .summary { height: 1; padding: 0 1; background: $boost; }
-    TokensPanel > VerticalScroll { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
-    TokensPanel .thinking-label { color: $text-muted; text-style: bold; }
-    TokensPanel .thinking { color: $text-muted; text-style: italic; border-left: outer $secondary; padding-left: 1; margin-bottom: 1; }
-    TokensPanel .answer-label { color: $accent; text-style: bold; }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.exchange_id: str | None = None
         self._drawn: tuple | None = None
-        self._heights: dict[tuple, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("No request yet. Send one to the address above.", classes="summary")
-        with VerticalScroll():
-            yield Static("thinking", classes="thinking-label")
-            yield Static("", classes="thinking", markup=False)
-            yield Static("answer", classes="answer-label")
-            yield Static("", classes="answer", markup=False)
+        yield StreamText()
 
-    def on_mount(self) -> None:
-        for selector in (".thinking-label", ".thinking", ".answer-label"):
-            self.query_one(selector).display = False
-
-    def _update_text(self, widget: Static, text: str) -> None:
-        """Update, asking for a screen-wide layout only when the text's height changes.
-
-        A layout pass reflows and repaints the whole screen; while tokens stream, most
-        flushes only add words to the last line.
-        """
-        width = max(1, widget.content_region.width or self.size.width or 80)
-        height = sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
-        key = ("height", id(widget))
-        layout = self._heights.get(key) != height
-        self._heights[key] = height
-        widget.update(text, layout=layout)
+    @property
+    def plain(self) -> str:
+        """The summary and the text as shown (tests read it)."""
+        return f"{static_plain(self.query_one('.summary', Static))}\n{self.query_one(StreamText).plain}"
 
     def show(self, view: ExchangeView | None, now: float) -> None:
         if view is None:
             if self._drawn is not None:
                 self._drawn = None
                 self.exchange_id = None
-                self.query_one(".summary", Static).update("No request selected.")
-                self.query_one(".answer", Static).update("")
+                self.query_one(".summary", Static).update("No request selected.", layout=False)
+                self.query_one(StreamText).set_runs(())
             return
         key = (view.id, view.version, view.in_flight and int(now * 4))
         if key == self._drawn:
@@ -99,25 +79,31 @@ class TokensPanel(Vertical):
         switched = view.id != self.exchange_id
         self._drawn = key
         self.exchange_id = view.id
-        body = self.query_one(VerticalScroll)
-        # A live answer is followed at its end while the reader stays there; a finished
-        # one opens at its start.
-        at_end = body.scroll_y >= body.max_scroll_y - 1
-        follow = view.in_flight and (switched or at_end)
         self.query_one(".summary", Static).update(stream_summary(view, now), layout=False)  # one line
+        runs: list[tuple[str, str]] = []
         thinking = str(view.thinking)
-        has_thinking = bool(thinking)
-        for selector in (".thinking-label", ".thinking", ".answer-label"):
-            self.query_one(selector).display = has_thinking
-        if has_thinking:
-            self._update_text(self.query_one(".thinking", Static), _tail(thinking))
+        if thinking:
+            runs += [("thinking", THINKING_LABEL), (_tail(thinking), THINKING), ("", ""), ("answer", ANSWER_LABEL)]
         answer = _tail(str(view.text))
         if not answer and view.error is not None:
-            answer = f"✖ {view.status} {view.error.type}: {view.error.message}"
+            runs.append((f"✖ {view.status} {view.error.type}: {view.error.message}", "red"))
         elif not answer and view.in_flight:
-            answer = "waiting for the first token…"
-        self._update_text(self.query_one(".answer", Static), answer)
-        if follow:
-            body.scroll_end(animate=False)
-        elif switched:
-            body.scroll_home(animate=False)
+            runs.append(("waiting for the first token…", "dim"))
+        else:
+            runs.append((answer, ""))
+        body = self.query_one(StreamText)
+        # A live answer is followed at its end while the reader stays there; a finished
+        # one opens at its start.
+        body.set_runs(tuple(runs), follow=True if switched and view.in_flight else None if view.in_flight else False)
+        if switched and not view.in_flight:
+            body.scroll_home(animate=False, immediate=True)
+
+
+THINKING_LABEL = "bold grey62"
+THINKING = "italic grey62"
+ANSWER_LABEL = "bold dark_orange"
+
+
+def static_plain(widget: Static) -> str:
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)

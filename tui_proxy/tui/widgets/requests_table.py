@@ -13,8 +13,10 @@ up and the list stays put, counting the rows that arrived below ("▼ 3 new").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -55,6 +57,11 @@ COLUMNS = (
 
 #: Below this width the table switches to its narrow columns.
 NARROW_BELOW = 110
+
+
+@lru_cache(maxsize=256)
+def _style(definition: str | Style) -> Style:
+    return definition if isinstance(definition, Style) else Style.parse(definition)
 
 
 def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str, ...]:
@@ -137,6 +144,8 @@ class RequestsTable(ScrollView, can_focus=True):
         self._strips: dict[str, tuple[tuple, Strip]] = {}
         self._header: tuple[tuple, Strip] | None = None
         self._selected: str | None = None
+        #: Row base styles by (odd, selected, focused): looked up once, not per line.
+        self._row_styles: dict[tuple, Style] = {}
 
     # -- what tests and the app read ------------------------------------------------------
 
@@ -328,6 +337,7 @@ class RequestsTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._header = None
         self._strips.clear()
+        self._row_styles.clear()
         self._scroll_to_cursor()
 
     # -- rendering --------------------------------------------------------------------------
@@ -336,28 +346,45 @@ class RequestsTable(ScrollView, can_focus=True):
         return sum((c.narrow_width if self.narrow else c.width) + 2 for c in self.columns)  # type: ignore[operator]
 
     def _compose_line(self, cells: Iterable[Text | str], base: Style) -> Strip:
+        """One row: every cell is a single-style string, so it is one Segment each."""
         segments: list[Segment] = []
+        append = segments.append
+        space = Segment(" ", base)
         for column, cell in zip(self.columns, cells):
             width = column.narrow_width if self.narrow else column.width
             assert width is not None
-            text = cell if isinstance(cell, Text) else Text(cell)
-            if text.cell_len > width:
-                text = text.copy()
-                text.truncate(width, overflow="ellipsis")
-            pad = " " * (width - text.cell_len)
-            segments.append(Segment(" ", base))
+            if isinstance(cell, Text):
+                plain, style = cell.plain, (base + _style(cell.style) if cell.style else base)
+            else:
+                plain, style = cell, base
+            length = cell_len(plain)
+            if length > width:
+                plain = set_cell_size(plain, width - 1) + "…"
+                length = width
+            pad = " " * (width - length)
+            append(space)
             if column.right:
-                segments.append(Segment(pad, base))
-            console = self.app.console
-            # Text.render leaves out the Text's own style (its __rich_console__ adds it).
-            style = base + console.get_style(text.style) if text.style else base
-            for piece in text.render(console):
-                segments.append(Segment(piece.text, style + piece.style if piece.style else style))
-            if not column.right:
-                segments.append(Segment(pad, base))
-            segments.append(Segment(" ", base))
+                append(Segment(pad + plain, style) if style is base else Segment(pad, base))
+                if style is not base:
+                    append(Segment(plain, style))
+            else:
+                append(Segment(plain, style))
+                append(Segment(pad, base))
+            append(space)
         width = self.scrollable_content_region.width
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
+
+    def _row_style(self, odd: bool, selected: bool) -> Style:
+        key = (odd, selected, self.has_focus)
+        style = self._row_styles.get(key)
+        if style is None:
+            style = self.rich_style
+            if odd:
+                style = style + self.get_component_rich_style("requests--even")
+            if selected:
+                style = style + self.get_component_rich_style("requests--cursor")
+            self._row_styles[key] = style
+        return style
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -378,14 +405,15 @@ class RequestsTable(ScrollView, can_focus=True):
         cached = self._strips.get(exchange_id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        base = self.rich_style
-        if row % 2:
-            base = base + self.get_component_rich_style("requests--even")
-        if selected:
-            base = base + self.get_component_rich_style("requests--cursor")
-        strip = self._compose_line(cells, base)
+        strip = self._compose_line(cells, self._row_style(bool(row % 2), selected))
         self._strips[exchange_id] = (key, strip)
         return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._row_styles.clear()
+        self._strips.clear()
+        self._header = None
 
     def on_focus(self) -> None:
         self.refresh()

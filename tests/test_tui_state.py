@@ -136,3 +136,12 @@ def test_short_formats():
     assert client_name("OpenAI/Python 1.82.0") == "openai-python"
     assert client_name("Python/3.11 aiohttp/3.14.5") == "aiohttp"
     assert [duration(x) for x in (None, 12.4, 2410, 35_000, 65_000)] == ["-", "12ms", "2.41s", "35.0s", "1m05s"]
+
+
+def test_big_bodies_are_cut_in_memory_and_never_replayed_or_exported_cut():
+    from tui_proxy.tui.state import MAX_BODY_BYTES
+
+    state = ConsoleState()
+    state.apply(received("big", body=b"x" * (MAX_BODY_BYTES + 10)))
+    view = state.get("big")
+    assert len(view.body) == MAX_BODY_BYTES and view.body_size == MAX_BODY_BYTES + 10 and view.body_cut

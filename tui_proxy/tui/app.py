@@ -379,6 +379,9 @@ class ConsoleApp(App[int]):
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
             return
+        if view.body_cut:
+            self.notify(f"{view.id}'s body was cut in memory: export it from the capture store instead.", severity="warning")
+            return
         base = getattr(self.engine, "url", None) or f"http://{self.config.host}:{self.config.port}"
         self.copy_to_clipboard(as_curl(view, base))
         self.notify(f"Copied {view.id} as curl.", timeout=2)

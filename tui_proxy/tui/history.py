@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..capture.model import Capture, CaptureState, CaptureSummary
 from ..events import ErrorInfo, Usage
-from .state import CliLine, ExchangeView
+from .state import MAX_BODY_BYTES, CliLine, ExchangeView
 
 _INTERRUPTED = ErrorInfo(0, "interrupted", "The proxy stopped before this exchange finished.", source="interrupted")
 
@@ -46,7 +46,8 @@ def view_from_summary(summary: CaptureSummary) -> ExchangeView:
 def fill_from_capture(view: ExchangeView, capture: Capture) -> None:
     """Everything the detail view and the panels show, from the full capture."""
     view.headers = dict(capture.request_headers)
-    view.body = capture.request_body
+    view.body = capture.request_body[:MAX_BODY_BYTES]
+    view.body_size = len(capture.request_body)
     view.remote = capture.remote
     view.argv = capture.cli_argv
     view.pid = capture.cli_pid

@@ -33,6 +33,8 @@ async def resend(view: ExchangeView, base_url: str, api_key: str | None, on_star
         raise ReplayRefused(f"{view.id} is still running: replay it once it has finished")
     if not view.path:
         raise ReplayRefused(f"{view.id} has no request to replay")
+    if view.body_cut:
+        raise ReplayRefused(f"{view.id}'s body was cut in memory: replay it from the capture store (claude-max-tui replay)")
     async with aiohttp.ClientSession() as session:
         async with session.request(view.method, base_url.rstrip("/") + view.path, data=view.body or None, headers=replay_headers(view, api_key)) as response:
             on_started(response.headers.get("x-request-id"))

@@ -36,6 +36,8 @@ MAX_CLI_LINES = 2_000
 MAX_CHUNKS = 2_000
 MAX_TEXT_CHARS = 200_000
 MAX_STDERR_CHARS = 32_000
+#: Request bodies kept in memory (the proxy accepts up to 32 MB; the capture store keeps it all).
+MAX_BODY_BYTES = 1_000_000
 MAX_ERRORS = 500
 MAX_NOTICES = 200
 
@@ -92,6 +94,8 @@ class ExchangeView:
     path: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: Size of the body as received; more than len(body) when it was cut for memory.
+    body_size: int = 0
     client: str = ""
     remote: str = ""
     model: str | None = None
@@ -143,6 +147,10 @@ class ExchangeView:
     @property
     def in_flight(self) -> bool:
         return self.finished_at is None
+
+    @property
+    def body_cut(self) -> bool:
+        return self.body_size > len(self.body)
 
     @property
     def failed(self) -> bool:
@@ -277,7 +285,8 @@ class ConsoleState:
             method=e.method,
             path=e.path,
             headers=dict(e.headers),
-            body=e.body,
+            body=e.body[:MAX_BODY_BYTES],
+            body_size=len(e.body),
             client=e.client,
             remote=e.remote,
             model=e.model,

@@ -56,15 +56,18 @@ def request_renderable(view: ExchangeView, full: bool) -> RenderableType:
     line.append(f"   client {view.client or '-'}   from {view.remote or '-'}   {'stream' if view.stream else 'no stream'}")
     if view.replay_of:
         line.append(f"   replay of {view.replay_of}", style="magenta")
-    return Group(
+    parts: list[RenderableType] = [
         line,
         _section("Headers"),
         _headers_table(redact_headers(view.headers)),
         _section("Conversation"),
         conversation(view.body, max_chars=None if full else 4000),
-        _section(f"Body ({fmt.count(len(view.body))} bytes)"),
-        _json_block(view.body, full),
-    )
+        _section(f"Body ({fmt.count(view.body_size)} bytes)"),
+    ]
+    if view.body_cut:
+        parts.append(Text(f"Only the first {fmt.count(len(view.body))} bytes are kept in memory; the capture store has it all.", style="yellow"))
+    parts.append(_json_block(view.body, full))
+    return Group(*parts)
 
 
 def response_renderable(view: ExchangeView, full: bool) -> RenderableType:

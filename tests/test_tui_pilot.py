@@ -340,3 +340,12 @@ async def test_earlier_runs_come_back_from_the_capture_store(tmp_path):
         assert second.query_one(CliPanel).lines[1].startswith("$ ")
         assert "remember me" in view.body.decode()
         assert "1 req" not in static_text(second.query_one(StatusHeader))  # totals are this run's
+
+
+async def test_keys_can_be_remapped_by_binding_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAUDE_MAX_TUI_KEYMAP", "console.help=h, bogus")
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

@@ -30,6 +30,7 @@ from .curl import as_curl
 from .resend import ReplayRefused, resend
 from .filters import parse_filter
 from .history import fill_from_capture, view_from_summary
+from .keymap import keymap_from_environment
 from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
@@ -117,6 +118,7 @@ class ConsoleApp(App[int]):
     # -- lifecycle --------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        self.set_keymap(keymap_from_environment())
         self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
         self.table.focus()
         self._widgets_live = True

@@ -49,8 +49,8 @@ class HelpScreen(ModalScreen[None]):
         body.border_title = "Help · esc to close"
         with body:
             intro = Text.from_markup(
-                "Every request to the proxy is a row; [b]enter[/] opens it. "
-                "Keys can be remapped by binding id. [b]ctrl+p[/] lists every command.\n"
+                "Every request to the proxy is a row; [b]enter[/] opens it. [b]ctrl+p[/] lists every command.\n"
+                "Remap keys by binding id: CLAUDE_MAX_TUI_KEYMAP=\"console.kill=ctrl+k,console.copy_curl=c\"\n"
             )
             tables = [bindings_table(title, bindings, self.app.get_key_display) for title, bindings in self.sections]
             filters = Text.from_markup(f"\n[b]Filter words[/] (all must match, ! negates)\n  {FILTER_HELP}\n")

@@ -234,3 +234,19 @@ async def test_json_nested_deeper_than_the_decoder_goes_is_a_400_not_a_500(start
     assert headers["Content-Type"].startswith("application/json")
     assert recorded_runs(fake_claude_env) == []
     assert os.getpid() and (await post(engine, chat("[[fake:echo]] still fine")))[0] == 200
+
+
+async def test_lone_surrogate_escapes_are_a_400_not_a_500(start_engine, fake_claude_env):
+    """`"\\ud800"` is valid JSON but not Unicode: nothing could echo or capture it as UTF-8."""
+    engine = await start_engine()
+    for body in (
+        rb'{"model":"\ud800","messages":[{"role":"user","content":"hi"}]}',
+        rb'{"model":"sonnet","messages":[{"role":"user","content":"[[fake:echo]] \udfff"}]}',
+        rb'{"model":"sonnet","stream":true,"messages":[{"role":"user","content":"[[fake:echo]] x"}],"user":"\ud800"}',
+    ):
+        status, _, answer = await post(engine, body)
+        assert status == 400 and answer["error"]["code"] == "invalid_json", answer
+    # A proper pair (an emoji from an ensure_ascii encoder) is ordinary text.
+    status, _, answer = await post(engine, rb'{"model":"sonnet","messages":[{"role":"user","content":"[[fake:echo]] \ud83d\ude00"}]}')
+    assert status == 200 and answer["choices"][0]["message"]["content"].endswith("\U0001f600")
+    assert len(recorded_runs(fake_claude_env)) == 1

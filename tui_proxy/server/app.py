@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 
 from aiohttp import web
 
@@ -59,6 +60,28 @@ def make_web_app(engine) -> web.Application:
     return app
 
 
+#: A `\uD800`-`\uDFFF` escape: surrogate pairs (emoji from ensure_ascii encoders) are
+#: fine, so a match only means the decoded strings need a closer look.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(data: object) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 #: Routes whose body becomes a CLI prompt.
 MODEL_ROUTES = frozenset({"/v1/chat/completions", "/v1/responses"})
 
@@ -75,6 +98,11 @@ async def _check_body(request: web.Request, max_prompt_chars: int) -> None:
         # Nested deeper than the JSON decoder goes: never valid input, and not a 500.
         begin_exchange(request, body)
         raise ApiError(400, "The request body is not valid JSON (nested too deeply).", code="invalid_json", retryable=False) from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(data):
+        # `"\ud800"` is valid JSON but not Unicode: it could be neither echoed, nor
+        # captured, nor sent to the CLI as UTF-8. OpenAI refuses it too.
+        begin_exchange(request, body)  # no model: it may be the string at fault
+        raise ApiError(400, "The request body contains a lone UTF-16 surrogate escape (e.g. \\ud800): not valid Unicode text.", code="invalid_json", retryable=False)
     try:
         check_prompt_size(data, max_prompt_chars)
     except ApiError:

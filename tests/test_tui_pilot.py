@@ -59,6 +59,11 @@ async def test_a_streamed_request_fills_the_row_the_tokens_and_the_cli_panels(tm
         assert any('"type":"result"' in line.replace(" ", "") for line in lines)
         assert lines[-1].endswith("exit 0")
         assert "1 req" in static_text(app.query_one(StatusHeader))
+        raw_count = len(lines)
+        await pilot.press("p")  # pretty JSON: one line becomes an indented block
+        await settle(pilot)
+        pretty = app.query_one(CliPanel).lines
+        assert len(pretty) > raw_count and any(line.startswith(" " * 17 + '  "type"') for line in pretty)
 
 
 async def test_rows_and_tokens_update_live_while_streaming(tmp_path):

@@ -18,6 +18,8 @@ import aiohttp
 import pytest
 
 from conftest import children_of
+from openai import AsyncOpenAI
+from tui_proxy.tools import parking
 
 WEATHER = {
     "type": "function",
@@ -29,6 +31,18 @@ WEATHER = {
 }
 TIME = {"type": "function", "function": {"name": "get_time", "description": "Local time.", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}
 ASK = [{"role": "user", "content": "Weather in Paris? [[fake:tool_call]]"}]
+
+
+def strict(engine) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=30)
+
+
+async def wait_for_no_children() -> None:
+    for _ in range(100):
+        if not children_of(os.getpid()):
+            return
+        await asyncio.sleep(0.05)
+    assert children_of(os.getpid()) == []
 
 
 def records(record_dir: Path) -> list[dict]:
@@ -43,7 +57,7 @@ def option(argv: list[str], name: str) -> str | None:
     return None
 
 
-async def test_non_stream_round_trip(openai_client, fake_claude_env):
+async def test_non_stream_round_trip_continues_the_same_run(openai_client, fake_claude_env):
     first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -61,10 +75,54 @@ async def test_non_stream_round_trip(openai_client, fake_claude_env):
     followup = [*ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "18C and sunny"}]
     second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
     assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.content == "The tool returned: 18C and sunny"  # over MCP, to the waiting CLI
+    assert len(records(fake_claude_env)) == 1  # no new run
+    assert 0 < second.usage.prompt_tokens  # this request's share of the run
+
+
+async def test_a_changed_conversation_gets_a_new_run_with_the_transcript(openai_client, fake_claude_env):
+    first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    (call,) = first.choices[0].message.tool_calls
+    edited = [{"role": "system", "content": "Be brief."}, *ASK]
+    followup = [*edited, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "18C and sunny"}]
+    second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
     assert second.choices[0].message.content == "The tool returned: 18C and sunny"
-    stdin = records(fake_claude_env)[1]["stdin"]
+    runs = records(fake_claude_env)
+    assert len(runs) == 2
+    stdin = runs[1]["stdin"]
     assert f'<tool_call id=\\"{call.id}\\" name=\\"get_weather\\">' in stdin  # the new run got the transcript
     assert f'<tool_result tool_call_id=\\"{call.id}\\">' in stdin
+    await wait_for_no_children()  # the parked run was stopped, not left waiting
+
+
+async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_env, engine, monkeypatch):
+    monkeypatch.setattr(parking, "WAIT_SECONDS", 0.3)
+    first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    (call,) = first.choices[0].message.tool_calls
+    assert engine.active_runs == 1 and children_of(os.getpid())  # parked: the CLI waits
+    await wait_for_no_children()  # the wait is bounded: the CLI is stopped and reaped
+    assert engine.active_runs == 0
+    followup = [*ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "late"}]
+    second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
+    assert second.choices[0].message.content == "The tool returned: late"
+    assert len(records(fake_claude_env)) == 2
+
+
+async def test_shutdown_stops_parked_runs(start_engine):
+    engine = await start_engine()
+    client = strict(engine)
+    reply = await client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    assert reply.choices[0].finish_reason == "tool_calls" and children_of(os.getpid())
+    await engine.stop()
+    assert children_of(os.getpid()) == []
+
+
+async def test_console_kill_stops_a_parked_run(engine, openai_client):
+    await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    (parked_id,) = engine._in_flight
+    assert await engine.kill(parked_id)
+    await wait_for_no_children()
+    assert engine.active_runs == 0
 
 
 async def test_streamed_tool_call_deltas(engine, fake_claude_env):
@@ -152,18 +210,12 @@ async def test_parallel_calls_get_their_own_indexes(openai_client):
 async def test_parallel_tool_calls_false_keeps_one_call(openai_client):
     ask = [{"role": "user", "content": "Both please [[fake:tool_call calls=2]]"}]
     reply = await openai_client.chat.completions.create(model="sonnet", messages=ask, tools=[WEATHER, TIME], parallel_tool_calls=False)
-    assert [c.function.name for c in reply.choices[0].message.tool_calls] == ["get_weather"]
-
-
-async def test_the_run_is_stopped_at_the_tool_calls(engine, openai_client, fake_claude_env):
-    reply = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
-    assert reply.choices[0].finish_reason == "tool_calls"
-    # The CLI, waiting for its tool, is stopped and reaped right after the answer went out.
-    for _ in range(100):
-        if not children_of(os.getpid()) and engine.active_runs == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert children_of(os.getpid()) == [] and engine.active_runs == 0
+    (call,) = reply.choices[0].message.tool_calls
+    assert call.function.name == "get_weather"
+    followup = [*ask, reply.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER, TIME], parallel_tool_calls=False)
+    # The call the client never saw was answered with an error, so the CLI did not hang on it.
+    assert second.choices[0].message.content == "The tool returned: sunny; Not run: call one tool at a time."
 
 
 @pytest.mark.parametrize("name", ["bad name", "x" * 65, "dot.ted"])

@@ -70,6 +70,21 @@ async def test_tool_round_trip_non_stream(client, mock):
     second = await client.chat.completions.create(model="sonnet", messages=messages, tools=[WEATHER])
     assert second.choices[0].finish_reason == "stop"
     assert second.choices[0].message.content == "Tool result received: 18C and sunny"
+    # The same CLI went on: its next API request carries a real tool_result block.
+    first_request, followup = mock.message_requests()
+    assert followup.headers["x-claude-code-session-id"] == first_request.headers["x-claude-code-session-id"]
+    results = [b for m in followup.body["messages"] for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+    assert [(b["tool_use_id"], b["content"][0]["text"]) for b in results] == [(call.id, "18C and sunny")]
+
+
+async def test_changed_conversation_gets_a_new_run_with_the_transcript(client, mock):
+    first = await client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    (call,) = first.choices[0].message.tool_calls
+    messages = [{"role": "system", "content": "Be brief."}, *ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "cloudy"}]
+    second = await client.chat.completions.create(model="sonnet", messages=messages, tools=[WEATHER])
+    assert second.choices[0].message.content == "Tool result received: cloudy"
+    first_request, followup = mock.message_requests()
+    assert followup.headers["x-claude-code-session-id"] != first_request.headers["x-claude-code-session-id"]
 
 
 async def test_tool_round_trip_stream(client):

@@ -68,8 +68,11 @@ Scenarios that play a model with client tools or a schema (tests/fake_claude/cli
                         response: optional text, N tool_use blocks `mcp__<server>__<tool>`
                         (arguments made from the tool's inputSchema unless args= is given),
                         each followed by a background MCP tools/call; stop_reason tool_use;
-                        then waits for the calls. If the prompt's transcript already ends
-                        with a <tool_result>, answers `The tool returned: <result>` instead.
+                        then waits for the calls, and once they are answered (user
+                        tool_result lines) a new turn says `The tool returned: <results>`.
+                        If the prompt's transcript already ends with a <tool_result>,
+                        answers `The tool returned: <result>` at once instead.
+                        The init line lists connected --mcp-config servers and their tools.
   structured            value="{…}" (JSON-quoted): with --json-schema, a StructuredOutput tool_use (value made
                         from the schema unless given), its accepted tool_result, and a result
                         line with `structured_output`, like the real CLI

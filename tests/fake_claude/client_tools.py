@@ -29,7 +29,7 @@ def tool_call(run: Run) -> None:
     servers = mcp_client.connect_all(run.session.args.value("--mcp-config"))
     run.init()
     result = last_tool_result(run.prompt.text)
-    tools = [(server, tool) for server in servers for tool in server.tools]
+    tools = [(server, tool) for server in servers if server.connected for tool in server.tools]
     if result is not None or not tools:
         reply = f"The tool returned: {result}" if result is not None else "No tools were offered to me."
         run.answer(texts.split_words(reply, 4))
@@ -114,12 +114,16 @@ def _call_tools(run: Run, tools: list) -> None:
 
         response.tool_use(f"mcp__{server.name}__{tool['name']}", arguments, call)
     response.finish("tool_use")
-    # The real CLI now waits for the tools (the proxy stops it here); if they answer, go on.
+    # The real CLI now waits for the tools (the proxy answers them from the client's next
+    # request, or stops the run), then sends the results to the model in a new turn.
+    results = []
     for tool_id, thread in pending:
         thread.join()
         answer = thread.result  # type: ignore[attr-defined]
-        content = (answer.get("result") or {}).get("content") or [{"type": "text", "text": str(answer.get("error"))}]
+        result = answer.get("result") or {}
+        content = result.get("content") or [{"type": "text", "text": str(answer.get("error"))}]
         run.user_line([{"type": "tool_result", "content": content, "tool_use_id": tool_id,
-                        "is_error": bool((answer.get("result") or {}).get("isError", True))}])
-    run.answer(texts.split_words("The tools finished.", 3))
+                        "is_error": bool(result.get("isError", True))}])
+        results.append("".join(part.get("text", "") for part in content))
+    run.answer(texts.split_words("The tool returned: " + "; ".join(results), 4))
     run.result()

@@ -21,6 +21,7 @@ class McpServer:
         self.url = url
         self.headers = headers
         self.tools: list = []
+        self.connected = False
         self._ids = 0
 
     def _post(self, method: str, params: dict | None = None, notify: bool = False, timeout: float | None = 10):
@@ -44,6 +45,7 @@ class McpServer:
         self._post("notifications/initialized", notify=True)
         answer = self._post("tools/list", {})
         self.tools = list(((answer or {}).get("result") or {}).get("tools") or [])
+        self.connected = True
 
     def call_in_background(self, tool: str, arguments: dict) -> threading.Thread:
         """tools/call without waiting (the real CLI streams on while the tool runs)."""
@@ -61,8 +63,19 @@ class McpServer:
         return thread
 
 
+_connected: dict = {}  # once per process, like the real CLI: init and the scenario share them
+
+
 def connect_all(config_items: list) -> list:
-    """The HTTP servers of every --mcp-config item (file or inline JSON), connected; failures skipped."""
+    """Every server of the --mcp-config items (files or inline JSON); HTTP ones are connected
+    (`connected` says whether that worked), other kinds are never started here."""
+    key = tuple(config_items or ())
+    if key not in _connected:
+        _connected[key] = _connect(config_items)
+    return _connected[key]
+
+
+def _connect(config_items: list) -> list:
     servers = []
     for item in config_items or []:
         try:
@@ -74,12 +87,11 @@ def connect_all(config_items: list) -> list:
         except (OSError, ValueError):
             continue
         for name, entry in ((config or {}).get("mcpServers") or {}).items():
-            if entry.get("type") != "http":
-                continue
-            server = McpServer(name, entry["url"], entry.get("headers") or {})
-            try:
-                server.connect()
-            except (OSError, ValueError):
-                continue
+            server = McpServer(name, entry.get("url", ""), entry.get("headers") or {})
             servers.append(server)
+            if entry.get("type") == "http":
+                try:
+                    server.connect()
+                except (OSError, ValueError):
+                    pass
     return servers

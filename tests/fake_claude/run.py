@@ -109,7 +109,7 @@ class Run:
         quiet = bool(env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"))
         self.emit({
             "type": "system", "subtype": "init", "cwd": s.cwd, "session_id": s.session_id,
-            "tools": shapes.DEFAULT_TOOLS if tools is None else tools,
+            "tools": (shapes.DEFAULT_TOOLS if tools is None else tools) + mcp_tool_names(s.args),
             "mcp_servers": mcp_servers(s.args), "model": s.model,
             "permissionMode": s.args.value("--permission-mode", "default"),
             "slash_commands": shapes.SLASH_COMMANDS, "terminal_slash_commands": shapes.TERMINAL_SLASH_COMMANDS,
@@ -282,20 +282,24 @@ class Run:
 
 
 def mcp_servers(args) -> list:
-    """Names from --mcp-config JSON (inline or file); the fake never starts them."""
-    names = []
-    for item in args.value("--mcp-config") or []:
-        try:
-            if item.lstrip().startswith("{"):
-                config = json.loads(item)
-            else:
-                with open(item, encoding="utf-8") as f:
-                    config = json.load(f)
-        except (OSError, ValueError):
-            continue
-        if isinstance(config, dict) and isinstance(config.get("mcpServers"), dict):
-            names += list(config["mcpServers"])
-    return [{"name": n, "status": "failed"} for n in names]
+    """--mcp-config servers as the real CLI reports them: an HTTP server it could connect to
+    (initialize, tools/list) is "connected", any other one "failed"."""
+    if not args.value("--mcp-config"):
+        return []
+    from .mcp_client import connect_all  # only runs with MCP servers pay for urllib
+
+    return [{"name": server.name, "status": "connected" if server.connected else "failed"}
+            for server in connect_all(args.value("--mcp-config"))]
+
+
+def mcp_tool_names(args) -> list:
+    """The tools of the connected servers, named as the model sees them: mcp__<server>__<tool>."""
+    if not args.value("--mcp-config"):
+        return []
+    from .mcp_client import connect_all
+
+    return [f"mcp__{server.name}__{tool['name']}" for server in connect_all(args.value("--mcp-config"))
+            for tool in server.tools]
 
 
 def _display_name(tool: str) -> str:

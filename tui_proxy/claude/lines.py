@@ -17,6 +17,8 @@ class Init:
     model: str | None
     version: str | None
     tools: tuple[str, ...]
+    #: MCP server name → connection status ("connected", "failed", "needs-auth", "pending").
+    mcp_servers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,8 @@ def _typed(obj: dict) -> CliLine:
         subtype = obj.get("subtype")
         if subtype == "init":
             tools = obj.get("tools") or []
-            return Init(_str(obj.get("session_id")), _str(obj.get("model")), _str(obj.get("claude_code_version")), tuple(str(t) for t in tools))
+            servers = {str(s.get("name")): str(s.get("status")) for s in obj.get("mcp_servers") or [] if isinstance(s, dict)}
+            return Init(_str(obj.get("session_id")), _str(obj.get("model")), _str(obj.get("claude_code_version")), tuple(str(t) for t in tools), servers)
         if subtype == "api_retry":
             return ApiRetry(_int(obj.get("attempt")), _int(obj.get("max_retries")), _int(obj.get("error_status")), _str(obj.get("error")))
         return Other("system", _str(subtype), obj)

@@ -6,9 +6,12 @@ as the model writes them, then one `Done`; a failure raises the `ApiError` that
 `outcome.failure` chose. `finish()` always runs after, and reaps the child.
 
 Client tools: the run serves them on its own loopback MCP endpoint and hands the CLI a
-private `--mcp-config`. When the model's message ends with client tool calls the run is
-done (`finish_reason="tool_calls"`) and the CLI is stopped: the client runs its tools and
-its next request starts a new run with the results (README, "Client tools").
+private `--mcp-config`. When the model's message ends with client tool calls, `events()`
+ends with `Done(finish_reason="tool_calls")` while the CLI waits for the results. The
+run is then either finished (the CLI is stopped; the client's next request starts a new
+run with the transcript) or parked (`tools.parking`) and `resume()`d by the client's next
+request: its tool results answer the waiting calls and `events()` goes on with the same
+CLI (README, "Client tools").
 Structured output: with `--json-schema` the answer is the result line's validated
 `structured_output`, sent as one text piece; the model's prose around it is not the answer.
 """
@@ -32,6 +35,7 @@ from ..output_limits import OutputLimiter, estimate_tokens
 from ..tools.bridge import ToolServer
 from ..tools.choice import ToolPlan
 from ..tools.mcp_config import write_mcp_config
+from ..tools.names import SERVER_NAME
 from ..tools.stream_calls import ToolCallArguments, ToolCallCollector, ToolCallStarted
 from . import lines as L
 from .argv import RunOptions, build_argv, build_env
@@ -111,11 +115,17 @@ class CliRun:
         self.tools = tools or ToolPlan()
         self.tool_calls = ToolCallCollector(self.tools.parallel)
         self._tool_server: ToolServer | None = None
+        self._events: AsyncIterator[RunEvent] | None = None
+        #: Stopped at tool calls, waiting for the client's results (no idle timeout then).
+        self.awaiting_tools = False
+        #: Usage already reported to an earlier request of this run (CLI counts sum all calls).
+        self._reported_usage: dict = {}
         self.facts = RunFacts()
         self.process: CliProcess | None = None
         self._run_dir: str | None = None
         self._last_output: float | None = None
         self._spawned_at = 0.0
+        self._request_started = 0.0  # the total timeout counts per request, resumed ones too
         self._stop_reason: str | None = None
         self._finished = False
         self._message_usage: dict = {}
@@ -123,7 +133,13 @@ class CliRun:
 
     # -- the run -------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[RunEvent]:
+    def events(self) -> AsyncIterator[RunEvent]:
+        """The output up to the next `Done`: the whole answer, or up to the tool calls."""
+        if self._events is None:
+            self._events = self._run()
+        return _until_done(self._events)
+
+    async def _run(self) -> AsyncIterator[RunEvent]:
         exchange = self.exchange
         self._run_dir = await asyncio.to_thread(_make_run_dir, self.settings.runs_dir, self.prompt.system_prompt)
         options = self.options
@@ -140,7 +156,7 @@ class CliRun:
         except OSError as exc:
             raise cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process
-        self._spawned_at = time.monotonic()
+        self._spawned_at = self._request_started = time.monotonic()
         exchange.on_kill = self.kill
         exchange.publish(CliSpawned, argv=tuple(argv), pid=process.pid or 0, stdin=stdin, cwd=process.cwd, system_prompt=self.prompt.system_prompt)
         watchdog = asyncio.ensure_future(self._watchdog())
@@ -223,12 +239,17 @@ class CliRun:
                 last_stop_reason = parsed.stop_reason
                 self._message_usage = {**self._message_usage, **parsed.usage}
                 if parsed.stop_reason == "tool_use" and calls.has_calls:
-                    # The client runs its tools: this run is over (the CLI is stopped in finish()).
+                    # The client runs its tools. The CLI waits for them; the consumer either
+                    # finishes this run (the CLI is stopped) or resumes it with the results.
                     for piece in calls.finish():
                         yield piece
-                    self._stop_reason = "tool_calls"
+                    self.awaiting_tools = True
                     yield self._done_with_tool_calls()
-                    return
+                    # Resumed (see resume()): a new request, a new answer from here on.
+                    exchange, limiter, calls = self.exchange, self.limiter, self.tool_calls
+                    publish = exchange.publish
+                    turn = _TurnText()
+                    aborted_message, last_stop_reason = False, None
             elif kind is L.AssistantMessage:
                 if parsed.error:
                     facts.error_message = parsed
@@ -251,6 +272,10 @@ class CliRun:
                 break
             elif kind is L.Init:
                 self._init_model = parsed.model
+                if self.tools.offered and parsed.mcp_servers.get(SERVER_NAME) in _MCP_FAILED:
+                    # Without its tools the model would answer as if the client had none.
+                    self._stop_reason = "tool_server_failed"
+                    raise _tool_server_failed(parsed.mcp_servers[SERVER_NAME])
 
         # stdout ended (or the result came): judge the run.
         if facts.result is None:
@@ -285,7 +310,10 @@ class CliRun:
             finish = "length"
         else:
             finish = "stop"
-        usage = usage_from_cli(result.usage, result.total_cost_usd)
+        if self._reported_usage:  # a resumed run: this request's share only (cost cannot be split)
+            usage = usage_from_cli(_subtracted(result.usage, self._reported_usage))
+        else:
+            usage = usage_from_cli(result.usage, result.total_cost_usd)
         return Done(finish, usage, self._init_model, result.structured_output)
 
     def _structured_text(self) -> Text:
@@ -306,8 +334,26 @@ class CliRun:
 
     def _done_with_tool_calls(self) -> Done:
         """Stopped at the model's tool calls: no result line, so usage comes from the message."""
+        self._reported_usage = _added(self._reported_usage, self._message_usage)
         usage = usage_from_cli(self._message_usage)
         return Done("tool_calls", usage, self._init_model, tool_calls=tuple(self.tool_calls.calls))
+
+    def resume(self, exchange: Exchange, limiter: OutputLimiter, results: dict[str, tuple[str, bool]]) -> None:
+        """Go on for the client's next request: its tool results (by call id: text, is_error)
+        answer the calls the CLI is waiting on; calls the client never saw get an error."""
+        assert self.awaiting_tools and self._tool_server is not None and self.process is not None
+        self.exchange, self.limiter = exchange, limiter
+        calls = self.tool_calls
+        for call in calls.calls:
+            text, is_error = results[call.id]
+            self._tool_server.provide(call.name, _arguments(call), text, is_error=is_error)
+        for call in calls.dropped:
+            self._tool_server.provide(call.name, _arguments(call), "Not run: call one tool at a time.", is_error=True)
+        self.tool_calls = ToolCallCollector(self.tools.parallel)
+        self.awaiting_tools = False
+        self._last_output = self._request_started = time.monotonic()
+        exchange.on_kill = self.kill
+        exchange.publish(CliSpawned, argv=tuple(self.process.argv), pid=self.process.pid or 0, stdin="", cwd=self.process.cwd, system_prompt=self.prompt.system_prompt)
 
     def _done_early(self) -> Done:
         """Cut by `stop` or `max_tokens`: the CLI is stopped, so usage is partly estimated."""
@@ -329,6 +375,8 @@ class CliRun:
             return
         self._finished = True
         process = self.process
+        if self.awaiting_tools and self._stop_reason is None:
+            self._stop_reason = "tool_calls"
         try:
             if process is not None:
                 if process.returncode is None:
@@ -342,6 +390,11 @@ class CliRun:
                 code = await process.wait()
                 self.exchange.publish(CliExited, returncode=code, killed_because=process.stopped_because)
         finally:
+            if self._events is not None:
+                try:
+                    await self._events.aclose()
+                except RuntimeError:
+                    pass  # still running: it ends on its own now that the child is gone
             if self._tool_server is not None:
                 await self._tool_server.stop()
             if self._run_dir:
@@ -366,12 +419,14 @@ class CliRun:
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
+            if self.awaiting_tools:
+                continue  # the client is running its tools; the parking decides how long
             if self._last_output is None:
                 if now - self._spawned_at > s.first_output_timeout:
                     return self.kill("first_output")
             elif now - self._last_output > s.idle_timeout:
                 return self.kill("idle")
-            if now - self._spawned_at > s.total_timeout:
+            if now - self._request_started > s.total_timeout:
                 return self.kill("total")
 
     def _timeout_for(self, reason: str) -> float:
@@ -439,6 +494,44 @@ class _TurnText:
             new = final
         self.sent = final
         return new
+
+
+async def _until_done(events: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent]:
+    """`events` up to and including the next Done. Closing this leaves `events` open."""
+    while True:
+        try:
+            event = await events.__anext__()
+        except StopAsyncIteration:
+            return
+        yield event
+        if type(event) is Done:
+            return
+
+
+def _arguments(call: ToolCall) -> object:
+    try:
+        return json.loads(call.arguments)
+    except ValueError:
+        return call.arguments
+
+
+_COUNTS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+
+
+def _added(a: dict, b: dict) -> dict:
+    return {key: int(a.get(key) or 0) + int(b.get(key) or 0) for key in _COUNTS}
+
+
+def _subtracted(a: dict, b: dict) -> dict:
+    return {key: max(0, int(a.get(key) or 0) - int(b.get(key) or 0)) for key in _COUNTS}
+
+
+#: Init statuses of an MCP server the CLI could not use.
+_MCP_FAILED = frozenset({"failed", "needs-auth"})
+
+
+def _tool_server_failed(status: str) -> ApiError:
+    return ApiError(502, f"The CLI could not reach the proxy's tool endpoint (MCP status {status!r}); the client's tools were not offered.", type="server_error", code="tools_unavailable", source="cli")
 
 
 def _stopped_error(reason: str) -> ApiError:

@@ -1,4 +1,8 @@
-"""`POST /v1/chat/completions`: one request, one CLI run, answered as OpenAI would."""
+"""`POST /v1/chat/completions`: one request, one CLI run, answered as OpenAI would.
+
+A request that brings the results of tool calls may instead continue the run that made
+them (`tools.parking`); a run that ends at tool calls is parked for that.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from ..exchange import Exchange
 from ..openai import chat_response
 from ..openai.chat_request import ChatRequest, parse_chat_request
 from ..openai.errors import ApiError
+from ..tools.parking import parked_runs
 from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
-from ..translate import plan_chat_run
+from ..translate import RunPlan, plan_chat_run
 from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error, settle
 from .keys import ENGINE
 from .sse import SseStream
@@ -36,19 +41,24 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE]
         async with engine.admission.slot():
             plan = plan_chat_run(chat)
-            run = CliRun(engine.run_settings, exchange, plan.prompt, plan.options, plan.limiter(), plan.tools)
+            claimed = parked_runs(engine).claim(chat, plan)
+            if claimed is not None:
+                run, results = claimed
+                run.resume(exchange, plan.limiter(), results)
+            else:
+                run = CliRun(engine.run_settings, exchange, plan.prompt, plan.options, plan.limiter(), plan.tools)
             engine.track(exchange)
             try:
                 if chat.stream:
-                    return await _stream(request, exchange, chat, run)
-                return await _complete(request, exchange, chat, run)
+                    return await _stream(request, exchange, chat, plan, run)
+                return await _complete(request, exchange, chat, plan, run)
             finally:
                 engine.untrack(exchange)
     except ApiError as error:
         return await send_error(request, exchange, error)
 
 
-async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest, run: CliRun) -> web.StreamResponse:
+async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest, plan: RunPlan, run: CliRun) -> web.StreamResponse:
     texts: list[str] = []
     thinking: list[str] = []
     done: Done | None = None
@@ -95,11 +105,11 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
         await response.write_eof()
     finally:
         # The answer is out; reaping the child must not delay it.
-        settle(request.app[ENGINE], run, exchange, status=200, finish_reason=done.finish_reason, usage=done.usage, text=text, thinking="".join(thinking))
+        _answered(request.app[ENGINE], chat, plan, run, exchange, done, text=text, thinking="".join(thinking))
     return response
 
 
-async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, run: CliRun) -> web.StreamResponse:
+async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, plan: RunPlan, run: CliRun) -> web.StreamResponse:
     engine = request.app[ENGINE]
     sse = SseStream(request, response_headers(exchange), engine.config.keepalive_interval)
     chunks = chat_response.ChunkWriter("chatcmpl-" + exchange.id, int(exchange.started_at), chat.model.id, include_usage=chat.include_usage)
@@ -162,7 +172,7 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, r
                         await send("[DONE]")
                         hold.cancel()
                         await sse.close()
-                        settle(engine, run, exchange, status=200, finish_reason=event.finish_reason, usage=event.usage, text="".join(texts), thinking="".join(thinking))
+                        _answered(engine, chat, plan, run, exchange, event, text="".join(texts), thinking="".join(thinking))
                         return sse.response  # type: ignore[return-value]
         except ApiError as error:
             hold.cancel()
@@ -185,6 +195,16 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, r
             raise
         return sse.response or web.Response(status=499)
     raise AssertionError("the run ended without Done")  # events() always ends in Done or raises
+
+
+def _answered(engine, chat: ChatRequest, plan: RunPlan, run: CliRun, exchange: Exchange, done: Done, **fields) -> None:
+    """The answer is out: park a run waiting for the client's tools, else reap it."""
+    fields.update(status=200, finish_reason=done.finish_reason, usage=done.usage)
+    if done.finish_reason == "tool_calls" and parked_runs(engine).park(run, chat, plan, done):
+        exchange.on_kill = None  # the run lives on under the parking lot's watch
+        finish(exchange, **fields)
+    else:
+        settle(engine, run, exchange, **fields)
 
 
 async def _commit_quietly(commit) -> None:

@@ -5,9 +5,10 @@ listens on, on a free port, for the run's lifetime. The CLI must send the run's 
 token as a bearer header (it reads it from the run's 0600 `--mcp-config` file), so no
 other local process can list or call anything.
 
-`tools/call` is never executed here: the client executes its own functions. The call is
-held until the run ends (the proxy stops the run as soon as the model's message with the
-tool calls is complete), so the CLI can neither go on without the result nor hang.
+`tools/call` is never executed here: the client executes its own functions. A call is
+held until the client's next request brings its result (`provide`, when that request
+continues this run) or the run ends, so the CLI can neither go on without the result nor
+hang. Calls carry no tool_use id: a result is matched to a call by name and arguments.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class ToolServer:
         self.called: list[str] = []
         self._closed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        #: Results not yet asked for, and calls not yet answered: (name, arguments, ...).
+        self._results: list[tuple[str, Any, dict]] = []
+        self._waiting: list[tuple[str, Any, asyncio.Future]] = []
 
     @property
     def url(self) -> str:
@@ -57,6 +61,33 @@ class ToolServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    def provide(self, name: str, arguments: Any, text: str, *, is_error: bool = False) -> None:
+        """The result of the call `name(arguments)`, for the held call or the one to come."""
+        result = {"content": [{"type": "text", "text": text}], "isError": is_error}
+        for i, (wanted, args, future) in enumerate(self._waiting):
+            if wanted == name and args == arguments and not future.done():
+                del self._waiting[i]
+                future.set_result(result)
+                return
+        self._results.append((name, arguments, result))
+
+    async def _call(self, name: str, arguments: Any) -> dict:
+        self.called.append(name)
+        for i, (given, args, result) in enumerate(self._results):
+            if given == name and args == arguments:
+                del self._results[i]
+                return result
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((name, arguments, future))
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait((future, closed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if future.done():
+            return future.result()
+        return {"content": [{"type": "text", "text": "The run ended before the client answered this call."}], "isError": True}
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -97,9 +128,7 @@ class ToolServer:
         if method == "tools/list":
             return _result(request_id, {"tools": [_tool_entry(tool) for tool in self.tools]})
         if method == "tools/call":
-            self.called.append(str(params.get("name")))
-            await self._closed.wait()
-            return _result(request_id, {"content": [{"type": "text", "text": "The call was handed to the client."}], "isError": True})
+            return _result(request_id, await self._call(str(params.get("name")), params.get("arguments") or {}))
         return _error(request_id, -32601, f"Method not found: {method}")
 
 

@@ -29,7 +29,7 @@ class ToolCallArguments:
 
 @dataclass(slots=True)
 class _Open:
-    index: int
+    index: int  # -1: a call the client never sees (parallel_tool_calls=false)
     id: str
     name: str
     arguments: list[str] = field(default_factory=list)
@@ -38,12 +38,14 @@ class _Open:
 class ToolCallCollector:
     """Feed it the CLI's content blocks; it tells what to send and keeps the finished calls."""
 
-    __slots__ = ("parallel", "calls", "_open")
+    __slots__ = ("parallel", "calls", "dropped", "_open")
 
     def __init__(self, parallel: bool = True) -> None:
         #: With parallel_tool_calls=false only the first call is kept (OpenAI: at most one).
         self.parallel = parallel
         self.calls: list[ToolCall] = []
+        #: Calls the model made that the client is not shown (they still wait for an answer).
+        self.dropped: list[ToolCall] = []
         self._open: dict[int, _Open] = {}  # block index → the call it carries
 
     @property
@@ -54,8 +56,9 @@ class ToolCallCollector:
         name = client_tool_name(cli_name)
         if name is None or not tool_id:
             return None
-        index = len(self.calls) + len(self._open)
+        index = len(self.calls) + sum(1 for c in self._open.values() if c.index >= 0)
         if index and not self.parallel:
+            self._open[block_index] = _Open(-1, tool_id, name)
             return None
         self._open[block_index] = _Open(index, tool_id, name)
         return ToolCallStarted(index, tool_id, name)
@@ -65,16 +68,19 @@ class ToolCallCollector:
         if call is None or not fragment:
             return None
         call.arguments.append(fragment)
-        return ToolCallArguments(call.index, fragment)
+        return ToolCallArguments(call.index, fragment) if call.index >= 0 else None
 
     def block_stop(self, block_index: int) -> ToolCallArguments | None:
         """Closes a call. A call without arguments gets `{}`, so `arguments` is always JSON."""
         call = self._open.pop(block_index, None)
         if call is None:
             return None
-        missing = None if call.arguments else ToolCallArguments(call.index, "{}")
-        self.calls.append(ToolCall(call.id, call.name, "".join(call.arguments) or "{}"))
-        return missing
+        done = ToolCall(call.id, call.name, "".join(call.arguments) or "{}")
+        if call.index < 0:
+            self.dropped.append(done)
+            return None
+        self.calls.append(done)
+        return None if call.arguments else ToolCallArguments(call.index, "{}")
 
     def finish(self) -> list[ToolCallArguments]:
         """Blocks the stream never closed (a cut stream): close them as they are."""

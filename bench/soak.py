@@ -386,7 +386,7 @@ class Report:
         return data
 
 
-async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=print) -> Report:
+async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=print, mix: tuple[Kind, ...] = MIX) -> Report:
     import aiohttp
 
     record_dir = workdir / "fake-runs"
@@ -398,7 +398,7 @@ async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=pr
     report = Report(requests=requests)
     report.fds_start = open_fds(proxy.pid)
     rng = random.Random(seed)
-    kinds = rng.choices(MIX, weights=[k.weight for k in MIX], k=requests)
+    kinds = rng.choices(mix, weights=[k.weight for k in mix], k=requests)
     queue = list(enumerate(kinds))
     outcomes: list[Outcome] = []
     shed_ids: set[str | None] = set()
@@ -491,10 +491,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--without", action="append", default=[], metavar="CLASS", help="leave a request class out of the mix (repeatable)")
     args = parser.parse_args(argv)
+    mix = tuple(k for k in MIX if k.name not in args.without)
     with tempfile.TemporaryDirectory(prefix="claude-max-tui-soak-") as tmp:
         print(f"soak: {args.requests} requests at concurrency {args.concurrency} (seed {args.seed})", flush=True)
-        report = asyncio.run(soak(args.requests, args.concurrency, args.seed, Path(tmp), log=lambda m: print(m, flush=True)))
+        report = asyncio.run(soak(args.requests, args.concurrency, args.seed, Path(tmp), log=lambda m: print(m, flush=True), mix=mix))
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n")

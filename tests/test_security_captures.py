@@ -48,3 +48,30 @@ def test_capture_files_are_owner_only_even_with_a_permissive_umask(tmp_path):
         assert b"secret 42" in f.read() or any(
             b"secret 42" in open(p, "rb").read() for p in after if p.endswith(("-wal",)) and os.path.isfile(p)
         )
+
+
+async def test_non_utf8_header_bytes_are_captured_not_lost(start_engine):
+    """Header bytes that are not UTF-8 (a hostile or broken client) must not make the capture
+    drop the request: they are stored as U+FFFD."""
+    import asyncio
+
+    engine = await start_engine()
+    body = json.dumps({"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:echo]] hi"}]}).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", engine.port)
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nUser-Agent: agent\xff\xfe\r\n"
+        b"X-Odd: \xc3\x28\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
+    assert (await reader.read()).startswith(b"HTTP/1.1 200")
+    writer.close()
+    for _ in range(100):
+        await asyncio.to_thread(engine.store.flush)
+        rows = await engine.store.alist()
+        if rows and rows[0].complete:
+            break
+        await asyncio.sleep(0.05)
+    (row,) = rows
+    assert row.client == "agent\ufffd\ufffd"
+    capture = await engine.store.aget(row.id)
+    assert capture.request_body == body
+    assert dict(capture.request_headers)["X-Odd"] == "\ufffd("

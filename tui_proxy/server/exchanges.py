@@ -29,15 +29,25 @@ def begin_exchange(request: web.Request, body: bytes, *, model: str | None = Non
         RequestReceived,
         method=request.method,
         path=request.path_qs,
-        headers=redact_headers(request.headers),
+        headers={_text(name): _text(value) for name, value in redact_headers(request.headers).items()},
         body=body,
-        client=request.headers.get("User-Agent", ""),
+        client=_text(request.headers.get("User-Agent", "")),
         remote=request.remote or "",
         model=model,
         stream=stream,
         replay_of=request.headers.get(REPLAY_HEADER) or None,
     )
     return exchange
+
+
+def _text(value: str) -> str:
+    """Header bytes that are not UTF-8 reach us as lone surrogates (surrogateescape), which
+    no UTF-8 consumer (captures, the console) can encode: show them as U+FFFD instead."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def peek_model_and_stream(body: object) -> tuple[str | None, bool]:

@@ -122,3 +122,32 @@ async def test_a_disconnect_is_captured_as_a_cut_exchange(start_engine, fake_cla
     await asyncio.to_thread(engine.store.flush)
     rows = await engine.store.alist()
     assert len(rows) == 1 and rows[0].status == 499 and not rows[0].complete
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_frees_its_slot(start_engine, fake_claude_env, monkeypatch):
+    """Connected but reading nothing: once the socket buffers are full every write would wait
+    forever, holding the run slot. A bounded write drops it like a disconnect."""
+    import socket
+
+    from tui_proxy.server import sse
+
+    monkeypatch.setattr(sse, "WRITE_TIMEOUT", 1.0)
+    engine = await start_engine(max_concurrency=1, stream_hold=0.2)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills quickly
+    sock.connect(("127.0.0.1", engine.port))
+    sock.sendall(request_bytes("[[fake:tokens n=400000]] never read", stream=True))
+    pid = await the_child(fake_claude_env, "never read")
+    try:
+        gone_after = await seconds_until_gone(pid, timeout=60)
+        assert not is_live_fake(pid), "a stalled reader kept its child forever"
+        assert gone_after < 45
+        deadline = time.monotonic() + 5
+        while engine.admission.running:
+            assert time.monotonic() < deadline, "the slot stayed taken"
+            await asyncio.sleep(0.05)
+        async with strict_client(engine) as client:  # the only slot is free again
+            answer = await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:echo]] next"}])
+        assert answer.choices[0].message.content == "You said: [[fake:echo]] next"
+    finally:
+        sock.close()

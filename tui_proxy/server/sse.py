@@ -7,6 +7,10 @@ import time
 
 from aiohttp import web
 
+#: A client that reads nothing for this long is gone: without a bound, one that stops
+#: reading would block its handler (and run slot) forever once the socket buffers fill.
+WRITE_TIMEOUT = 60.0
+
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -42,14 +46,22 @@ class SseStream:
         return True
 
     async def data(self, payload: str) -> None:
-        assert self.response is not None
-        self.last_write = time.monotonic()
-        await self.response.write(("data: " + payload + "\n\n").encode())
+        await self._write(("data: " + payload + "\n\n").encode())
 
     async def comment(self, text: str = "keep-alive") -> None:
+        await self._write(f": {text}\n\n".encode())
+
+    async def _write(self, data: bytes) -> None:
         assert self.response is not None
         self.last_write = time.monotonic()
-        await self.response.write(f": {text}\n\n".encode())
+        try:
+            await asyncio.wait_for(self.response.write(data), WRITE_TIMEOUT)
+        except asyncio.TimeoutError:
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            # A ConnectionError: the handler treats it as the client leaving (child killed).
+            raise ConnectionResetError(f"the client read nothing for {WRITE_TIMEOUT:g} s") from None
 
     async def _keep_alive(self) -> None:
         # Long CLI silences (retries last minutes): comments keep proxies and clients patient.

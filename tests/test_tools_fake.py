@@ -226,3 +226,13 @@ async def test_invalid_tool_names_are_rejected(engine, name):
         assert response.status == 400
         error = (await response.json())["error"]
     assert error["param"] == "tools[0].function.name"
+
+
+async def test_the_clis_mcp_timeout_outlasts_the_wait(openai_client, fake_claude_env):
+    from tui_proxy.tools.bridge import WAIT_SECONDS
+
+    await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    await openai_client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "hi"}])
+    with_tools, without = sorted(records(fake_claude_env), key=lambda run: option(run["argv"], "--mcp-config") is None)
+    assert int(with_tools["env"]["MCP_TOOL_TIMEOUT"]) > WAIT_SECONDS * 1000  # else the CLI tells the model "timed out" first
+    assert "MCP_TOOL_TIMEOUT" not in without["env"]

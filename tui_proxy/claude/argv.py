@@ -65,7 +65,7 @@ def build_argv(cli_path: str, options: RunOptions) -> list[str]:
     return argv
 
 
-def build_env(inherited: Mapping[str, str], *, tmpdir: str) -> dict[str, str]:
+def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: float | None = None) -> dict[str, str]:
     env = {
         key: value
         for key, value in inherited.items()
@@ -73,6 +73,10 @@ def build_env(inherited: Mapping[str, str], *, tmpdir: str) -> dict[str, str]:
     }
     env["TMPDIR"] = tmpdir
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    if mcp_tool_timeout is not None:
+        # The CLI gives up on an MCP call after 60 s by default (measured on 2.1.328) and
+        # tells the model "The operation timed out.": client tools may take longer.
+        env["MCP_TOOL_TIMEOUT"] = str(int(mcp_tool_timeout * 1000))
     return env
 
 

@@ -32,7 +32,7 @@ from ..exchange import Exchange
 from ..openai.errors import ApiError
 from ..conversation import ToolCall
 from ..output_limits import OutputLimiter, estimate_tokens
-from ..tools.bridge import ToolServer
+from ..tools.bridge import CALL_TIMEOUT, ToolServer
 from ..tools.choice import ToolPlan
 from ..tools.mcp_config import write_mcp_config
 from ..tools.names import SERVER_NAME
@@ -148,7 +148,7 @@ class CliRun:
         if self.tools.offered:
             options = await self._offer_tools(options)
         argv = build_argv(self.settings.cli_path, options)
-        env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"))
+        env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"), mcp_tool_timeout=CALL_TIMEOUT if self.tools.offered else None)
         stdin = self.prompt.stdin_line()
         process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)
         try:

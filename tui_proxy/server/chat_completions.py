@@ -98,6 +98,7 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
     body = json_body(payload)
     headers = {**response_headers(exchange), "Content-Type": "application/json"}
     response = web.Response(status=200, body=body, headers=headers)
+    parked = _park(request.app[ENGINE], chat, plan, run, exchange, done)
     exchange.publish(ResponseStarted, status=200, headers=headers, streaming=False)
     exchange.publish(ResponseChunk, data=body.decode())
     try:
@@ -105,7 +106,7 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
         await response.write_eof()
     finally:
         # The answer is out; reaping the child must not delay it.
-        _answered(request.app[ENGINE], chat, plan, run, exchange, done, text=text, thinking="".join(thinking))
+        _answered(request.app[ENGINE], run, exchange, done, parked, text=text, thinking="".join(thinking))
     return response
 
 
@@ -166,13 +167,14 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
                     else:
                         if opening is None or not opening.done():
                             await commit()
+                        parked = _park(engine, chat, plan, run, exchange, event)
                         await send(chunks.finish(event.finish_reason))
                         if chat.include_usage:
                             await send(chunks.usage(event.usage))
                         await send("[DONE]")
                         hold.cancel()
                         await sse.close()
-                        _answered(engine, chat, plan, run, exchange, event, text="".join(texts), thinking="".join(thinking))
+                        _answered(engine, run, exchange, event, parked, text="".join(texts), thinking="".join(thinking))
                         return sse.response  # type: ignore[return-value]
         except ApiError as error:
             hold.cancel()
@@ -188,6 +190,7 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
             return sse.response  # type: ignore[return-value]
     except (asyncio.CancelledError, ConnectionError) as exc:
         hold.cancel()
+        parked_runs(engine).discard(run)  # parked just before the client left: it will not be back
         run.kill("disconnect")
         await asyncio.shield(run.finish())
         _finish_cut(exchange, "".join(texts), "".join(thinking))
@@ -197,11 +200,19 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
     raise AssertionError("the run ended without Done")  # events() always ends in Done or raises
 
 
-def _answered(engine, chat: ChatRequest, plan: RunPlan, run: CliRun, exchange: Exchange, done: Done, **fields) -> None:
-    """The answer is out: park a run waiting for the client's tools, else reap it."""
-    fields.update(status=200, finish_reason=done.finish_reason, usage=done.usage)
+def _park(engine, chat: ChatRequest, plan: RunPlan, run: CliRun, exchange: Exchange, done: Done) -> bool:
+    """Park a run that waits for the client's tools, before the client can see the answer
+    (its next request may come the moment it does)."""
     if done.finish_reason == "tool_calls" and parked_runs(engine).park(run, chat, plan, done):
         exchange.on_kill = None  # the run lives on under the parking lot's watch
+        return True
+    return False
+
+
+def _answered(engine, run: CliRun, exchange: Exchange, done: Done, parked: bool, **fields) -> None:
+    """The answer is out: close the exchange; reap the child unless it is parked."""
+    fields.update(status=200, finish_reason=done.finish_reason, usage=done.usage)
+    if parked:
         finish(exchange, **fields)
     else:
         settle(engine, run, exchange, **fields)

@@ -24,6 +24,10 @@ from aiohttp import web
 from ..conversation import ToolSpec
 
 PROTOCOL_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")
+#: How long a held call may wait for the client's result (the parking lot stops the run
+#: then); the CLI's own MCP timeout is set above it (`CALL_TIMEOUT`) so that ours ends first.
+WAIT_SECONDS = 120.0
+CALL_TIMEOUT = WAIT_SECONDS + 60.0
 SERVER_INFO = {"name": "claude-max-tui", "version": "1"}
 
 

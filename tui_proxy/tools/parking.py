@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from ..claude.run import CliRun, Done
 from ..conversation import ToolSpec, Turn
+from . import bridge
 
 #: How long a run waits for the client's tool results before it is stopped.
-WAIT_SECONDS = 120.0
+WAIT_SECONDS = bridge.WAIT_SECONDS
 #: Parked runs per engine at most (each is a live CLI process); the oldest goes first.
 MAX_PARKED = 8
 
@@ -75,7 +76,10 @@ class ParkedRuns:
         if parked is None:
             return None
         same = (
-            results.keys() == key
+            parked.run.awaiting_tools
+            and parked.run.process is not None
+            and parked.run.process.returncode is None  # the CLI is still waiting
+            and results.keys() == key
             and parked.turns == turns[: split - 1]
             and parked.system_prompt == plan.prompt.system_prompt
             and parked.options == plan.options
@@ -86,6 +90,12 @@ class ParkedRuns:
             return None
         self._release(key)
         return parked.run, results
+
+    def discard(self, run: CliRun) -> None:
+        """Forget `run` if it is parked (its request failed after all); the caller ends it."""
+        for key, parked in list(self._runs.items()):
+            if parked.run is run:
+                self._release(key)
 
     def drop(self, key: frozenset[str], reason: str) -> None:
         """Stop a parked run (timeout, eviction, kill, shutdown, a changed conversation)."""

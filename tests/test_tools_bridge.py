@@ -115,3 +115,18 @@ def test_init_line_reports_mcp_servers():
     line = json.dumps({"type": "system", "subtype": "init", "tools": ["mcp__client__a"], "mcp_servers": [{"name": "client", "status": "failed"}]})
     parsed = parse_line(line)
     assert isinstance(parsed, Init) and parsed.mcp_servers == {"client": "failed"}
+
+
+async def test_results_match_calls_by_name_and_arguments(server):
+    async def call(arguments):
+        return await rpc(server, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_weather", "arguments": arguments}})
+
+    paris, rome = asyncio.ensure_future(call({"city": "Paris"})), asyncio.ensure_future(call({"city": "Rome"}))
+    await asyncio.sleep(0.2)
+    server.provide("get_weather", {"city": "Rome"}, "hot")
+    server.provide("get_weather", {"city": "Paris"}, "mild")
+    assert (await paris)[1]["result"]["content"][0]["text"] == "mild"
+    assert (await rome)[1]["result"]["content"][0]["text"] == "hot"
+    server.provide("ping", {}, "pong")  # a result given before its call arrives waits for it
+    _, body = await rpc(server, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ping", "arguments": {"x": 1}}})
+    assert body["result"] == {"content": [{"type": "text", "text": "pong"}], "isError": False}  # the only one of that name

@@ -69,19 +69,17 @@ class ToolServer:
     def provide(self, name: str, arguments: Any, text: str, *, is_error: bool = False) -> None:
         """The result of the call `name(arguments)`, for the held call or the one to come."""
         result = {"content": [{"type": "text", "text": text}], "isError": is_error}
-        for i, (wanted, args, future) in enumerate(self._waiting):
-            if wanted == name and args == arguments and not future.done():
-                del self._waiting[i]
-                future.set_result(result)
-                return
-        self._results.append((name, arguments, result))
+        waiting = self._pick(self._waiting, name, arguments)
+        if waiting is not None:
+            waiting[2].set_result(result)
+        else:
+            self._results.append((name, arguments, result))
 
     async def _call(self, name: str, arguments: Any) -> dict:
         self.called.append(name)
-        for i, (given, args, result) in enumerate(self._results):
-            if given == name and args == arguments:
-                del self._results[i]
-                return result
+        given = self._pick(self._results, name, arguments)
+        if given is not None:
+            return given[2]
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((name, arguments, future))
         closed = asyncio.ensure_future(self._closed.wait())
@@ -92,6 +90,15 @@ class ToolServer:
         if future.done():
             return future.result()
         return {"content": [{"type": "text", "text": "The run ended before the client answered this call."}], "isError": True}
+
+    @staticmethod
+    def _pick(entries: list, name: str, arguments: Any):
+        """Take the entry for `name(arguments)`: same arguments, else the only one of that
+        name (should the CLI ever pass arguments on differently than the model wrote them)."""
+        same_name = [i for i, entry in enumerate(entries) if entry[0] == name]
+        exact = [i for i in same_name if entries[i][1] == arguments]
+        chosen = exact[0] if exact else same_name[0] if len(same_name) == 1 else None
+        return None if chosen is None else entries.pop(chosen)
 
     # -- HTTP ----------------------------------------------------------------------------
 

@@ -236,3 +236,10 @@ async def test_the_clis_mcp_timeout_outlasts_the_wait(openai_client, fake_claude
     with_tools, without = sorted(records(fake_claude_env), key=lambda run: option(run["argv"], "--mcp-config") is None)
     assert int(with_tools["env"]["MCP_TOOL_TIMEOUT"]) > WAIT_SECONDS * 1000  # else the CLI tells the model "timed out" first
     assert "MCP_TOOL_TIMEOUT" not in without["env"]
+
+
+async def test_text_held_for_stop_sequences_comes_before_the_calls(openai_client):
+    ask = [{"role": "user", "content": "[[fake:tool_call text=\"Checking the weather now.\"]]"}]
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=ask, tools=[WEATHER], stop=["NEVER-SEEN"])
+    assert reply.choices[0].message.content == "Checking the weather now."
+    assert reply.choices[0].finish_reason == "tool_calls"

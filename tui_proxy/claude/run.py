@@ -224,6 +224,9 @@ class CliRun:
             elif kind is L.BlockStart:
                 started = calls.block_start(parsed.index, parsed.tool_id, parsed.tool_name)
                 if started:
+                    held = self._held_text(limiter, turn)  # text before the calls comes first
+                    if held:
+                        yield held
                     exchange.mark_first_token()
                     yield started
             elif kind is L.ToolInputDelta:
@@ -291,13 +294,20 @@ class CliRun:
             raise error
         if structured:
             yield self._structured_text()
-        tail = limiter.flush()
-        if tail:
-            turn.emitted += len(tail)
-            exchange.mark_first_token()
-            publish(TokenDelta, kind="text", text=tail)
-            yield Text(tail)
+        held = self._held_text(limiter, turn)
+        if held:
+            yield held
         yield self._done()
+
+    def _held_text(self, limiter: OutputLimiter, turn: "_TurnText") -> Text | None:
+        """What the limiter still holds back (a possible start of a stop sequence), released."""
+        tail = limiter.flush()
+        if not tail:
+            return None
+        turn.emitted += len(tail)
+        self.exchange.mark_first_token()
+        self.exchange.publish(TokenDelta, kind="text", text=tail)
+        return Text(tail)
 
     def _done(self) -> Done:
         result = self.facts.result

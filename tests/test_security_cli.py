@@ -11,6 +11,8 @@ import os
 import stat
 import time
 
+import aiohttp
+
 from bench.soak import is_live_fake, recorded_runs, settle_leaks
 from tests.conftest import strict_client
 
@@ -152,3 +154,39 @@ async def test_the_stdin_line_is_one_json_user_message(start_engine, fake_claude
     while not recorded_runs(fake_claude_env)[0]["stdin_closed"]:  # EOF: the CLI needs it to exit
         assert time.monotonic() < deadline, "stdin never closed"
         await asyncio.sleep(0.02)
+
+
+async def test_client_tools_reach_the_cli_only_through_the_proxys_own_authenticated_bridge(start_engine, fake_claude_env):
+    """With client tools (issue 8) the CLI gets one MCP server, the proxy's loopback bridge,
+    behind a per-run bearer token; only the request's own tools are allowed, built-ins stay off."""
+    engine = await start_engine()
+    tools = [{"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {}}}} for name in ("get_weather", "get_time")]
+    configs = []
+    for i in range(2):
+        async with strict_client(engine) as client:
+            answer = await client.chat.completions.create(model="sonnet", tools=tools, messages=[{"role": "user", "content": f"[[fake:tool_call]] call {i}"}])
+        assert answer.choices[0].finish_reason == "tool_calls"
+        run = next(r for r in recorded_runs(fake_claude_env) if f"call {i}" in r["stdin"])
+        flags = flag_values(run["argv"])
+        assert "--tools=" in run["argv"] and "--strict-mcp-config" in run["argv"]
+        assert sorted(flags["--allowedTools"].split(",")) == ["mcp__client__get_time", "mcp__client__get_weather"]
+        path = flags["--mcp-config"]
+        assert path.startswith(os.path.dirname(run["cwd"]) + os.sep)  # in the run's private folder
+        if os.path.exists(path):  # the run waits (parked) for the client's results: still there
+            assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
+            with open(path) as f:
+                configs.append(json.load(f))
+    assert configs, "no MCP config seen while its run was alive"
+    tokens = set()
+    for config in configs:
+        (name, server), = config["mcpServers"].items()
+        assert name == "client" and server["url"].startswith("http://127.0.0.1:")
+        token = server["headers"]["Authorization"].removeprefix("Bearer ")
+        assert len(token) >= 32
+        tokens.add(token)
+        # Another local user who learns the URL still cannot answer the CLI's tool calls.
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+                async with session.post(server["url"], data=b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers}) as response:
+                    assert response.status in (401, 403), response.status
+    assert len(tokens) == len(configs)  # a token per run

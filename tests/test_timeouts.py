@@ -14,6 +14,8 @@ from tests.conftest import children_of, strict_client
 
 # Short enough for CI, far from each other so each test sees the timeout it is about.
 SHORT = dict(first_output_timeout=1.0, idle_timeout=1.0, timeout=30.0)
+#: For runs that do start talking: a slow spawn on a loaded CI machine is not what is tested.
+IDLE = dict(first_output_timeout=10.0, idle_timeout=1.0, timeout=30.0)
 
 
 def chat(text: str, **extra) -> dict:
@@ -68,7 +70,7 @@ async def test_first_output_timeout_after_the_stream_was_committed_is_an_error_e
 
 
 async def test_idle_timeout_mid_stream_is_an_error_event_after_the_text_so_far(start_engine, fake_claude_env):
-    engine = await start_engine(**SHORT)
+    engine = await start_engine(**IDLE)
     status, events = await sse_events(engine, chat("[[fake:hang_after_start deltas=2]]", stream=True))
     assert status == 200
     text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if isinstance(e, dict) and e.get("choices"))
@@ -87,7 +89,7 @@ async def test_idle_timeout_mid_stream_is_an_error_event_after_the_text_so_far(s
 
 
 async def test_idle_timeout_without_a_stream_is_a_504(start_engine, fake_claude_env):
-    engine = await start_engine(**SHORT)
+    engine = await start_engine(**IDLE)
     async with strict_client(engine) as client:
         with pytest.raises(openai.APIStatusError) as raised:
             await client.chat.completions.create(**chat("[[fake:hang_after_start]]"))
@@ -108,14 +110,14 @@ async def test_total_timeout_ends_a_run_that_keeps_talking(start_engine, fake_cl
 
 
 async def test_a_timed_out_child_that_ignores_sigterm_is_killed(start_engine, fake_claude_env):
-    engine = await start_engine(**SHORT)
+    engine = await start_engine(**IDLE)
     status, events = await sse_events(engine, chat("[[fake:ignore_sigterm]]", stream=True))
     assert status == 200 and any(isinstance(e, dict) and e.get("error", {}).get("code") == "timeout" for e in events)
     await no_leaks(fake_claude_env)
 
 
 async def test_a_child_that_never_exits_after_its_answer_is_reaped(start_engine, fake_claude_env):
-    engine = await start_engine(**SHORT)
+    engine = await start_engine(**IDLE)
     async with strict_client(engine) as client:
         answer = await client.chat.completions.create(**chat("[[fake:no_exit_after_result]]"))
     assert answer.choices[0].finish_reason == "stop" and answer.choices[0].message.content

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def tool_or_skip(path: str | None, what: str) -> str:
 
 
 async def test_llm_comply_openai_chat_passes_in_full(proxy):
-    llm_comply = tool_or_skip(shutil.which("llm-comply"), "llm-comply")
+    # Beside this interpreter first: scripts/test runs the venv's python without activating it.
+    llm_comply = tool_or_skip(shutil.which("llm-comply", path=os.path.dirname(sys.executable)) or shutil.which("llm-comply"), "llm-comply")
     code, out, err = await run(llm_comply, "--format", "openai-chat", "-u", proxy.url + "/v1", "-k", "KEY", "-m", MODEL, "--timeout", "60", "--json")
     report = json.loads(out)
     results = report["results"] if isinstance(report, dict) else report

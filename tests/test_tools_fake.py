@@ -243,3 +243,14 @@ async def test_text_held_for_stop_sequences_comes_before_the_calls(openai_client
     reply = await openai_client.chat.completions.create(model="sonnet", messages=ask, tools=[WEATHER], stop=["NEVER-SEEN"])
     assert reply.choices[0].message.content == "Checking the weather now."
     assert reply.choices[0].finish_reason == "tool_calls"
+
+
+async def test_the_bus_tells_which_tools_were_called(engine, openai_client):
+    from tui_proxy.events import ToolCallsRequested
+
+    seen = []
+    engine.bus.subscribe(lambda event: seen.append(event) if isinstance(event, ToolCallsRequested) else None)
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    (call,) = reply.choices[0].message.tool_calls
+    assert [e.calls for e in seen] == [((call.id, "get_weather", call.function.arguments),)]
+    assert seen[0].exchange_id == reply.id.removeprefix("chatcmpl-")

@@ -106,6 +106,14 @@ class TokenDelta(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallsRequested(Event):
+    """The model called client tools: the answer ends with these `tool_calls`."""
+
+    #: (call id, function name, arguments as JSON text), in the order the model made them.
+    calls: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseStarted(Event):
     status: int
     headers: dict[str, str]

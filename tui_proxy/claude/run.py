@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
-from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, Usage
+from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, ToolCallsRequested, Usage
 from ..exchange import Exchange
 from ..openai.errors import ApiError
 from ..conversation import ToolCall
@@ -346,7 +346,9 @@ class CliRun:
         """Stopped at the model's tool calls: no result line, so usage comes from the message."""
         self._reported_usage = _added(self._reported_usage, self._message_usage)
         usage = usage_from_cli(self._message_usage)
-        return Done("tool_calls", usage, self._init_model, tool_calls=tuple(self.tool_calls.calls))
+        calls = tuple(self.tool_calls.calls)
+        self.exchange.publish(ToolCallsRequested, calls=tuple((c.id, c.name, c.arguments) for c in calls))
+        return Done("tool_calls", usage, self._init_model, tool_calls=calls)
 
     def resume(self, exchange: Exchange, limiter: OutputLimiter, results: dict[str, tuple[str, bool]]) -> None:
         """Go on for the client's next request: its tool results (by call id: text, is_error)

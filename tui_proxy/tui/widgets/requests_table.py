@@ -221,14 +221,14 @@ class RequestsTable(ScrollView, can_focus=True):
                 self._cells.pop(exchange_id, None)
                 self._strips.pop(exchange_id, None)
             self._reindex()
-        changed = bool(gone)
-        for exchange_id in self._order:
+        changed_rows: list[int] = []
+        for row, exchange_id in enumerate(self._order):
             view = state.exchanges.get(exchange_id)
             if view is not None and (view.in_flight or exchange_id in updated):
                 cells = row_cells(view, now, self.narrow)
                 if cells != self._cells.get(exchange_id):
                     self._cells[exchange_id] = cells
-                    changed = True
+                    changed_rows.append(row)
         appended = 0
         for exchange_id in added:
             view = state.get(exchange_id)
@@ -237,7 +237,11 @@ class RequestsTable(ScrollView, can_focus=True):
                 self._order.append(exchange_id)
                 self._cells[exchange_id] = row_cells(view, now, self.narrow)
                 appended += 1
-        if not (changed or appended):
+        if not (gone or appended):
+            # Only cells changed: repaint just those lines (a full refresh pushes every
+            # visible line through Textual's style pipeline again).
+            for row in changed_rows:
+                self.refresh_line(row + 1)  # line 0 is the header
             return
         if follow:
             self._go_last()

@@ -66,7 +66,7 @@ class StreamText(ScrollView):
 
     def _rewrap(self) -> None:
         width = max(1, self.scrollable_content_region.width)
-        key = (self._runs, width)
+        key = (self._runs, width, self.scrollable_content_region.height)
         if key == self._wrapped_for:
             return
         self._wrapped_for = key
@@ -75,13 +75,22 @@ class StreamText(ScrollView):
         for text, style in self._runs:
             for paragraph in text.split("\n"):
                 lines.extend(_wrap(paragraph, style, width, console))
-        self._lines = lines
+        old, self._lines = self._lines, lines
+        # Wrapped paragraphs come from a cache, so unchanged lines are the same objects:
+        # repaint from the first line that differs (a growing answer: its last lines).
+        first = next((i for i, (a, b) in enumerate(zip(old, lines)) if a is not b), min(len(old), len(lines)))
         # virtual_size is a layout reactive: every change reflows the whole screen. Grown
         # in steps of GROWTH lines, a streaming answer causes one reflow per GROWTH lines.
-        height = -(-(len(lines) + 1) // GROWTH) * GROWTH
+        visible = self.scrollable_content_region.height
+        if len(lines) <= visible:
+            height = visible  # fits: no scrollbar, and no change until it overflows
+        else:
+            height = -(-(len(lines) + 1) // GROWTH) * GROWTH
         if self.virtual_size != (size := Size(width, height)):
             self.virtual_size = size
-        self.refresh()
+            self.refresh()
+        else:
+            self.refresh_lines(first, max(len(old), len(lines)) - first + 1)
 
     def on_resize(self) -> None:
         self._rewrap()

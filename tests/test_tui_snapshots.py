@@ -6,7 +6,6 @@ Update after a deliberate change: pytest tests/test_tui_snapshots.py --snapshot-
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest

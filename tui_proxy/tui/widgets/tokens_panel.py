@@ -1,8 +1,8 @@
 """The tokens panel: the selected request's output as it streams, thinking apart.
 
-Redrawn by the flush only when its exchange changed, with the whole text (Static
-updates at a few Hz keep up with any token rate; per-token appends would not). Only
-the tail is drawn for very long answers.
+Redrawn by the flush (a few times a second, never per token) and only when its
+exchange changed; the text goes to a StreamText, which re-wraps and repaints only the
+lines that changed. Only the tail of a very long answer is drawn.
 """
 
 from __future__ import annotations

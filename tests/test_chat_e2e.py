@@ -10,7 +10,7 @@ import aiohttp
 import openai
 import pytest
 
-from conftest import children_of, strict_client, wait_until
+from conftest import ROOT, children_of, strict_client, wait_until
 from tui_proxy.openai.models import CATALOGUE
 
 
@@ -172,3 +172,23 @@ async def test_headers_wait_for_output_only_so_long(start_engine):
     assert json.loads(lines[0].removeprefix("data: "))["choices"][0]["delta"]["role"] == "assistant"
     assert ": keep-alive" in lines
     assert json.loads(lines[-2].removeprefix("data: "))["error"]["code"] == "timeout"
+
+
+async def test_text_followed_by_a_long_pause_is_not_held_back(start_engine, tmp_path, monkeypatch):
+    """Deltas read together are written together, but never wait for the CLI's next output:
+    here the last delta shares its read with a line that yields nothing, then the CLI stalls."""
+    golden = ROOT / "tests" / "golden" / "text.jsonl"
+    head = [line for line in golden.read_text().splitlines() if '"content_block_stop"' not in line]
+    first_delta = next(i for i, line in enumerate(head) if '"text_delta"' in line)
+    stop_line = '{"type":"stream_event","event":{"type":"content_block_stop","index":0},"session_id":"s","parent_tool_use_id":null,"uuid":"u"}'
+    lines = head[: first_delta + 2] + [stop_line]
+    (tmp_path / "stall.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "stall.meta.json").write_text(json.dumps({"exit_code": 0, "stopped_with_sigterm_after": "content_block_stop", "one_write": True}))
+    monkeypatch.setenv("CLAUDE_TRANSCRIPT", str(tmp_path / "stall"))
+    engine = await start_engine(claude=str(ROOT / "tests" / "bin" / "claude-transcript"), idle_timeout=30, keepalive_interval=60)
+    body = {"model": "sonnet", "stream": True, "messages": user("hi")}
+    async with aiohttp.ClientSession() as session, session.post(engine.url + "/v1/chat/completions", json=body) as response:
+        received = ""
+        while received.count('"content":"') < 3:  # role chunk + the two deltas, then the CLI is silent
+            received += (await asyncio.wait_for(response.content.readany(), 5)).decode()
+    assert received.count('"content":"') == 3

@@ -39,6 +39,8 @@ class CliProcess:
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_size = 0
         self._stderr_task: asyncio.Task | None = None
+        #: While a stdout line is handled: the next one is already read.
+        self.more_buffered = False
         #: Why the engine ended the child, if it did.
         self.stopped_because: str | None = None
 
@@ -78,26 +80,36 @@ class CliProcess:
             stdin.close()
 
     async def stdout_lines(self) -> AsyncIterator[bytes]:
-        """Every stdout line (without its b"\\n"), as soon as it is complete."""
+        """Every stdout line (without its b"\\n"), as soon as it is complete.
+
+        While a line is handled, `more_buffered` tells whether the next one was read with it,
+        so that a consumer can send what they produce in one write.
+        """
         assert self._proc and self._proc.stdout
         read = self._proc.stdout.read
-        buffer = b""
+        pending: list[bytes] = []  # the start of a line longer than one read
         while True:
             chunk = await read(READ_CHUNK)
             if not chunk:
                 break
-            if buffer:
-                chunk = buffer + chunk
-            start = 0
-            while True:
-                end = chunk.find(b"\n", start)
-                if end < 0:
-                    break
-                yield chunk[start:end]
-                start = end + 1
-            buffer = chunk[start:]
-        if buffer:
-            yield buffer
+            if b"\n" not in chunk:
+                pending.append(chunk)
+                continue
+            lines = chunk.split(b"\n")
+            if pending:
+                pending.append(lines[0])
+                lines[0] = b"".join(pending)
+                pending = []
+            rest = lines.pop()
+            if rest:
+                pending.append(rest)
+            last = len(lines) - 1
+            for i, line in enumerate(lines):
+                self.more_buffered = i < last
+                yield line
+        self.more_buffered = False
+        if pending:
+            yield b"".join(pending)
 
     async def _drain_stderr(self) -> None:
         assert self._proc and self._proc.stderr

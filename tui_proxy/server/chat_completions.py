@@ -118,9 +118,12 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
     thinking: list[str] = []
     publish = exchange.publish
 
-    async def send(payload: str) -> None:
+    async def send(payload: str, *, more_coming: bool = False) -> None:
         publish(ResponseChunk, data=payload)
-        await sse.data(payload)
+        if more_coming:
+            sse.hold(payload)  # the CLI's next line is already here: one write for both
+        else:
+            await sse.data(payload)
 
     async def open_stream() -> None:
         await sse.commit()
@@ -149,7 +152,7 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
                         if opening is None or not opening.done():
                             await commit()
                         texts.append(event.text)
-                        await send(chunks.content(event.text))
+                        await send(chunks.content(event.text), more_coming=run.process is not None and run.process.more_buffered)
                     elif kind is Thinking:
                         if opening is None or not opening.done():
                             await commit()

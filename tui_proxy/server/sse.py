@@ -10,6 +10,9 @@ from aiohttp import web
 #: A client that reads nothing for this long is gone: without a bound, one that stops
 #: reading would block its handler (and run slot) forever once the socket buffers fill.
 WRITE_TIMEOUT = 60.0
+#: Below the transport's default high-water mark (64 KiB): a write that keeps the buffer
+#: under it returns at once, so it needs no timeout.
+QUICK_WRITE_BYTES = 48 * 1024
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -21,7 +24,7 @@ SSE_HEADERS = {
 class SseStream:
     """Commits the 200 lazily, so failures before the first output keep their real status."""
 
-    __slots__ = ("request", "response", "headers", "last_write", "_keepalive", "_interval")
+    __slots__ = ("request", "response", "headers", "last_write", "_keepalive", "_interval", "_held")
 
     def __init__(self, request: web.Request, headers: dict[str, str], keepalive_interval: float) -> None:
         self.request = request
@@ -30,6 +33,7 @@ class SseStream:
         self.last_write = time.monotonic()
         self._keepalive: asyncio.Task | None = None
         self._interval = keepalive_interval
+        self._held: list[str] = []
 
     @property
     def committed(self) -> bool:
@@ -45,15 +49,50 @@ class SseStream:
         self._keepalive = asyncio.ensure_future(self._keep_alive())
         return True
 
+    def hold(self, payload: str) -> None:
+        """Queue an event for the next write: events that arrived together leave together.
+
+        Held events never wait for more output: they go out with the next event, or as soon
+        as the handler waits on the CLI again (the loop's next turn), whichever comes first.
+        """
+        self._held.append("data: " + payload + "\n\n")
+        if len(self._held) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_held_soon)
+
+    def _flush_held_soon(self) -> None:
+        if self._held:
+            asyncio.ensure_future(self._flush_held())
+
+    async def _flush_held(self) -> None:
+        if not self._held:
+            return
+        text, self._held = "".join(self._held), []
+        try:
+            await self._write(text.encode())
+        except (ConnectionError, RuntimeError):
+            pass  # the client is gone: the handler finds out on its next write
+
     async def data(self, payload: str) -> None:
-        await self._write(("data: " + payload + "\n\n").encode())
+        """Send an event, with any held before it, in one write."""
+        if self._held:
+            self._held.append("data: " + payload + "\n\n")
+            text, self._held = "".join(self._held), []
+            await self._write(text.encode())
+        else:
+            await self._write(("data: " + payload + "\n\n").encode())
 
     async def comment(self, text: str = "keep-alive") -> None:
-        await self._write(f": {text}\n\n".encode())
+        held, self._held = "".join(self._held), []  # never overtake held events
+        await self._write((held + f": {text}\n\n").encode())
 
     async def _write(self, data: bytes) -> None:
         assert self.response is not None
         self.last_write = time.monotonic()
+        transport = self.request.transport
+        if transport is not None and transport.get_write_buffer_size() + len(data) < QUICK_WRITE_BYTES:
+            # Room in the socket buffer: the write cannot block, so no timer (the hot path).
+            await self.response.write(data)
+            return
         try:
             await asyncio.wait_for(self.response.write(data), WRITE_TIMEOUT)
         except asyncio.TimeoutError:

@@ -13,7 +13,7 @@ from tui_proxy.claude.argv import build_argv
 from tui_proxy.openai.chat_request import ChatRequest, parse_chat_request
 from tui_proxy.openai.errors import ApiError
 from tui_proxy.server.admission import prompt_chars
-from tui_proxy.server.app import _has_lone_surrogate
+from tui_proxy.server.body import _has_lone_surrogate
 from tui_proxy.translate import plan_chat_run
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -142,7 +142,7 @@ def parse_line(line: str) -> CliLine:
         return NotJson(line)
     try:
         obj = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the decoder goes: not ours
         return NotJson(line)
     if not isinstance(obj, dict):
         return NotJson(line)

@@ -21,22 +21,20 @@ from ..openai.errors import ApiError
 from ..tools.parking import parked_runs
 from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
 from ..translate import RunPlan, plan_chat_run
+from .body import decode_body
 from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error, settle
 from .keys import ENGINE
-from .sse import SseStream
+from .sse import WRITE_TIMEOUT, SseStream
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await request.read()
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
+    data, refused = decode_body(body, request.app[ENGINE].config.max_prompt_chars)
     model, stream = peek_model_and_stream(data)
     exchange = begin_exchange(request, body, model=model, stream=stream)
     try:
-        if data is None:
-            raise ApiError(400, "The request body is not valid JSON.", code="invalid_json", retryable=False)
+        if refused is not None:
+            raise refused
         chat = parse_chat_request(data)
         engine = request.app[ENGINE]
         async with engine.admission.slot():
@@ -102,8 +100,11 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
     exchange.publish(ResponseStarted, status=200, headers=headers, streaming=False)
     exchange.publish(ResponseChunk, data=body.decode())
     try:
-        await response.prepare(request)
-        await response.write_eof()
+        # Bounded like a stream's writes: a client that never reads must not keep its slot.
+        await asyncio.wait_for(_send_whole(request, response), WRITE_TIMEOUT)
+    except asyncio.TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
     finally:
         # The answer is out; reaping the child must not delay it.
         _answered(request.app[ENGINE], run, exchange, done, parked, text=text, thinking="".join(thinking))
@@ -226,6 +227,11 @@ async def _commit_quietly(commit) -> None:
         await commit()
     except (ConnectionError, RuntimeError):
         pass
+
+
+async def _send_whole(request: web.Request, response: web.Response) -> None:
+    await response.prepare(request)
+    await response.write_eof()
 
 
 def _retry_diverged() -> ApiError:

@@ -8,9 +8,11 @@ import socket
 
 import aiohttp
 import pytest
+from textual.widgets import Static
 
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.screens.help import HelpScreen
+from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
 from tui_proxy.tui.widgets.cli_panel import CliPanel
 from tui_proxy.tui.widgets.errors_panel import ErrorsPanel
 from tui_proxy.tui.widgets.problem_banner import ProblemBanner
@@ -195,7 +197,7 @@ async def test_filter_copy_as_curl_and_clear(tmp_path):
 
         app.table.move_cursor(row=0)
         await pilot.press("y")
-        assert app.clipboard.startswith(f"curl -N {app.engine.url}/v1/chat/completions")
+        assert app.clipboard.startswith(f"curl -sS -N {app.engine.url}/v1/chat/completions")
         assert '"model": "opus"' in app.clipboard or '"model":"opus"' in app.clipboard
 
         await pilot.press("z")
@@ -310,21 +312,29 @@ async def test_every_binding_has_an_id_and_help_text():
     from tui_proxy.tui.app import ConsoleApp
     from tui_proxy.tui.widgets.requests_table import RequestsTable
 
-    for binding in [*ConsoleApp.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS]:
+    for binding in [*ConsoleApp.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS, *ReplayDiffScreen.BINDINGS]:
         assert binding.id and binding.tooltip, binding
 
 
-async def test_replay_sends_the_request_again_as_a_marked_new_row(tmp_path):
-    app = console_app(tmp_path)
+@pytest.mark.parametrize("capture", [False, True], ids=["from-memory", "from-store"])
+async def test_replay_sends_the_request_again_and_shows_the_diff(tmp_path, capture):
+    app = console_app(tmp_path, capture=capture)
     async with app.run_test(size=SIZE) as pilot:
         status, original, _ = await post_chat(app, "[[fake:text]] again please")
         await settle(pilot, finished(app, original))
         await pilot.press("r")
-        await settle(pilot, lambda: len(app.state) == 2 and all(not v.in_flight for v in app.state))
+        await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
         replay = app.state.newest
         assert replay.id != original and replay.replay_of == original
         assert replay.body == app.state.get(original).body and replay.status == 200
         assert table_rows(app.table)[1][1].endswith("⟲")
+        shown = plain(app.screen.query_one("#replay-diff", Static).content)
+        assert f"replay {replay.id} of {original}" in shown
+        rows = {line[2:20].strip(): line[20:].split() for line in shown.splitlines() if line[:1] in ("*", " ") and line[2:3].strip()}
+        assert rows["status"] == ["200", "200"] and rows["finish reason"] == ["stop", "stop"]
+        assert "answer text: identical" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ReplayDiffScreen)
 
 
 async def test_earlier_runs_come_back_from_the_capture_store(tmp_path):

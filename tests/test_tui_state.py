@@ -124,12 +124,22 @@ def test_filters():
 def test_curl_export_replays_against_the_proxy_without_secrets():
     view = scene_state().get(demo.DONE_WITH_THINKING)
     command = as_curl(view, "http://127.0.0.1:3456")
-    assert command.startswith("curl -N http://127.0.0.1:3456/v1/chat/completions")
-    assert "[redacted]" not in command and "$CLAUDE_MAX_TUI_API_KEY" in command
+    assert command.startswith("curl -sS -N http://127.0.0.1:3456/v1/chat/completions")
+    assert "[redacted]" not in command and "Authorization: Bearer $OPENAI_API_KEY" in command
     words = shlex.split(command)
     assert "host: 127.0.0.1:3456" not in words
-    body = words[words.index("--data-binary") + 1]
+    body = words[words.index("--data-raw") + 1]
     assert body.encode() == view.body
+
+
+def test_curl_from_the_console_and_from_the_store_are_the_same_command():
+    """One builder: the in-memory exchange and its stored capture give the same curl."""
+    from tui_proxy.capture.export_curl import to_curl
+    from tui_proxy.tui.view_capture import capture_from_view
+
+    view = scene_state().get(demo.DONE_WITH_THINKING)
+    capture = capture_from_view(view)
+    assert as_curl(view, "http://127.0.0.1:3456") == to_curl(capture, url="http://127.0.0.1:3456")
 
 
 def test_short_formats():

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from .capture.model import Capture, CaptureState, TimedLine, header_value
+from .capture.model import Capture, CaptureState, TimedLine
 from .capture.resend import resend_headers
 from .capture.store import CaptureStore
 from .events import ErrorInfo, Usage

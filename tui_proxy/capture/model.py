@@ -101,6 +101,8 @@ class Capture(CaptureSummary):
     thinking: str = ""
     usage: Usage | None = None
     error: ErrorInfo | None = None
+    #: Client tools the model called: (call id, function name, arguments as JSON text).
+    tool_calls: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def stderr_text(self) -> str:

@@ -24,16 +24,18 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from ..config import Config
 from ..events import Notice
+from ..replay import ReplayRefused
 from .commands import ConsoleCommands
 from ..ids import short_id
 from .curl import as_curl
-from .resend import ReplayRefused, resend
+from .replay import replay_and_diff
 from .filters import parse_filter
 from .history import fill_from_capture, view_from_summary
 from .keymap import keymap_from_environment
 from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .screens.replay_diff import ReplayDiffScreen
 from .state import ConsoleState, ExchangeView
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
@@ -366,15 +368,16 @@ class ConsoleApp(App[int]):
             self.notify("The proxy is not listening: nothing to replay through.", severity="error")
             return
 
-        def started(new_id: str | None) -> None:
-            self.notify(f"Replaying {short_id(view.id)} as {short_id(new_id or '?')}.", timeout=3)
-
+        self.notify(f"Replaying {short_id(view.id)}…", timeout=3)
         try:
-            await resend(view, self.engine.url, self.config.api_key, started)
+            result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key)
         except ReplayRefused as refused:
             self.notify(str(refused), severity="warning", timeout=4)
+            return
         except aiohttp.ClientError as error:
             self.notify(f"Replay of {short_id(view.id)} failed: {error}", severity="error")
+            return
+        self.push_screen(ReplayDiffScreen(result))
 
     def action_copy_curl(self) -> None:
         view = self.current_view()
@@ -437,6 +440,7 @@ class ConsoleApp(App[int]):
                     ("Console", self.BINDINGS),
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
+                    ("Replay diff", ReplayDiffScreen.BINDINGS),
                 ]
             )
         )

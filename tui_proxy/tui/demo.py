@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
+from ..capture.redact import REDACTED
 from ..events import (
     CliExited,
     CliSpawned,
@@ -111,7 +112,7 @@ def _chat_body(model: str, prompt: str, *, stream: bool, system: str | None = No
 def _headers(client: str, *, key: bool = True) -> dict[str, str]:
     headers = {"host": "127.0.0.1:3456", "user-agent": client, "content-type": "application/json", "accept": "*/*"}
     if key:
-        headers["authorization"] = "Bearer [redacted]"
+        headers["authorization"] = REDACTED
     return headers
 
 

@@ -73,6 +73,7 @@ def fill_from_capture(view: ExchangeView, capture: Capture) -> None:
         view.text.append(capture.text)
     if capture.thinking and not len(view.thinking):
         view.thinking.append(capture.thinking)
+    view.tool_calls = capture.tool_calls
     if capture.usage is not None:
         view.usage = capture.usage
     if capture.error is not None:

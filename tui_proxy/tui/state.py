@@ -27,6 +27,7 @@ from ..events import (
     ResponseChunk,
     ResponseStarted,
     TokenDelta,
+    ToolCallsRequested,
     Usage,
 )
 
@@ -120,6 +121,8 @@ class ExchangeView:
     text: CappedText = field(default_factory=lambda: CappedText(MAX_TEXT_CHARS))
     thinking: CappedText = field(default_factory=lambda: CappedText(MAX_TEXT_CHARS))
     deltas: int = 0
+    #: Client tools the model called: (call id, function name, arguments as JSON text).
+    tool_calls: tuple[tuple[str, str, str], ...] = ()
     first_token_at: float | None = None
     last_token_at: float | None = None
     # The response as sent.
@@ -255,6 +258,7 @@ class ConsoleState:
             CliStderr: self._on_stderr,
             CliExited: self._on_exited,
             TokenDelta: self._on_token,
+            ToolCallsRequested: self._on_tool_calls,
             ResponseStarted: self._on_response_started,
             ResponseChunk: self._on_chunk,
             ExchangeFinished: self._on_finished,
@@ -355,6 +359,10 @@ class ConsoleState:
         else:
             view.text.append(e.text)
             view.deltas += 1
+
+    @staticmethod
+    def _on_tool_calls(view: ExchangeView, e: ToolCallsRequested) -> None:
+        view.tool_calls = e.calls
 
     @staticmethod
     def _on_response_started(view: ExchangeView, e: ResponseStarted) -> None:

@@ -23,6 +23,11 @@ field and `rate_limit_event`, never on message text.
 | usage error (`error: unknown option`...) | 500 | server_error / cli_usage_error | no |
 | crash / exit without a result line | 502 | server_error / cli_crashed (stderr tail in the message) | yes |
 | first-output / idle / total timeout | 504 | server_error / timeout | yes |
+| structured output asked for, none produced | 502 | server_error / structured_output_missing | yes |
+| the run's tool endpoint failed | 502 | server_error / tools_unavailable | yes |
+| a retry rewrote text already streamed | 502 (as an SSE error) | server_error / upstream_retry_diverged | yes |
+| stopped from the console / at shutdown | 503 | server_error / killed, server_shutting_down | no / yes |
+| the client left | 499 (recorded only) | server_error / client_disconnected | - |
 
 `max_output_tokens` is not an error: the text so far is answered with `finish_reason:"length"`.
 """
@@ -156,3 +161,35 @@ def cli_not_found(path: str, reason: str) -> ApiError:
         retryable=False,
         source="cli",
     )
+
+
+def tools_unavailable(status: str) -> ApiError:
+    return ApiError(502, f"The CLI could not reach the proxy's tool endpoint (MCP status {status!r}); the client's tools were not offered.", type="server_error", code="tools_unavailable", source="cli")
+
+
+def structured_output_missing() -> ApiError:
+    return ApiError(502, "The model did not return output matching the requested JSON schema.", type="server_error", code="structured_output_missing", source="cli")
+
+
+def retry_diverged() -> ApiError:
+    return ApiError(
+        502,
+        "The model API failed mid-answer and the CLI's retry wrote a different answer; "
+        "the text already streamed cannot be taken back. Retry the request.",
+        type="server_error",
+        code="upstream_retry_diverged",
+        source="cli",
+    )
+
+
+def client_disconnected() -> ApiError:
+    return ApiError(499, "The client closed the connection before the answer was complete.", type="server_error", code="client_disconnected", source="disconnect")
+
+
+def stopped(reason: str) -> ApiError:
+    """A run the engine ended: from the console, at shutdown, or because its client left."""
+    if reason == "killed":
+        return ApiError(503, "The request was stopped from the claude-max-tui console.", type="server_error", code="killed", retryable=False, source="killed")
+    if reason == "shutdown":
+        return ApiError(503, "claude-max-tui is shutting down; the request was stopped.", type="server_error", code="server_shutting_down", source="shutdown")
+    return client_disconnected()

@@ -22,63 +22,29 @@ import asyncio
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
-from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, ToolCallsRequested, Usage
+from ..events import CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, ToolCallsRequested
 from ..exchange import Exchange
-from ..openai.errors import ApiError
 from ..conversation import ToolCall
 from ..output_limits import OutputLimiter, estimate_tokens
 from ..tools.bridge import CALL_TIMEOUT, ToolServer
 from ..tools.choice import ToolPlan
 from ..tools.mcp_config import write_mcp_config
 from ..tools.names import SERVER_NAME
-from ..tools.stream_calls import ToolCallArguments, ToolCallCollector, ToolCallStarted
+from ..tools.stream_calls import ToolCallCollector
 from . import lines as L
 from .argv import RunOptions, build_argv, build_env
+from . import outcome
 from .outcome import RunFacts, cli_not_found, failure
 from .process import CliProcess
+from .run_dir import make_run_dir
+from .run_events import Done, RunEvent, Text, Thinking
+from .turn_text import TurnText
 from .prompt import CliPrompt
 from .usage import usage_from_cli
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Thinking:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Restart:
-    """The CLI retried a failed turn and wrote a different answer: output from `keep` on is void.
-
-    A consumer that still holds its output (not streaming) truncates to `keep` characters;
-    one that already sent it cannot take it back and must fail.
-    """
-
-    keep: int
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    finish_reason: str
-    usage: Usage
-    #: The model the CLI actually used (e.g. `claude-sonnet-5-5`).
-    resolved_model: str | None
-    #: Structured output, when a JSON schema was asked for.
-    structured_output: object = None
-    #: The client tool calls that ended the run (finish_reason "tool_calls").
-    tool_calls: tuple[ToolCall, ...] = ()
-
-
-RunEvent = Text | Thinking | Restart | ToolCallStarted | ToolCallArguments | Done
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +107,7 @@ class CliRun:
 
     async def _run(self) -> AsyncIterator[RunEvent]:
         exchange = self.exchange
-        self._run_dir = await asyncio.to_thread(_make_run_dir, self.settings.runs_dir, self.prompt.system_prompt)
+        self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.prompt.system_prompt)
         options = self.options
         if self.prompt.system_prompt is not None:
             options = _with_prompt_file(options, os.path.join(self._run_dir, "system-prompt.txt"))
@@ -172,7 +138,7 @@ class CliRun:
         facts = self.facts
         limiter = self.limiter
         publish = exchange.publish
-        turn = _TurnText()
+        turn = TurnText()
         aborted_message = False  # the last message ended without a stop reason: a retry follows
         last_stop_reason: str | None = None
         structured = bool(self.options.json_schema)
@@ -251,7 +217,7 @@ class CliRun:
                     # Resumed (see resume()): a new request, a new answer from here on.
                     exchange, limiter, calls = self.exchange, self.limiter, self.tool_calls
                     publish = exchange.publish
-                    turn = _TurnText()
+                    turn = TurnText()
                     aborted_message, last_stop_reason = False, None
             elif kind is L.AssistantMessage:
                 if parsed.error:
@@ -278,14 +244,14 @@ class CliRun:
                 if self.tools.offered and parsed.mcp_servers.get(SERVER_NAME) in _MCP_FAILED:
                     # Without its tools the model would answer as if the client had none.
                     self._stop_reason = "tool_server_failed"
-                    raise _tool_server_failed(parsed.mcp_servers[SERVER_NAME])
+                    raise outcome.tools_unavailable(parsed.mcp_servers[SERVER_NAME])
 
         # stdout ended (or the result came): judge the run.
         if facts.result is None:
             facts.returncode = await self._wait_exit()
         facts.stderr_tail = process.stderr_tail()
         if self._stop_reason in ("killed", "shutdown", "disconnect"):
-            raise _stopped_error(self._stop_reason)
+            raise outcome.stopped(self._stop_reason)
         if self._stop_reason in ("first_output", "idle", "total"):
             facts.timed_out = self._stop_reason
             facts.timeout_seconds = self._timeout_for(self._stop_reason)
@@ -299,7 +265,7 @@ class CliRun:
             yield held
         yield self._done()
 
-    def _held_text(self, limiter: OutputLimiter, turn: "_TurnText") -> Text | None:
+    def _held_text(self, limiter: OutputLimiter, turn: TurnText) -> Text | None:
         """What the limiter still holds back (a possible start of a stop sequence), released."""
         tail = limiter.flush()
         if not tail:
@@ -330,13 +296,7 @@ class CliRun:
         result = self.facts.result
         assert result is not None
         if result.structured_output is None:
-            raise ApiError(
-                502,
-                "The model did not return output matching the requested JSON schema.",
-                type="server_error",
-                code="structured_output_missing",
-                source="cli",
-            )
+            raise outcome.structured_output_missing()
         text = json.dumps(result.structured_output, ensure_ascii=False, separators=(",", ":"))
         self.exchange.mark_first_token()
         self.exchange.publish(TokenDelta, kind="text", text=text)
@@ -449,65 +409,6 @@ class CliRun:
         self.exchange.publish(CliStderr, text=text)
 
 
-class _TurnText:
-    """The current turn's text as streamed, so that a retried message is not sent twice.
-
-    After a failed stream the CLI retries the turn, streaming it again from the start (a
-    dropped connection) or writing it whole without deltas (an error event). Repeats of
-    what was sent are skipped; an answer that differs from it voids the turn (`Restart`).
-    """
-
-    __slots__ = ("sent", "replay", "message_count", "diverged", "emitted", "turn_start")
-
-    def __init__(self) -> None:
-        self.sent = ""  # this turn's text already passed on
-        self.replay: str | None = None  # the retried message's text so far
-        self.message_count = 0
-        self.diverged = False
-        self.emitted = 0  # characters of output passed on, all turns
-        self.turn_start = 0  # where this turn's output began
-
-    def add(self, delta: str) -> str:
-        if self.replay is None:
-            self.sent += delta
-            return delta
-        self.replay += delta
-        if self.sent.startswith(self.replay):
-            return ""  # still repeating what was sent
-        if self.replay.startswith(self.sent):
-            new = self.replay[len(self.sent) :]
-            self.sent, self.replay = self.replay, None
-            return new
-        # The retry wrote something else: the turn starts over with the retry's text.
-        self.diverged = True
-        text, self.sent, self.replay = self.replay, self.replay, None
-        return text
-
-    def retry(self) -> None:
-        self.replay = ""
-
-    def restart(self) -> Restart:
-        self.diverged = False
-        self.emitted = self.turn_start
-        return Restart(self.turn_start)
-
-    def next_turn(self, *, separate: bool) -> str:
-        sep = "\n\n" if separate and self.sent and not self.sent.endswith("\n\n") else ""
-        self.sent = ""
-        self.replay = None
-        return sep
-
-    def missing_from(self, final: str) -> str:
-        """What of the CLI's final text was never streamed (its fallback writes it whole)."""
-        if final.startswith(self.sent):
-            new = final[len(self.sent) :]
-        else:
-            self.diverged = bool(self.sent)
-            new = final
-        self.sent = final
-        return new
-
-
 async def _until_done(events: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent]:
     """`events` up to and including the next Done. Closing this leaves `events` open."""
     while True:
@@ -540,29 +441,6 @@ def _subtracted(a: dict, b: dict) -> dict:
 
 #: Init statuses of an MCP server the CLI could not use.
 _MCP_FAILED = frozenset({"failed", "needs-auth"})
-
-
-def _tool_server_failed(status: str) -> ApiError:
-    return ApiError(502, f"The CLI could not reach the proxy's tool endpoint (MCP status {status!r}); the client's tools were not offered.", type="server_error", code="tools_unavailable", source="cli")
-
-
-def _stopped_error(reason: str) -> ApiError:
-    if reason == "killed":
-        return ApiError(503, "The request was stopped from the claude-max-tui console.", type="server_error", code="killed", retryable=False, source="killed")
-    if reason == "shutdown":
-        return ApiError(503, "claude-max-tui is shutting down; the request was stopped.", type="server_error", code="server_shutting_down", source="shutdown")
-    return ApiError(499, "The client closed the connection.", type="server_error", code="client_disconnected", source="disconnect")
-
-
-def _make_run_dir(runs_dir: str, system_prompt: str | None) -> str:
-    path = tempfile.mkdtemp(prefix="run-", dir=runs_dir)  # 0700
-    os.mkdir(os.path.join(path, "cwd"), 0o700)
-    os.mkdir(os.path.join(path, "tmp"), 0o700)
-    if system_prompt is not None:
-        fd = os.open(os.path.join(path, "system-prompt.txt"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(system_prompt)
-    return path
 
 
 def _with_prompt_file(options: RunOptions, path: str) -> RunOptions:

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from ..claude import outcome
 from ..openai.errors import ApiError
 from .chat_completions import chat_completions
 from .exchanges import begin_exchange, finish, send_error
@@ -33,8 +34,7 @@ def make_web_app(engine) -> web.Application:
             # slot: close its exchange so that no capture or console row stays open.
             exchange = request.get(EXCHANGE)
             if exchange is not None and not exchange.finished:
-                cut = ApiError(499, "The client closed the connection before the answer was complete.", type="server_error", code="client_disconnected", source="disconnect")
-                finish(exchange, status=499, error=cut, complete=False)
+                finish(exchange, status=499, error=outcome.client_disconnected(), complete=False)
             raise
         except web.HTTPException as exc:
             if exc.status < 400:

@@ -12,7 +12,9 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from ..claude.run import CliRun, Done, Restart, Text, Thinking
+from ..claude import outcome
+from ..claude.run import CliRun
+from ..claude.run_events import Done, Restart, Text, Thinking
 from ..events import ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..openai import chat_response
@@ -161,7 +163,7 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
                         await send(chunks.reasoning(event.text))
                     elif kind is Restart:
                         if sum(map(len, texts)) > event.keep:
-                            raise _retry_diverged()
+                            raise outcome.retry_diverged()
                     elif kind is ToolCallStarted:
                         if opening is None or not opening.done():
                             await commit()
@@ -234,18 +236,6 @@ async def _send_whole(request: web.Request, response: web.Response) -> None:
     await response.write_eof()
 
 
-def _retry_diverged() -> ApiError:
-    return ApiError(
-        502,
-        "The model API failed mid-answer and the CLI's retry wrote a different answer; "
-        "the text already streamed cannot be taken back. Retry the request.",
-        type="server_error",
-        code="upstream_retry_diverged",
-        source="cli",
-    )
-
-
 def _finish_cut(exchange: Exchange, text: str, thinking: str) -> None:
-    error = ApiError(499, "The client closed the connection before the answer was complete.", type="server_error", code="client_disconnected", source="disconnect")
-    finish(exchange, status=499, error=error, text=text, thinking=thinking, complete=False)
+    finish(exchange, status=499, error=outcome.client_disconnected(), text=text, thinking=thinking, complete=False)
 

@@ -18,7 +18,8 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 
-from ..claude.run import CliRun, Done
+from ..claude.run import CliRun
+from ..claude.run_events import Done
 from ..conversation import ToolSpec, Turn
 from . import bridge
 

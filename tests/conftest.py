@@ -84,21 +84,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> boo
 
 def children_of(pid: int) -> list[int]:
     """Live child processes of `pid` (Linux /proc), to prove none is left behind."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-    alive = []
-    for kid in kids:
-        try:
-            with open(f"/proc/{kid}/stat") as f:
-                if f.read().split(") ", 1)[1].startswith("Z"):
-                    continue
-        except OSError:
-            continue
-        alive.append(kid)
-    return alive
+    from bench.soak import proxy_children  # one /proc reader for the tests and the soak
 
-
-
+    return proxy_children(pid)

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_proxy.tui import demo  # noqa: E402
-from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, stage  # noqa: E402
+from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, scene_replay_diff, stage  # noqa: E402
+from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen  # noqa: E402
 
 # (file name, terminal size, row to select, bottom panel, keys pressed after)
 SHOTS = [
@@ -29,20 +30,25 @@ SHOTS = [
     ("console-cli", (150, 42), demo.DONE_WITH_THINKING, "cli", ()),
     ("console-errors", (150, 42), demo.RATE_LIMITED, "errors", ()),
     ("console-80x24", (80, 24), demo.STREAMING, "tokens", ()),
+    ("console-tools", (150, 42), demo.TOOL_CALLS, "tokens", ()),
     ("detail-request", (130, 40), demo.NOT_STREAMING, None, ("enter", "1")),
     ("detail-response", (130, 40), demo.DONE_WITH_THINKING, None, ("enter", "2")),
     ("detail-stream", (130, 40), demo.DONE_WITH_THINKING, None, ("enter", "3")),
     ("detail-cli", (130, 40), demo.DONE_WITH_THINKING, None, ("enter", "4")),
     ("detail-timings", (130, 40), demo.DONE_WITH_THINKING, None, ("enter", "5")),
     ("detail-error", (130, 40), demo.RATE_LIMITED, None, ("enter", "6")),
+    ("detail-tools", (130, 40), demo.TOOL_CALLS, None, ("enter", "2")),
     ("help", (130, 40), None, None, ("question_mark",)),
 ]
 
 
-async def shoot(name: str, size: tuple[int, int], select, panel, keys, out: Path, scene: bool = True, **app_kwargs) -> Path:
+async def shoot(name: str, size: tuple[int, int], select, panel, keys, out: Path, scene: bool = True, screen=None, **app_kwargs) -> Path:
+    """`screen(app)`, when given, makes a screen pushed over the staged console."""
     app = make_demo_app(**app_kwargs)
     async with app.run_test(size=size) as pilot:
         await stage(pilot, select=select, panel=panel, scene=scene)
+        if screen is not None:
+            await app.push_screen(screen(app))
         for key in keys:
             await pilot.press(key)
             await pilot.pause()
@@ -70,6 +76,7 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     svgs = [await shoot(*shot, out) for shot in SHOTS]
     svgs.append(await shoot("error-state", (100, 24), None, "tokens", (), out, scene=False, start_error=OSError(98, "Address already in use"), cli_status=DemoCliStatus(logged_in=False)))
+    svgs.append(await shoot("replay-diff", (130, 40), demo.DONE_WITH_THINKING, "tokens", (), out, screen=lambda app: ReplayDiffScreen(scene_replay_diff(app))))
     for svg in svgs:
         png = to_png(svg)
         print(svg, png or "(no rsvg-convert: apt-get install librsvg2-bin for PNGs)")

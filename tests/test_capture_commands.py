@@ -116,3 +116,23 @@ def test_readers_do_not_disturb_a_running_writer(tmp_path, capsys):
         store.flush()
         assert run("list", "--json", "--data-dir", str(tmp_path)) == 0
         assert json.loads(capsys.readouterr().out)[0]["state"] == "complete"
+
+
+def test_show_prints_the_tool_calls_the_model_made(tmp_path, capsys):
+    from tui_proxy.events import ToolCallsRequested
+
+    data = tmp_path / "data"
+    xid = "0193c1f2a4c0-70011ca1"
+    with CaptureStore.open(data / "captures.sqlite3") as store:
+        bus = EventBus()
+        bus.subscribe(store.recorder())
+        *events, finish = exchange_events(xid, start=NOW)
+        for event in events:
+            bus.publish(event)
+        bus.publish(ToolCallsRequested(xid, finish.at, calls=(("call_1", "get_weather", '{"city":"Paris"}'),)))
+        bus.publish(finish)
+        store.flush()
+        assert store.get(xid).tool_calls == (("call_1", "get_weather", '{"city":"Paris"}'),)
+    assert run("show", xid, "--data-dir", str(data)) == 0
+    out = capsys.readouterr().out
+    assert '--- tool calls\nget_weather (call_1)\n{\n  "city": "Paris"\n}' in out

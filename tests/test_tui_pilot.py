@@ -4,6 +4,7 @@ and what each panel then shows."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import aiohttp
@@ -364,3 +365,39 @@ async def test_keys_can_be_remapped_by_binding_id(tmp_path, monkeypatch):
         await pilot.press("h")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather of a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["sse", "json"])
+async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_path, stream):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        body = chat_body('Weather in Paris? [[fake:tool_call args="{\\"city\\": \\"Paris\\"}"]]', stream=stream)
+        body["tools"] = [WEATHER_TOOL]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(app.engine.url + "/v1/chat/completions", json=body) as response:
+                assert response.status == 200
+                exchange_id = response.headers["x-request-id"]
+                await response.read()
+        await settle(pilot, finished(app, exchange_id))
+        view = app.state.get(exchange_id)
+        assert [(name, json.loads(arguments)) for _, name, arguments in view.tool_calls] == [("get_weather", {"city": "Paris"})]
+        assert table_rows(app.table)[0][5] == "200 tool"
+        shown = tokens_text(app)
+        assert "tool calls (1)" in shown and "→ get_weather" in shown and '"city": "Paris"' in shown
+
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("2")
+        await settle(pilot)
+        response_tab = plain(app.screen.query_one("#response-body", Static).content)
+        assert "Tool calls (1)" in response_tab and "get_weather" in response_tab and '"city": "Paris"' in response_tab

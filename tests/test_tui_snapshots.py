@@ -11,7 +11,8 @@ import time
 import pytest
 
 from tui_proxy.tui import demo
-from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, stage
+from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, scene_replay_diff, stage
+from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +48,19 @@ def test_errors_panel(snap_compare):
     assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.RATE_LIMITED, "errors"))
 
 
+def test_tool_calls_in_the_tokens_panel(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(150, 40), run_before=staged(demo.TOOL_CALLS, "tokens"))
+
+
+def test_replay_diff_screen(snap_compare):
+    async def run_before(pilot) -> None:
+        await stage(pilot, select=demo.DONE_WITH_THINKING)
+        await pilot.app.push_screen(ReplayDiffScreen(scene_replay_diff(pilot.app)))
+        await pilot.pause()
+
+    assert snap_compare(make_demo_app(), terminal_size=(130, 40), run_before=run_before)
+
+
 def test_terminal_80x24(snap_compare):
     assert snap_compare(make_demo_app(), terminal_size=(80, 24), run_before=staged(demo.STREAMING, "tokens"))
 
@@ -60,6 +74,7 @@ def test_terminal_80x24(snap_compare):
         ("cli", "4", demo.DONE_WITH_THINKING),
         ("timings", "5", demo.DONE_WITH_THINKING),
         ("error", "6", demo.RATE_LIMITED),
+        ("response-tool-calls", "2", demo.TOOL_CALLS),
     ],
 )
 def test_detail_tab(snap_compare, tab, key, exchange):

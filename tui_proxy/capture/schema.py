@@ -81,7 +81,12 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX parts_by_exchange ON parts(exchange)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial,)
+def _v2_tool_calls(conn: sqlite3.Connection) -> None:
+    # JSON list of [call id, function name, arguments JSON text]: the client tools the model called.
+    conn.execute("ALTER TABLE exchanges ADD COLUMN tool_calls TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_tool_calls)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ from ..events import (
     RequestReceived,
     ResponseChunk,
     ResponseStarted,
+    ToolCallsRequested,
 )
 from .model import CaptureState
 from .packing import pack
@@ -93,6 +94,7 @@ class CaptureWriter:
             CliSpawned: self._cli_spawned,
             CliExited: self._cli_exited,
             ResponseStarted: self._response_started,
+            ToolCallsRequested: self._tool_calls_requested,
             ExchangeFinished: self._exchange_finished,
         }
 
@@ -276,6 +278,11 @@ class CaptureWriter:
             " response_headers = ?, response_streaming = ? WHERE id = ?",
             (e.at, e.status, json.dumps(redact_headers(e.headers)), e.streaming, e.exchange_id),
         )
+
+    def _tool_calls_requested(self, e: ToolCallsRequested) -> None:
+        calls = json.dumps([list(call) for call in e.calls])
+        self._conn.execute("UPDATE exchanges SET tool_calls = ? WHERE id = ?", (calls, e.exchange_id))
+        self._grow(e.exchange_id, len(calls))
 
     def _exchange_finished(self, e: ExchangeFinished) -> None:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row

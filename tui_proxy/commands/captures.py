@@ -180,6 +180,9 @@ def format_capture(c: Capture) -> str:
     elif c.chunks:
         lines += ["", _pretty(c.response_body)]
     lines += ["", "--- answer", c.text]
+    if c.tool_calls:
+        lines += ["", "--- tool calls"]
+        lines += [f"{name} ({call_id})\n{_pretty(arguments)}" for call_id, name, arguments in c.tool_calls]
     return "\n".join(lines)
 
 

@@ -8,10 +8,11 @@ here has the shape of `tui_proxy.engine.Engine` as the console uses it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..capture.redact import REDACTED
+from ..replay_diff import ReplayDiff, diff
 from ..events import (
     CliExited,
     CliSpawned,
@@ -25,6 +26,7 @@ from ..events import (
     ResponseChunk,
     ResponseStarted,
     TokenDelta,
+    ToolCallsRequested,
     Usage,
 )
 
@@ -131,7 +133,7 @@ def _cli_lines(exchange_id: str, at: float, session: str, text: str) -> list[Eve
 
 
 def scene_events() -> list[Event]:
-    """Seven exchanges in every state the console draws: done, thinking, error, killed, live."""
+    """Eight exchanges in every state the console draws: done, thinking, error, killed, tool calls, live."""
     events: list[Event] = []
     add = events.extend
 
@@ -194,7 +196,22 @@ def scene_events() -> list[Event]:
         ExchangeFinished(e, T0 + 17.51, 499, error=ErrorInfo(499, "request_cancelled", "Cancelled from the console", code="killed", source="killed"), text="I'll start by splitting the tokenizer", ttft_ms=1200.0, duration_ms=3510.0, complete=False),
     ])
 
-    # 6. Streaming right now (no usage yet): the live row.
+    # 6. The model calls the client's tools: the answer ends with tool_calls.
+    t = "0199f1a00008-7001ca11"
+    t_body = json.loads(_chat_body("sonnet", "Weather in Paris and Tokyo?", stream=True))
+    t_body["tools"] = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}}}}]
+    calls = (("call_0a1b2c", "get_weather", '{"city":"Paris","unit":"celsius"}'), ("call_3d4e5f", "get_weather", '{"city":"Tokyo","unit":"celsius"}'))
+    add([
+        RequestReceived(t, T0 + 19, "POST", "/v1/chat/completions", _headers("OpenAI/Python 1.82.0"), json.dumps(t_body).encode(), "OpenAI/Python 1.82.0", "127.0.0.1", model="sonnet", stream=True),
+        CliSpawned(t, T0 + 19.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet", "--mcp-config", "{…}"), pid=41921, stdin='{"type":"user","message":{"role":"user","content":"Weather in Paris and Tokyo?"}}', cwd="/tmp/claude-max-tui"),
+        ResponseStarted(t, T0 + 20.2, 200, {"content-type": "text/event-stream", "x-request-id": t}, True),
+        *_stream_events(t, T0 + 20.2, ["Let me check ", "both cities."], 0.1),
+        ResponseChunk(t, T0 + 20.9, json.dumps({"id": "chatcmpl-" + t, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": calls[0][0], "type": "function", "function": {"name": "get_weather", "arguments": calls[0][2]}}]}}]})),
+        ToolCallsRequested(t, T0 + 20.9, calls=calls),
+        ExchangeFinished(t, T0 + 20.91, 200, model="claude-sonnet-4-5", finish_reason="tool_calls", usage=Usage(1620, 64), text="Let me check both cities.", ttft_ms=1200.0, duration_ms=1910.0),
+    ])
+
+    # 7. Streaming right now (no usage yet): the live row.
     f = "0199f1a00006-f1f1f1f1"
     live = "Here is a haiku about event loops:\n\nOne thread, many waits —\ncallbacks bloom when sockets wake,\nthe loop never sleeps."
     add([
@@ -205,7 +222,7 @@ def scene_events() -> list[Event]:
         *_stream_events(f, T0 + 23.1, [w + " " for w in live.split(" ")], 0.25),
     ])
 
-    # 7. Just arrived: waiting for the CLI's first line.
+    # 8. Just arrived: waiting for the CLI's first line.
     g = "0199f1a00007-0a0b0c0d"
     add([
         RequestReceived(g, T0 + 29, "POST", "/v1/chat/completions", _headers("curl/8.5.0"), _chat_body("opus", "Explain asyncio.TaskGroup.", stream=True), "curl/8.5.0", "127.0.0.1", model="opus", stream=True),
@@ -248,6 +265,17 @@ async def stage(pilot, select: str | None = None, panel: str | None = None, scen
     await pilot.pause()
 
 
+def scene_replay_diff(app) -> ReplayDiff:
+    """The scene's first answer against a replay that put it differently: the diff screen's picture."""
+    from .view_capture import capture_from_view
+
+    original = capture_from_view(app.state.get(DONE_WITH_THINKING))
+    text = "Paris is the capital of France. It has been the seat of government for most of the last thousand years."
+    usage = replace(original.usage, completion_tokens=104)
+    again = replace(original, id=REPLAYED, replay_of=original.id, text=text, usage=usage, completion_tokens=104, ttft_ms=980.0, duration_ms=2250.0)
+    return diff(original, again)
+
+
 #: Exchange ids of the scene, by what they show.
 DONE_WITH_THINKING = "0199f1a00001-5e1f09aa"
 NOT_STREAMING = "0199f1a00002-a83c11f0"
@@ -256,3 +284,6 @@ REFUSED = "0199f1a00004-d15ea5e0"
 KILLED = "0199f1a00005-e7a11b0b"
 STREAMING = "0199f1a00006-f1f1f1f1"
 WAITING = "0199f1a00007-0a0b0c0d"
+TOOL_CALLS = "0199f1a00008-7001ca11"
+#: The replay `scene_replay_diff` compares with DONE_WITH_THINKING (not in the list).
+REPLAYED = "0199f1a00009-9e9a7a11"

@@ -56,7 +56,13 @@ def rate(per_second: float | None) -> str:
     return f"{per_second:.1f}" if per_second < 100 else f"{per_second:.0f}"
 
 
-def status_label(view: ExchangeView) -> str:
+def called_tools(view: ExchangeView) -> bool:
+    """The answer ended with calls to the client's tools (the client runs them next)."""
+    return bool(view.tool_calls) or view.finish_reason == "tool_calls"
+
+
+def status_label(view: ExchangeView, *, narrow: bool = False) -> str:
+    """`200`, `200 tool` (`tool` when narrow), `live`, `kill`…: a row's status column."""
     if view.in_flight:
         return "live" if view.first_token_at is not None or view.response_status else "wait"
     if view.error is not None and view.error.source == "killed":
@@ -65,6 +71,8 @@ def status_label(view: ExchangeView) -> str:
         return "gone"
     if view.error is not None and view.error.source == "interrupted":
         return "cut"
+    if view.error is None and called_tools(view):
+        return "tool" if narrow else f"{view.status or '?'} tool"
     return str(view.status) if view.status is not None else "?"
 
 
@@ -82,8 +90,9 @@ def status_style(view: ExchangeView) -> str:
     return "bold green"
 
 
-def status_text(view: ExchangeView) -> Text:
-    return Text(status_label(view), style=status_style(view))
+def status_text(view: ExchangeView, *, narrow: bool = False) -> Text:
+    return Text(status_label(view, narrow=narrow), style=status_style(view))
+
 
 
 def pretty_json(raw: str | bytes) -> str:

@@ -87,6 +87,8 @@ def response_renderable(view: ExchangeView, full: bool) -> RenderableType:
     else:
         head.append("   usage not reported yet" if view.in_flight else "   usage missing", style="yellow")
     parts: list[RenderableType] = [head, _section("Headers"), _headers_table(view.response_headers)]
+    if view.tool_calls:
+        parts += [_section(f"Tool calls ({len(view.tool_calls)})"), *_tool_calls(view)]
     if not view.stream:
         parts += [_section("Body"), _json_block(view.chunks[-1], full) if view.chunks else Text("(none)", style="dim")]
         return Group(*parts)
@@ -101,6 +103,14 @@ def response_renderable(view: ExchangeView, full: bool) -> RenderableType:
     if len(shown) < len(chunks):
         parts.append(Text(f"… {len(chunks) - len(shown)} more chunks: press f to load all", style="bold yellow"))
     return Group(*parts)
+
+
+def _tool_calls(view: ExchangeView) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    for call_id, name, arguments in view.tool_calls:
+        parts.append(Text.assemble((name, "bold"), (f"  {call_id}", "dim")))
+        parts.append(Syntax(fmt.pretty_json(arguments), "json", theme="ansi_dark", word_wrap=True, background_color="default"))
+    return parts
 
 
 def timings_renderable(view: ExchangeView, now: float) -> RenderableType:

@@ -47,7 +47,7 @@ COLUMNS = (
     Column("client", "client", 14, 7),
     Column("model", "model", 18, 9),
     Column("stream", "mode", 4, 1),
-    Column("status", "stat", 4, 4),
+    Column("status", "status", 8, 4),
     Column("ttft", "ttft", 6, 5, right=True),
     Column("dur", "dur", 6, 5, right=True),
     Column("in", "in", 6, None, right=True),
@@ -72,7 +72,7 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "client": fmt.client_name(view.client),
         "model": view.model or "-",
         "stream": ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
-        "status": fmt.status_text(view),
+        "status": fmt.status_text(view, narrow=narrow),
         "ttft": fmt.duration(view.ttft_ms()),
         "dur": Text(fmt.duration(view.duration_ms(now)), style="cyan" if view.in_flight else ""),
         "in": fmt.count(view.tokens_in),
@@ -82,7 +82,7 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
     if view.from_history:
         # Earlier runs, read back from the capture store: dimmed, so live traffic stands out.
         cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
-        cells["status"] = Text(fmt.status_label(view), style=fmt.status_style(view) + " dim")
+        cells["status"] = Text(fmt.status_label(view, narrow=narrow), style=fmt.status_style(view) + " dim")
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
 
 

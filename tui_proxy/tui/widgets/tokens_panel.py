@@ -43,6 +43,14 @@ def _tail(text: str) -> str:
     return "…" + text[-SHOWN_CHARS:]
 
 
+def _tool_call_runs(view: ExchangeView) -> list[tuple[str, str]]:
+    """The calls the model made, as (text, style) runs: name and id, then the pretty arguments."""
+    runs: list[tuple[str, str]] = []
+    for call_id, name, arguments in view.tool_calls:
+        runs += [(f"→ {name}  ({call_id})", "bold"), (fmt.pretty_json(arguments), "")]
+    return runs
+
+
 class TokensPanel(Vertical):
     """A summary line over the streamed text, which follows its end while you are there."""
 
@@ -89,8 +97,12 @@ class TokensPanel(Vertical):
             runs.append((f"✖ {view.status} {view.error.type}: {view.error.message}", "red"))
         elif not answer and view.in_flight:
             runs.append(("waiting for the first token…", "dim"))
-        else:
+        elif answer or not view.tool_calls:
             runs.append((answer, ""))
+        if view.tool_calls:
+            if answer:
+                runs.append(("", ""))
+            runs += [(f"tool calls ({len(view.tool_calls)})", TOOL_CALLS_LABEL), *_tool_call_runs(view)]
         body = self.query_one(StreamText)
         # A live answer is followed at its end while the reader stays there; a finished
         # one opens at its start.
@@ -102,6 +114,7 @@ class TokensPanel(Vertical):
 THINKING_LABEL = "bold grey62"
 THINKING = "italic grey62"
 ANSWER_LABEL = "bold dark_orange"
+TOOL_CALLS_LABEL = "bold dodger_blue1"
 
 
 def static_plain(widget: Static) -> str:

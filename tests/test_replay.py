@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from tui_proxy.capture import CaptureStore
-from tui_proxy.capture.model import TimedLine
+from tui_proxy.capture.model import Capture, CaptureState, TimedLine
 from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.commands import replay as replay_command
 from tui_proxy.events import EventBus, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted, Usage
@@ -204,3 +204,27 @@ def test_default_url_follows_the_port_setting(monkeypatch):
     monkeypatch.setenv("CLAUDE_MAX_TUI_PORT", "4000")
     assert replay_command.default_url() == "http://127.0.0.1:4000"
     assert replay_command.default_url(5000) == "http://127.0.0.1:5000"
+
+
+def test_tool_calls_are_read_from_streamed_pieces_and_whole_messages_and_diffed_by_value():
+    pieces = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":'}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ' "Paris"}'}}]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    streamed = read_answer([TimedLine(0.0, json.dumps(p)) for p in pieces], b"", True)
+    assert streamed.tool_calls == (("call_a", "get_weather", '{"city": "Paris"}'),)
+    assert streamed.finish_reason == "tool_calls"
+    whole = {"choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]}, "finish_reason": "tool_calls"}]}
+    assert read_answer([], json.dumps(whole).encode(), False).tool_calls == (("call_b", "get_weather", '{"city":"Paris"}'),)
+
+    base = dict(started_at=0.0, method="POST", path="/v1/chat/completions", client="", model=None, stream=True, status=200, ttft_ms=None,
+                duration_ms=None, prompt_tokens=None, completion_tokens=None, finish_reason="tool_calls", error_type=None,
+                error_message=None, replay_of=None, state=CaptureState.COMPLETE)
+    original = Capture(id="a", tool_calls=streamed.tool_calls, **base)
+    same = Capture(id="b", tool_calls=(("call_b", "get_weather", '{"city":"Paris"}'),), **base)
+    other = Capture(id="c", tool_calls=(("call_c", "get_weather", '{"city":"Tokyo"}'),), **base)
+    assert not diff(original, same).outcome_changed  # a new call id, the same call
+    row = {r.name: r for r in diff(original, other).rows}["tool calls"]
+    assert row.changed and row.original == 'get_weather({"city":"Paris"})' and diff(original, other).outcome_changed

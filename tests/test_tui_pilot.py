@@ -20,6 +20,7 @@ from tui_proxy.tui.widgets.problem_banner import ProblemBanner
 from tui_proxy.tui.widgets.status_header import StatusHeader
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 
+from tests.test_tools_fake import WEATHER
 from tests.tui_fixtures import chat_body, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
 
 pytestmark = pytest.mark.usefixtures("fake_claude_env")
@@ -367,22 +368,12 @@ async def test_keys_can_be_remapped_by_binding_id(tmp_path, monkeypatch):
         assert isinstance(app.screen, HelpScreen)
 
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather of a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-
-
 @pytest.mark.parametrize("stream", [True, False], ids=["sse", "json"])
 async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_path, stream):
     app = console_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         body = chat_body('Weather in Paris? [[fake:tool_call args="{\\"city\\": \\"Paris\\"}"]]', stream=stream)
-        body["tools"] = [WEATHER_TOOL]
+        body["tools"] = [WEATHER]
         async with aiohttp.ClientSession() as session:
             async with session.post(app.engine.url + "/v1/chat/completions", json=body) as response:
                 assert response.status == 200
@@ -401,3 +392,8 @@ async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_p
         await settle(pilot)
         response_tab = plain(app.screen.query_one("#response-body", Static).content)
         assert "Tool calls (1)" in response_tab and "get_weather" in response_tab and '"city": "Paris"' in response_tab
+
+        await pilot.press("escape", "r")
+        await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
+        shown = plain(app.screen.query_one("#replay-diff", Static).content)
+        assert "  tool calls" in shown and shown.count('get_weather({"city":"Paris"})') == 2  # same call, both sides

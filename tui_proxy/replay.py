@@ -41,6 +41,8 @@ class Answer:
     model: str | None = None
     usage: Usage | None = None
     error: ErrorInfo | None = None
+    #: Client tools the model called: (call id, function name, arguments as JSON text).
+    tool_calls: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,7 @@ class ReplayResult:
             text=self.answer.text,
             usage=self.answer.usage,
             error=self.answer.error,
+            tool_calls=self.answer.tool_calls,
         )
 
 
@@ -196,6 +199,7 @@ def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, st
     finish_reason = model = None
     usage: Usage | None = None
     error: ErrorInfo | None = None
+    calls = _ToolCalls()
     for obj in objects:
         if obj.get("type") == "response.output_text.delta":  # responses API stream
             text.append(obj.get("delta") or "")
@@ -212,8 +216,11 @@ def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, st
             message = choice.get("delta") or choice.get("message") or {}
             text.append(message.get("content") or choice.get("text") or "")
             finish_reason = choice.get("finish_reason") or finish_reason
+            for position, call in enumerate(message.get("tool_calls") or ()):
+                calls.add_chat(call, position)
         if obj.get("object") == "response":
             finish_reason = obj.get("status") or finish_reason
+            calls.set_response_output(obj.get("output") or ())
             if not wrapped:
                 text += [
                     part.get("text") or ""
@@ -223,7 +230,34 @@ def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, st
                 ]
         if isinstance(obj.get("usage"), dict):
             usage = _usage(obj["usage"])
-    return Answer("".join(text), finish_reason, model, usage, error)
+    return Answer("".join(text), finish_reason, model, usage, error, calls.result())
+
+
+class _ToolCalls:
+    """Tool calls from chat message/delta `tool_calls` (streamed ones come in pieces, by
+    index) or a responses object's `function_call` items (the last object has them all)."""
+
+    def __init__(self) -> None:
+        self._chat: dict[int, list[str]] = {}
+        self._response: tuple[tuple[str, str, str], ...] = ()
+
+    def add_chat(self, call: dict[str, Any], position: int) -> None:
+        index = call.get("index", position)
+        function = call.get("function") or {}
+        entry = self._chat.setdefault(index, ["", "", ""])
+        entry[0] = call.get("id") or entry[0]
+        entry[1] = function.get("name") or entry[1]
+        entry[2] += function.get("arguments") or ""
+
+    def set_response_output(self, output: Any) -> None:
+        self._response = tuple(
+            (str(item.get("call_id") or item.get("id") or ""), str(item.get("name") or ""), str(item.get("arguments") or ""))
+            for item in output
+            if isinstance(item, dict) and item.get("type") == "function_call"
+        )
+
+    def result(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple(tuple(self._chat[i]) for i in sorted(self._chat)) + self._response  # type: ignore[misc]
 
 
 def _usage(data: dict[str, Any]) -> Usage:

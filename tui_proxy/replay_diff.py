@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 
 from .capture.model import Capture
@@ -39,7 +40,7 @@ class ReplayDiff:
         return not self.same_text or any(r.changed for r in self.rows if r.name in _OUTCOME)
 
 
-_OUTCOME = ("status", "state", "finish reason", "error")
+_OUTCOME = ("status", "state", "finish reason", "error", "tool calls")
 
 
 def diff(original: Capture, new: Capture) -> ReplayDiff:
@@ -55,6 +56,7 @@ def diff(original: Capture, new: Capture) -> ReplayDiff:
         DiffRow("state", original.state.value, new.state.value),
         DiffRow("finish reason", _text(original.finish_reason), _text(new.finish_reason)),
         DiffRow("error", _error(original), _error(new)),
+        DiffRow("tool calls", _tool_calls(original), _tool_calls(new)),
         DiffRow("model", _text(original.model), _text(new.model)),
         _number("prompt tokens", o_usage and o_usage.prompt_tokens, n_usage and n_usage.prompt_tokens),
         _number("completion tokens", o_usage and o_usage.completion_tokens, n_usage and n_usage.completion_tokens),
@@ -96,6 +98,20 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def _tool_calls(capture: Capture) -> str:
+    """Names and arguments, not call ids (new on every run), JSON compared as values."""
+    if not capture.tool_calls:
+        return "-"
+    return " ".join(f"{name}({_compact_json(arguments)})" for _, name, arguments in capture.tool_calls)
+
+
+def _compact_json(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return text
 
 
 def _error(capture: Capture) -> str:

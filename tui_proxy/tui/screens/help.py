@@ -9,11 +9,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..filters import HELP as FILTER_HELP
+from .boxed_modal import BoxedModal
 
 
 def bindings_table(title: str, bindings: Iterable[Binding], key_display: Callable[[Binding], str]) -> Table:
@@ -29,25 +28,15 @@ def bindings_table(title: str, bindings: Iterable[Binding], key_display: Callabl
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(BoxedModal):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
-
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 90%; max-width: 110; height: 90%;
-        border: round $accent; border-title-style: bold; background: $surface; padding: 0 1;
-    }
-    """
 
     def __init__(self, sections: list[tuple[str, Iterable[Binding]]]) -> None:
         super().__init__()
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        body = VerticalScroll()
-        body.border_title = "Help · esc to close"
-        with body:
+        with self.box("Help · esc to close"):
             intro = Text.from_markup(
                 "Every request to the proxy is a row; [b]enter[/] opens it. [b]ctrl+p[/] lists every command.\n"
                 "Remap keys by binding id: CLAUDE_MAX_TUI_KEYMAP=\"console.kill=ctrl+k,console.copy_curl=c\"\n"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...ids import short_id
 from ...replay_diff import ReplayDiff, render_diff
+from .boxed_modal import BoxedModal
 
 
 def diff_text(d: ReplayDiff) -> Text:
@@ -33,24 +32,14 @@ def diff_text(d: ReplayDiff) -> Text:
     return text
 
 
-class ReplayDiffScreen(ModalScreen[None]):
+class ReplayDiffScreen(BoxedModal):
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="replay_diff.close", tooltip="Close the replay diff")]
-
-    DEFAULT_CSS = """
-    ReplayDiffScreen { align: center middle; }
-    ReplayDiffScreen > VerticalScroll {
-        width: 90%; max-width: 110; height: 90%;
-        border: round $accent; border-title-style: bold; background: $surface; padding: 0 1;
-    }
-    """
 
     def __init__(self, d: ReplayDiff) -> None:
         super().__init__()
         self.diff = d
 
     def compose(self) -> ComposeResult:
-        body = VerticalScroll()
         verdict = "outcome changed" if self.diff.outcome_changed else "same outcome"
-        body.border_title = f"Replay diff · {short_id(self.diff.original_id)} → {short_id(self.diff.new_id)} · {verdict} · esc to close"
-        with body:
+        with self.box(f"Replay diff · {short_id(self.diff.original_id)} → {short_id(self.diff.new_id)} · {verdict} · esc to close"):
             yield Static(diff_text(self.diff), id="replay-diff")

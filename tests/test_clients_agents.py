@@ -31,5 +31,6 @@ async def test_agent_loop_calls_the_tool_and_answers(engine, streamed):
             pass
     else:
         result = await agents.Runner.run(agent, question)
+    await client.close()
     assert calls == ["Paris"]
     assert result.final_output == "The tool returned: 18C and sunny in Paris"

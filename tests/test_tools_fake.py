@@ -17,8 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import children_of
-from openai import AsyncOpenAI
+from conftest import children_of, strict_client
 from tui_proxy.tools import parking
 
 WEATHER = {
@@ -31,10 +30,6 @@ WEATHER = {
 }
 TIME = {"type": "function", "function": {"name": "get_time", "description": "Local time.", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}
 ASK = [{"role": "user", "content": "Weather in Paris? [[fake:tool_call]]"}]
-
-
-def strict(engine) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=30)
 
 
 async def wait_for_no_children() -> None:
@@ -110,8 +105,8 @@ async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_e
 
 async def test_shutdown_stops_parked_runs(start_engine):
     engine = await start_engine()
-    client = strict(engine)
-    reply = await client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    async with strict_client(engine) as client:
+        reply = await client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     assert reply.choices[0].finish_reason == "tool_calls" and children_of(os.getpid())
     await engine.stop()
     assert children_of(os.getpid()) == []

@@ -46,7 +46,8 @@ async def client(tmp_path, monkeypatch, mock):
     engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False))
     await engine.start()
     try:
-        yield AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=60)
+        async with AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=60) as client:
+            yield client
     finally:
         await engine.stop()
 

@@ -20,7 +20,7 @@ from tui_proxy.tui.widgets.problem_banner import ProblemBanner
 from tui_proxy.tui.widgets.status_header import StatusHeader
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 
-from tests.test_tools_fake import WEATHER
+from test_tools_fake import WEATHER  # the same tool the fake CLI tests call
 from tests.tui_fixtures import chat_body, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
 
 pytestmark = pytest.mark.usefixtures("fake_claude_env")

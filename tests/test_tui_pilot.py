@@ -101,7 +101,8 @@ async def test_kill_ends_the_run_and_the_client_gets_a_clear_error(tmp_path):
         errors = str(sse_errors(body) if status == 200 else body).lower()
         assert "kill" in errors or "cancel" in errors, body
         assert table_rows(app.table)[0][5] == "kill"
-        [error_row] = table_rows(app.query_one(ErrorsPanel))
+        # Only this exchange's row: the panel also lists warnings logged meanwhile.
+        [error_row] = [r for r in table_rows(app.query_one(ErrorsPanel)) if r[1] == view.id.rsplit("-", 1)[-1][:6]]
         assert error_row[3] == "killed"
         assert app.engine.active_runs == 0
 
@@ -114,8 +115,9 @@ async def test_errors_panel_lists_a_cli_failure_with_status_and_why(tmp_path):
         await settle(pilot, finished(app, exchange_id))
         await pilot.press("e")
         await settle(pilot)
-        [row] = table_rows(app.query_one(ErrorsPanel))
-        assert row[1] == exchange_id.rsplit("-", 1)[-1][:6] and row[2] == str(status) and row[3] == "cli"
+        # Only this exchange's row: the panel also lists warnings logged meanwhile.
+        [row] = [r for r in table_rows(app.query_one(ErrorsPanel)) if r[1] == exchange_id.rsplit("-", 1)[-1][:6]]
+        assert row[2] == str(status) and row[3] == "cli"
         assert "e Errors 1" in str(app.query_one("#inspector").get_tab("errors").label)
         # enter on the error opens its detail on the error tab
         app.query_one(ErrorsPanel).focus()

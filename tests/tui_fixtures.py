@@ -4,6 +4,7 @@ that turn what a panel shows into plain strings to assert on."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +23,9 @@ def console_app(tmp_path: Path, **overrides: Any) -> ConsoleApp:
     """The console over the real engine, the project's fake CLI and a free port."""
     values: dict[str, Any] = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", capture=False)
     values.update(overrides)
+    # Finalise what earlier tests left behind now, before the console routes log records
+    # into its errors panel: a leftover client closing on a dead loop logs an error.
+    gc.collect()
     return make_app(Config(**values))
 
 

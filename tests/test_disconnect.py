@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from bench.soak import is_live_fake, recorded_runs, settle_leaks
-from tests.conftest import children_of, strict_client
+from conftest import children_of, strict_client, wait_until
 
 #: The issue's bound is one second; a loaded 2-core CI machine gets a margin.
 BOUND = 2.0
@@ -72,7 +72,9 @@ async def test_a_client_that_leaves_ends_its_child_within_a_second(start_engine,
     engine = await start_engine(stream_hold=0.2 if read_first else 15.0)
     gone_after = await leave(engine, fake_claude_env, text, stream=stream, read_first=read_first)
     assert gone_after < BOUND, f"child still alive {gone_after:.2f} s after the client left"
-    assert children_of(os.getpid()) == []
+    # A SIGKILLed child can still be exiting (not yet a zombie) for a moment after its
+    # cmdline is gone: give it what is left of the bound.
+    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=BOUND)
     # The exchange is closed as a disconnect (the console and captures show it), not left open.
     await asyncio.sleep(0.1)
     assert engine.active_runs == 0 and engine.admission.running == 0
@@ -108,7 +110,7 @@ async def test_many_clients_leaving_at_once_leave_no_child(start_engine, fake_cl
     results = await asyncio.gather(*(leave(engine, fake_claude_env, t, stream=i % 2 == 0, read_first=i % 2 == 0) for i, t in enumerate(texts)))
     assert max(results) < BOUND * 2  # 12 at once on 2 cores: still prompt
     assert await settle_leaks(fake_claude_env, timeout=1.0) == []
-    assert children_of(os.getpid()) == []
+    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=BOUND)
     # The proxy still answers afterwards.
     async with strict_client(engine) as client:
         answer = await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:echo]] after"}])

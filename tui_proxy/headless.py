@@ -12,12 +12,13 @@ from . import __version__
 from .config import Config
 from .engine import Engine
 from .events import Event, ExchangeFinished, Notice, RequestReceived
+from .line_output import LineOutput
 
 
 class HeadlessLog:
     """A bus subscriber that prints finished requests and engine notices."""
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
+    def __init__(self, out: LineOutput) -> None:
         self.out = out
         self._stream_flags: dict[str, bool] = {}
 
@@ -31,8 +32,7 @@ class HeadlessLog:
             self._write(f"{_clock(event.at)}  {event.level.upper():7}  {event.message}")  # type: ignore[attr-defined]
 
     def _write(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        self.out.line(line)
 
 
 def format_finished(event: ExchangeFinished, stream: bool) -> str:
@@ -55,21 +55,27 @@ def _clock(at: float) -> str:
 
 
 async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
+    lines = LineOutput(out)
+    try:
+        return await _serve(config, lines)
+    finally:
+        lines.close()
+
+
+async def _serve(config: Config, out: LineOutput) -> int:
     engine = Engine(config)
     engine.bus.subscribe(HeadlessLog(out))
     try:
         await engine.start()
     except (OSError, PermissionError) as exc:
-        out.write(f"claude-max-tui: cannot start: {exc}\n")
-        out.flush()
+        out.line(f"claude-max-tui: cannot start: {exc}")
         return 1
     status = engine.cli_status
-    out.write(f"claude-max-tui {__version__} headless, listening on {engine.url}/v1\n")
+    out.line(f"claude-max-tui {__version__} headless, listening on {engine.url}/v1")
     if status is not None:
-        out.write(f"claude CLI: {status.path or config.claude} version {status.version or 'unknown'}; logged in: {_yes_no(status.logged_in)}\n")
+        out.line(f"claude CLI: {status.path or config.claude} version {status.version or 'unknown'}; logged in: {_yes_no(status.logged_in)}")
     if engine.store is not None:
-        out.write(f"captures: {engine.store.path}\n")
-    out.flush()
+        out.line(f"captures: {engine.store.path}")
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,16 +83,14 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
     def on_signal(sig: signal.Signals) -> None:
         if stopping.is_set():
             # Already stopping (bounded: grace + kill). Dying now would orphan children.
-            out.write(f"claude-max-tui: {sig.name} again; still reaping children, exiting in a few seconds\n")
-            out.flush()
+            out.line(f"claude-max-tui: {sig.name} again; still reaping children, exiting in a few seconds")
         stopping.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         await stopping.wait()
-        out.write("claude-max-tui: shutting down\n")
-        out.flush()
+        out.line("claude-max-tui: shutting down")
     finally:
         # Handlers stay installed until the engine has stopped: see on_signal.
         try:
@@ -94,8 +98,7 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-    out.write("claude-max-tui: stopped\n")
-    out.flush()
+    out.line("claude-max-tui: stopped")
     return 0
 
 

@@ -82,3 +82,32 @@ def test_periodic_pruning_on_the_writer_thread_spares_open_exchanges(tmp_path):
         assert store.get(live[0].exchange_id).state is CaptureState.OPEN
         finished = [s for s in listed if not s.in_progress]
         assert len(finished) <= 3 and done[0] not in [s.id for s in finished]
+
+
+async def test_retention_limits_come_from_the_command_line(tmp_path):
+    """`--capture-max-count` reaches the store the engine opens: older exchanges are pruned."""
+    import asyncio
+
+    from conftest import fake_config, strict_client
+    from tui_proxy.cli import build_parser, config_from_args
+    from tui_proxy.engine import Engine
+
+    args = build_parser().parse_args(["--capture-max-count", "3", "--capture-max-mb", "50", "--capture-max-days", "2"])
+    parsed = config_from_args(args, {})
+    assert (parsed.capture_max_count, parsed.capture_max_mb, parsed.capture_max_days) == (3, 50, 2.0)
+    engine = Engine(fake_config(tmp_path, capture_max_count=parsed.capture_max_count))
+    await engine.start()
+    try:
+        async with strict_client(engine) as client:
+            for i in range(6):
+                await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": f"hi {i}"}])
+        await asyncio.sleep(0.3)
+    finally:
+        await engine.stop()
+    engine = Engine(fake_config(tmp_path, capture_max_count=parsed.capture_max_count))
+    await engine.start()  # the store prunes when it opens
+    try:
+        kept = [await engine.store.aget(summary.id) for summary in await engine.store.alist(limit=100)]
+    finally:
+        await engine.stop()
+    assert [capture.text for capture in kept] == ["You said: hi 5", "You said: hi 4", "You said: hi 3"]  # newest kept

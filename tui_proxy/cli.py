@@ -27,6 +27,9 @@ SERVE_OPTIONS = {
     "max_body_bytes": int,
     "max_prompt_chars": int,
     "history": int,
+    "capture_max_count": int,
+    "capture_max_mb": int,
+    "capture_max_days": float,
 }
 BOOLEAN_OPTIONS = ("headless", "allow_remote")
 
@@ -56,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-remote", action="store_true", default=None, help="allow a non-loopback --host without --api-key")
     parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME", help="extra Host header value to accept (repeatable)")
     parser.add_argument("--no-capture", action="store_true", help="do not keep exchanges on disk")
+    parser.add_argument("--capture-max-count", type=int, metavar="N", help="captured exchanges kept at most (default 10000)")
+    parser.add_argument("--capture-max-mb", type=int, metavar="MB", help="size of the capture store at most (default 1024)")
+    parser.add_argument("--capture-max-days", type=float, metavar="DAYS", help="age of a capture at most (default 30)")
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():

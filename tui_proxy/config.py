@@ -53,6 +53,10 @@ class Config:
     allowed_hosts: tuple[str, ...] = ()
     #: Keep captures on disk.
     capture: bool = True
+    #: Retention of the capture store: the oldest exchanges go first past any of these.
+    capture_max_count: int = 10_000
+    capture_max_mb: int = 1024
+    capture_max_days: float = 30.0
     headless: bool = False
 
     @property

@@ -182,7 +182,15 @@ class Engine:
         from .capture.store import CaptureStore
 
         try:
-            self.store = await asyncio.to_thread(CaptureStore.open, self.config.capture_path, clock=self.clock)
+            config = self.config
+            self.store = await asyncio.to_thread(
+                CaptureStore.open,
+                config.capture_path,
+                max_count=config.capture_max_count,
+                max_bytes=config.capture_max_mb * 1024 * 1024,
+                max_age_days=config.capture_max_days,
+                clock=self.clock,
+            )
         except Exception as exc:  # a broken store must not stop the proxy; say so loudly
             log.exception("capture store failed to open")
             self._notice("error", f"Capture is off: the store at {self.config.capture_path} could not be opened ({exc}).")

@@ -13,7 +13,10 @@ import pytest
 
 from bench.soak import recorded_runs, settle_leaks
 from tests.conftest import strict_client
-from tui_proxy.server.admission import MAX_PROMPT_CHARS, Admission, prompt_chars
+from tui_proxy.config import Config
+from tui_proxy.server.admission import Admission, prompt_chars
+
+MAX_PROMPT_CHARS = Config().max_prompt_chars
 
 
 def chat(text: str, **extra) -> dict:
@@ -202,7 +205,7 @@ async def test_a_prompt_beyond_the_bound_is_refused_up_front(start_engine, fake_
 
 async def test_the_default_prompt_bound_refuses_a_prompt_far_beyond_any_context(start_engine, fake_claude_env):
     engine = await start_engine()
-    assert engine.config.max_prompt_chars == MAX_PROMPT_CHARS
+    assert engine.config.max_prompt_chars == 8_000_000  # the README's figure
     status, _, body = await post(engine, chat("w" * (MAX_PROMPT_CHARS + 1)))
     assert status == 400 and body["error"]["code"] == "context_length_exceeded"
     assert recorded_runs(fake_claude_env) == []

@@ -38,7 +38,9 @@ class Config:
     #: Largest request body accepted (bytes); more gets 413.
     max_body_bytes: int = 32 * 1024 * 1024
     #: Most characters of text one request may carry; more gets 400 context_length_exceeded
-    #: before anything is spawned (see server/admission.py for why 8M).
+    #: before anything is spawned. The largest Claude context is 1M tokens and real text
+    #: runs 1-5 characters per token, so 8M is beyond any model; the CLI itself has no cap
+    #: on stream-json stdin (it would try to compact, an API call, and fail after seconds).
     max_prompt_chars: int = 8_000_000
     #: Seconds of silence on a committed stream before a keep-alive comment.
     keepalive_interval: float = 10.0

@@ -9,12 +9,6 @@ from typing import Any, AsyncIterator
 
 from ..openai.errors import ApiError
 
-#: Default bound on the text a request may carry (see `prompt_chars`). The largest Claude
-#: context window is 1M tokens; real text runs 1-5 characters per token, so 8M characters
-#: is far beyond any model. The CLI itself has no cap on stream-json stdin: it would try
-#: to compact (an API call) and fail after seconds with "Prompt is too long".
-MAX_PROMPT_CHARS = 8_000_000
-
 
 class Admission:
     def __init__(self, max_concurrency: int, max_queue: int, queue_timeout: float) -> None:

@@ -35,10 +35,6 @@ class SseStream:
         self._interval = keepalive_interval
         self._held: list[str] = []
 
-    @property
-    def committed(self) -> bool:
-        return self.response is not None
-
     async def commit(self) -> bool:
         """Send the 200 and headers. Returns True the first time."""
         if self.response is not None:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_proxy.claude import lines as L
 from tui_proxy.claude.outcome import RunFacts, failure
@@ -126,3 +128,42 @@ def test_no_result_line_is_a_crash_with_the_stderr_tail():
     assert (error.status, error.code) == (502, "cli_crashed") and "Bun crashed" in error.message
     usage = failure(RunFacts(returncode=1, stderr_tail="error: unknown option '--x'"))
     assert (usage.status, usage.code, usage.retryable) == (500, "cli_usage_error", False)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_text_delta_shortcut_agrees_with_the_full_parse(case):
+    shortcut_taken = 0
+    for line in golden_lines(case):
+        parsed = L.parse_line(line)
+        assert parsed == L.parse_json_line(line)
+        shortcut_taken += L._text_delta_fast(line) is not None
+    assert shortcut_taken == sum('"text_delta"' in line and '"parent_tool_use_id":null' in line for line in golden_lines(case))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # a sub-agent's delta, the key order changed, extra fields, a bad escape, another delta type
+        '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}},"parent_tool_use_id":"toolu_1"}',
+        '{"event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}},"type":"stream_event","parent_tool_use_id":null}',
+        '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}},"parent_tool_use_id":null}',
+        '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad \\q"}},"parent_tool_use_id":null}',
+        '{"type":"stream_event","event":{"type":"content_block_delta","index":²,"delta":{"type":"text_delta","text":"x"}},"parent_tool_use_id":null}',
+        '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \\"parent_tool_use_id\\":null"}},"parent_tool_use_id":"toolu_2"}',
+    ],
+)
+def test_anything_but_the_exact_shape_takes_the_full_path(line):
+    assert L._text_delta_fast(line) is None
+    assert L.parse_line(line) == L.parse_json_line(line)
+
+
+@given(st.text(), st.integers(min_value=0, max_value=99), st.sampled_from([None, "toolu_9"]))
+@settings(max_examples=300, deadline=None)
+def test_the_shortcut_reads_any_delta_text_as_json_does(text, index, parent):
+    event = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+    obj = {"type": "stream_event", "event": event, "session_id": "s", "parent_tool_use_id": parent, "uuid": "u"}
+    for ensure_ascii in (False, True):
+        line = json.dumps(obj, ensure_ascii=ensure_ascii, separators=(",", ":"))
+        assert L.parse_line(line) == L.parse_json_line(line)
+        if parent is None:
+            assert L.parse_line(line) == L.TextDelta(text, index)

@@ -158,10 +158,7 @@ class CliRun:
                 if new:
                     text = limiter.feed(new)
                     if text:
-                        turn.emitted += len(text)
-                        exchange.mark_first_token()
-                        publish(TokenDelta, kind="text", text=text)
-                        yield Text(text)
+                        yield self._text_out(text, turn)
                     if limiter.finish_reason:
                         self._stop_reason = "output_limit"
                         yield self._done_early()
@@ -181,8 +178,7 @@ class CliRun:
                     if sep:
                         text = limiter.feed(sep)
                         if text:
-                            turn.emitted += len(text)
-                            yield Text(text)
+                            yield self._text_out(text, turn)
                     turn.turn_start = turn.emitted
                 aborted_message = True
                 turn.message_count += 1
@@ -235,9 +231,7 @@ class CliRun:
                     if missing:
                         text = limiter.feed(missing)
                         if text:
-                            exchange.mark_first_token()
-                            publish(TokenDelta, kind="text", text=text)
-                            yield Text(text)
+                            yield self._text_out(text, turn)
                 break
             elif kind is L.Init:
                 self._init_model = parsed.model
@@ -268,12 +262,14 @@ class CliRun:
     def _held_text(self, limiter: OutputLimiter, turn: TurnText) -> Text | None:
         """What the limiter still holds back (a possible start of a stop sequence), released."""
         tail = limiter.flush()
-        if not tail:
-            return None
-        turn.emitted += len(tail)
+        return self._text_out(tail, turn) if tail else None
+
+    def _text_out(self, text: str, turn: TurnText) -> Text:
+        """Answer text passed on: counted (for a restart), timed, shown to subscribers."""
+        turn.emitted += len(text)
         self.exchange.mark_first_token()
-        self.exchange.publish(TokenDelta, kind="text", text=tail)
-        return Text(tail)
+        self.exchange.publish(TokenDelta, kind="text", text=text)
+        return Text(text)
 
     def _done(self) -> Done:
         result = self.facts.result

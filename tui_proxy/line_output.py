@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import TextIO
 
 _STOP = object()
@@ -42,11 +43,17 @@ class LineOutput:
                 pass  # stdout closed: nothing more to say
 
     def close(self, timeout: float = 2.0) -> None:
-        """Write what is waiting (at most `timeout` seconds), then stop the thread."""
-        if self.dropped:
-            self.line(f"claude-max-tui: {self.dropped} log lines dropped (the output was not being read)")
+        """Write what is waiting (at most `timeout` seconds), then stop the thread.
+
+        The dropped-lines notice waits for room like the stop marker: the queue is often still
+        full at this point (that is why lines were dropped), and the notice must not be one more.
+        """
+        deadline = time.monotonic() + timeout
         try:
-            self._lines.put(_STOP, timeout=timeout)
+            if self.dropped:
+                notice = f"claude-max-tui: {self.dropped} log lines dropped (the output was not being read)"
+                self._lines.put(notice, timeout=timeout)
+            self._lines.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
             return
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))

@@ -18,7 +18,8 @@ from tui_proxy.tui import demo
 from tui_proxy.tui.curl import as_curl
 from tui_proxy.tui.filters import parse_filter
 from tui_proxy.tui.formatting import client_name, duration
-from tui_proxy.tui.state import MAX_CLI_LINES, ConsoleState
+from tui_proxy.tui.exchange_view import MAX_CLI_LINES
+from tui_proxy.tui.state import ConsoleState
 
 
 def received(exchange_id: str, at: float = 100.0, **kwargs) -> RequestReceived:
@@ -149,7 +150,7 @@ def test_short_formats():
 
 
 def test_big_bodies_are_cut_in_memory_and_never_replayed_or_exported_cut():
-    from tui_proxy.tui.state import MAX_BODY_BYTES
+    from tui_proxy.tui.exchange_view import MAX_BODY_BYTES
 
     state = ConsoleState()
     state.apply(received("big", body=b"x" * (MAX_BODY_BYTES + 10)))

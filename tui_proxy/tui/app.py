@@ -36,7 +36,8 @@ from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.replay_diff import ReplayDiffScreen
-from .state import ConsoleState, ExchangeView
+from .exchange_view import ExchangeView
+from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
 from .widgets.problem_banner import ProblemBanner

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..capture.export_curl import curl_command
-from .state import ExchangeView
+from .exchange_view import ExchangeView
 
 
 def as_curl(view: ExchangeView, base_url: str) -> str:

@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable
 
-from .state import ExchangeView
+from .exchange_view import ExchangeView
 
 Predicate = Callable[[ExchangeView], bool]
 

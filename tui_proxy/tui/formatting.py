@@ -11,7 +11,7 @@ import time
 
 from rich.text import Text
 
-from .state import ExchangeView
+from .exchange_view import ExchangeView
 
 
 def clock_time(epoch: float) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..capture.model import Capture, CaptureState, CaptureSummary
 from ..events import ErrorInfo, Usage
-from .state import MAX_BODY_BYTES, CliLine, ExchangeView
+from .exchange_view import MAX_BODY_BYTES, CliLine, ExchangeView
 
 _INTERRUPTED = ErrorInfo(0, "interrupted", "The proxy stopped before this exchange finished.", source="interrupted")
 

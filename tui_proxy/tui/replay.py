@@ -11,7 +11,7 @@ from ..capture.model import Capture
 from ..capture.store import CaptureStore
 from ..replay import ReplayRefused, await_capture, replay
 from ..replay_diff import ReplayDiff, diff
-from .state import ExchangeView
+from .exchange_view import ExchangeView
 from .view_capture import capture_from_view
 
 #: How long a just-finished exchange may take to be committed to the store.

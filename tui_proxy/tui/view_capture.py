@@ -7,7 +7,7 @@ console gives them instead, so there is one replay path whether the store is on 
 from __future__ import annotations
 
 from ..capture.model import Capture, CaptureState
-from .state import ExchangeView
+from .exchange_view import ExchangeView
 
 
 def capture_from_view(view: ExchangeView) -> Capture:

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from .. import formatting as fmt
 from ..conversation import conversation, redact_headers
-from ..state import ExchangeView
+from ..exchange_view import ExchangeView
 from ..widgets.cli_panel import CliPanel
 from ..widgets.tokens_panel import TokensPanel
 

@@ -13,7 +13,7 @@ import shlex
 from textual.widgets import Log
 
 from .. import formatting as fmt
-from ..state import CliLine, ExchangeView
+from ..exchange_view import CliLine, ExchangeView
 
 
 def transcript_head(view: ExchangeView) -> list[str]:

@@ -29,7 +29,8 @@ from textual.strip import Strip
 
 from .. import formatting as fmt
 from ..filters import MATCH_ALL, Filter
-from ..state import ConsoleState, ExchangeView
+from ..exchange_view import ExchangeView
+from ..state import ConsoleState
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from .. import formatting as fmt
-from ..state import ExchangeView
+from ..exchange_view import ExchangeView
 from .stream_text import StreamText
 
 #: Characters of answer drawn at most; the detail view has the rest.

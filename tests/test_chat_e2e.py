@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from conftest import ROOT, children_of, strict_client, wait_until
-from tui_proxy.openai.models import CATALOGUE
+from tui_proxy.models import CATALOGUE
 
 
 def user(text: str) -> list[dict]:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from tui_proxy.claude.argv import build_argv
 from tui_proxy.openai.chat_request import ChatRequest, parse_chat_request
-from tui_proxy.openai.errors import ApiError
+from tui_proxy.errors import ProxyError
+from tui_proxy.openai.errors import error_body
 from tui_proxy.server.admission import prompt_chars
 from tui_proxy.server.body import _has_lone_surrogate
 from tui_proxy.translate import plan_chat_run
@@ -109,12 +110,12 @@ plausible = st.fixed_dictionaries(
 )
 
 
-def translate(body) -> tuple[ChatRequest, object] | ApiError:
+def translate(body) -> tuple[ChatRequest, object] | ProxyError:
     """The request path up to the CLI: validation, then the run plan."""
     try:
         chat = parse_chat_request(body)
         return chat, plan_chat_run(chat)
-    except ApiError as error:
+    except ProxyError as error:
         return error
 
 
@@ -122,11 +123,11 @@ def check(body) -> None:
     if _has_lone_surrogate(body):
         return  # refused with a 400 before translation (tests/test_limits.py)
     outcome = translate(body)
-    if isinstance(outcome, ApiError):
+    if isinstance(outcome, ProxyError):
         assert outcome.status in (400, 404), outcome
-        body = outcome.body()["error"]
+        body = error_body(outcome)["error"]
         assert set(body) == {"message", "type", "param", "code"} and body["message"]
-        json.dumps(outcome.body(), ensure_ascii=False).encode()  # always sendable
+        json.dumps(error_body(outcome), ensure_ascii=False).encode()  # always sendable
         return
     chat, plan = outcome
     line = plan.prompt.stdin_line()
@@ -174,7 +175,7 @@ def test_plausible_requests_are_a_plan_or_a_clean_error(body):
 @given(plausible)
 def test_the_prompt_bound_never_undercounts_the_text_the_cli_gets(body):
     outcome = translate(body)
-    if isinstance(outcome, ApiError) or _has_lone_surrogate(body):
+    if isinstance(outcome, ProxyError) or _has_lone_surrogate(body):
         return
     chat, plan = outcome
     user_text = sum(len(b.get("text", "")) for b in plan.prompt.blocks if b.get("type") == "text")

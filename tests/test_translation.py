@@ -10,7 +10,7 @@ import pytest
 from tui_proxy.claude.argv import RunOptions, build_argv, build_env
 from tui_proxy.claude.prompt import render_prompt
 from tui_proxy.openai.chat_request import parse_chat_request
-from tui_proxy.openai.errors import ApiError
+from tui_proxy.errors import ProxyError
 from tui_proxy.output_limits import OutputLimiter, estimate_tokens
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
@@ -58,7 +58,7 @@ def test_images_become_blocks_in_place():
 
 @pytest.mark.parametrize("url", ["data:image/png;base64,@@@", "data:text/plain;base64,aGk=", "ftp://x/y.png", "data:image/png,raw"])
 def test_bad_images_are_400s(url):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ProxyError) as caught:
         chat([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}])
     assert caught.value.status == 400 and caught.value.param.endswith(".image_url")
 

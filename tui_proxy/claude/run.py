@@ -2,7 +2,7 @@
 
 The run knows the CLI and nothing of HTTP: both API faces consume `CliRun.events()`:
 `Text`, `Thinking` and client tool-call pieces (`ToolCallStarted`, `ToolCallArguments`)
-as the model writes them, then one `Done`; a failure raises the `ApiError` that
+as the model writes them, then one `Done`; a failure raises the `ProxyError` that
 `outcome.failure` chose. `finish()` always runs after, and reaps the child.
 
 Client tools: the run serves them on its own loopback MCP endpoint and hands the CLI a

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conversation import Conversation, ImagePart, Part, TextPart, ToolCall, ToolSpec, Turn
-from . import models
-from .errors import ApiError, invalid, unsupported
+from .. import models
+from ..errors import ProxyError, invalid, unsupported
 
 #: Largest decoded image accepted (the Messages API's own cap is 5 MB per image).
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -40,7 +40,7 @@ class ChatRequest:
 
 def parse_chat_request(body: Any) -> ChatRequest:
     if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json", retryable=False)
+        raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json", retryable=False)
 
     model_id = body.get("model")
     if model_id is None:

@@ -7,7 +7,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from ..openai.errors import ApiError
+from ..errors import ProxyError
 
 
 class Admission:
@@ -70,11 +70,11 @@ class Admission:
         if not got:
             raise self._busy(f"no run slot freed up within {self.queue_timeout:g} s")
 
-    def _busy(self, why: str) -> ApiError:
-        return ApiError(
+    def _busy(self, why: str) -> ProxyError:
+        return ProxyError(
             429,
             f"claude-max-tui is at its concurrency limit ({self.max_concurrency} runs): {why}. Retry shortly.",
-            type="rate_limit_error",
+            kind="rate_limit",
             code="concurrency_limit",
             retry_after=2,
             source="request",
@@ -90,8 +90,8 @@ def _settle(acquire: asyncio.Future) -> bool:
     return not acquire.cancelled() and acquire.exception() is None
 
 
-def shutting_down() -> ApiError:
-    return ApiError(503, "claude-max-tui is shutting down; the request was not run.", type="server_error", code="server_shutting_down", source="shutdown")
+def shutting_down() -> ProxyError:
+    return ProxyError(503, "claude-max-tui is shutting down; the request was not run.", code="server_shutting_down", source="shutdown")
 
 
 def prompt_chars(body: Any) -> int:
@@ -117,7 +117,7 @@ def check_prompt_size(body: Any, max_chars: int) -> None:
     """Refuse, before spawning, a prompt far beyond any model's context (400)."""
     chars = prompt_chars(body)
     if chars > max_chars:
-        raise ApiError(
+        raise ProxyError(
             400,
             f"This request carries about {chars:,} characters of text, more than claude-max-tui accepts "
             f"({max_chars:,}, far beyond any Claude model's context window). Shorten the conversation.",

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from ..claude import outcome
-from ..openai.errors import ApiError
+from ..errors import ProxyError
 from .chat_completions import chat_completions
 from .exchanges import begin_exchange, finish, send_error
 from .guard import Guard
@@ -27,7 +27,7 @@ def make_web_app(engine) -> web.Application:
         try:
             guard.check(request)
             return await handler(request)
-        except ApiError as error:
+        except ProxyError as error:
             return await _reject(request, error)
         except asyncio.CancelledError:
             # The client left (aiohttp cancels the handler), e.g. while queued for a run
@@ -42,7 +42,7 @@ def make_web_app(engine) -> web.Application:
             return await _reject(request, _http_error(exc))
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.path)
-            error = ApiError(500, "Internal error in claude-max-tui; see its console or log.", type="server_error", code="internal_error", source="internal")
+            error = ProxyError(500, "Internal error in claude-max-tui; see its console or log.", code="internal_error", source="internal")
             return await _reject(request, error)
 
     app = web.Application(middlewares=[errors], client_max_size=engine.config.max_body_bytes)
@@ -54,17 +54,17 @@ def make_web_app(engine) -> web.Application:
     return app
 
 
-async def _reject(request: web.Request, error: ApiError) -> web.StreamResponse:
+async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse:
     exchange = request.get(EXCHANGE) or begin_exchange(request, b"")
     return await send_error(request, exchange, error)
 
 
-def _http_error(exc: web.HTTPException) -> ApiError:
+def _http_error(exc: web.HTTPException) -> ProxyError:
     if exc.status == 404:
-        return ApiError(404, "Not found. This server answers /v1/chat/completions, /v1/models and /health.", code="not_found", retryable=False)
+        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/models and /health.", code="not_found", retryable=False)
     if exc.status == 405:
-        return ApiError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
+        return ProxyError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
     if exc.status == 413:
-        return ApiError(413, f"The request body is too large ({exc.text or 'over the limit'}).", code="request_too_large", retryable=False)
-    return ApiError(exc.status, exc.reason or exc.text or "HTTP error", code=f"http_{exc.status}", retryable=False)
+        return ProxyError(413, f"The request body is too large ({exc.text or 'over the limit'}).", code="request_too_large", retryable=False)
+    return ProxyError(exc.status, exc.reason or exc.text or "HTTP error", code=f"http_{exc.status}", retryable=False)
 

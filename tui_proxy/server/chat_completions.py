@@ -18,8 +18,9 @@ from ..claude.run_events import Done, Restart, Text, Thinking
 from ..events import ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..openai import chat_response
+from ..openai.errors import error_body
 from ..openai.chat_request import ChatRequest, parse_chat_request
-from ..openai.errors import ApiError
+from ..errors import ProxyError
 from ..tools.parking import parked_runs
 from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
 from ..translate import RunPlan, plan_chat_run
@@ -54,7 +55,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 return await _complete(request, exchange, chat, plan, run)
             finally:
                 engine.untrack(exchange)
-    except ApiError as error:
+    except ProxyError as error:
         return await send_error(request, exchange, error)
 
 
@@ -79,7 +80,7 @@ async def _complete(request: web.Request, exchange: Exchange, chat: ChatRequest,
         await asyncio.shield(run.finish())
         _finish_cut(exchange, "".join(texts), "".join(thinking))
         raise
-    except ApiError:
+    except ProxyError:
         await asyncio.shield(run.finish())
         raise
     assert done is not None
@@ -182,14 +183,14 @@ async def _stream(request: web.Request, exchange: Exchange, chat: ChatRequest, p
                         await sse.close()
                         _answered(engine, run, exchange, event, parked, text="".join(texts), thinking="".join(thinking))
                         return sse.response  # type: ignore[return-value]
-        except ApiError as error:
+        except ProxyError as error:
             hold.cancel()
             await asyncio.shield(run.finish())
             if opening is None:
                 raise  # nothing sent yet: a real HTTP status
             await commit()
             # Mid-stream: an error event (the SDKs raise APIError on it), never a fake success.
-            await send(json.dumps(error.body(), ensure_ascii=False))
+            await send(json.dumps(error_body(error), ensure_ascii=False))
             await send("[DONE]")
             await sse.close()
             finish(exchange, status=200, error=error, text="".join(texts), thinking="".join(thinking), complete=False)

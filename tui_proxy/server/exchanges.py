@@ -9,7 +9,8 @@ from aiohttp import web
 from ..capture.redact import redact_headers
 from ..events import ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
 from ..exchange import Exchange
-from ..openai.errors import ApiError
+from ..errors import ProxyError
+from ..openai.errors import error_bytes, error_type
 from .keys import ENGINE, EXCHANGE
 
 REPLAY_HEADER = "X-Replay-Of"
@@ -62,10 +63,10 @@ def response_headers(exchange: Exchange) -> dict[str, str]:
     return {"x-request-id": exchange.id}
 
 
-async def send_error(request: web.Request, exchange: Exchange, error: ApiError) -> web.Response:
+async def send_error(request: web.Request, exchange: Exchange, error: ProxyError) -> web.Response:
     """Answer a JSON error, record it, close the exchange."""
     headers = {**response_headers(exchange), **error.headers(), "Content-Type": "application/json"}
-    body = error.body_bytes()
+    body = error_bytes(error)
     response = web.Response(status=error.status, body=body, headers=headers)
     exchange.publish(ResponseStarted, status=error.status, headers=headers, streaming=False)
     exchange.publish(ResponseChunk, data=body.decode())
@@ -78,7 +79,7 @@ async def send_error(request: web.Request, exchange: Exchange, error: ApiError) 
     return response
 
 
-def finish(exchange: Exchange, *, status: int, error: ApiError | None = None, complete: bool = True, **fields) -> None:
+def finish(exchange: Exchange, *, status: int, error: ProxyError | None = None, complete: bool = True, **fields) -> None:
     if exchange.finished:
         return
     exchange.finished = True
@@ -86,7 +87,7 @@ def finish(exchange: Exchange, *, status: int, error: ApiError | None = None, co
         ExchangeFinished,
         status=status,
         model=exchange.model,
-        error=error.info() if error else None,
+        error=error.info(error_type(error)) if error else None,
         ttft_ms=exchange.ttft_ms(),
         duration_ms=exchange.elapsed_ms(),
         complete=complete,

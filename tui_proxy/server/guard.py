@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ..config import Config
-from ..openai.errors import ApiError
+from ..errors import ProxyError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -44,10 +44,10 @@ class Guard:
         if not self._host_allowed(host):
             # DNS rebinding: a page on evil.example that re-resolves to 127.0.0.1 reaches
             # us with `Host: evil.example`. Only names we were told about pass.
-            raise ApiError(403, f"Host {request.host!r} is not allowed (DNS rebinding protection). Add it with --allowed-host.", type="permission_error", code="host_not_allowed", retryable=False)
+            raise ProxyError(403, f"Host {request.host!r} is not allowed (DNS rebinding protection). Add it with --allowed-host.", kind="permission", code="host_not_allowed", retryable=False)
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(origin):
-            raise ApiError(403, f"Requests from web pages ({origin}) are not allowed.", type="permission_error", code="origin_not_allowed", retryable=False)
+            raise ProxyError(403, f"Requests from web pages ({origin}) are not allowed.", kind="permission", code="origin_not_allowed", retryable=False)
         if self.api_key_digest is not None:
             self._check_key(request.headers.get("Authorization", ""))
 
@@ -69,7 +69,7 @@ class Guard:
         # Constant time: digests of equal length, compared with compare_digest, give no
         # hint of how much of the key (or its length) matched.
         if not hmac.compare_digest(given, self.api_key_digest or b""):
-            raise ApiError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` with the key given to claude-max-tui.", type="invalid_request_error", code="invalid_api_key", retryable=False)
+            raise ProxyError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` with the key given to claude-max-tui.", code="invalid_api_key", retryable=False)
 
 
 def _digest(key: str) -> bytes:

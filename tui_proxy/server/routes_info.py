@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import __version__
-from ..openai import models
+from ..models import resolve
+from ..openai.models import model_list, model_object
 from .keys import ENGINE
 
 
@@ -34,11 +35,11 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def list_models(request: web.Request) -> web.Response:
-    return web.json_response(models.model_list())
+    return web.json_response(model_list())
 
 
 async def retrieve_model(request: web.Request) -> web.Response:
     model_id = request.match_info["model_id"]
-    entry = models.resolve(model_id)  # raises the 404 for unknown ids
-    return web.json_response(models.model_object(entry))
+    entry = resolve(model_id)  # raises the 404 for unknown ids
+    return web.json_response(model_object(entry))
 

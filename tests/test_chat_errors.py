@@ -142,7 +142,7 @@ async def test_cli_missing_is_503_not_a_crash(start_engine, tmp_path):
 
 async def test_cli_that_never_exits_after_its_answer_is_reaped(start_engine):
     engine = await start_engine()
-    engine.run_settings = dataclasses.replace(engine.run_settings, exit_grace=0.3)
+    engine.runs.settings = dataclasses.replace(engine.runs.settings, exit_grace=0.3)
     async with strict_client(engine) as client:
         reply = await client.chat.completions.create(model="sonnet", messages=user("[[fake:no_exit_after_result]] hi"))
     assert reply.choices[0].finish_reason == "stop"

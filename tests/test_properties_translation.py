@@ -15,7 +15,7 @@ from tui_proxy.errors import ProxyError
 from tui_proxy.openai.errors import error_body
 from tui_proxy.server.admission import prompt_chars
 from tui_proxy.server.body import _has_lone_surrogate
-from tui_proxy.translate import plan_chat_run
+from tui_proxy.claude.plan import plan_run
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -114,7 +114,7 @@ def translate(body) -> tuple[ChatRequest, object] | ProxyError:
     """The request path up to the CLI: validation, then the run plan."""
     try:
         chat = parse_chat_request(body)
-        return chat, plan_chat_run(chat)
+        return chat, plan_run(chat.request)
     except ProxyError as error:
         return error
 
@@ -139,7 +139,7 @@ def check(body) -> None:
     assert all(isinstance(arg, str) and "\0" not in arg for arg in argv)
     # The model id is the only request value in argv, and it cannot pose as a flag.
     assert not plan.options.model.startswith("-")
-    for turn in chat.conversation.turns:
+    for turn in chat.request.conversation.turns:
         for part in turn.parts:
             value = getattr(part, "text", "")
             if len(value) > 12:
@@ -180,7 +180,7 @@ def test_the_prompt_bound_never_undercounts_the_text_the_cli_gets(body):
     chat, plan = outcome
     user_text = sum(len(b.get("text", "")) for b in plan.prompt.blocks if b.get("type") == "text")
     # Rendering adds tags around history; the bound is on the client's own text.
-    own = sum(len(getattr(p, "text", "")) for t in chat.conversation.turns for p in t.parts) + len(chat.conversation.system or "")
+    own = sum(len(getattr(p, "text", "")) for t in chat.request.conversation.turns for p in t.parts) + len(chat.request.conversation.system or "")
     assert prompt_chars(body) >= own
     assert user_text >= 0
 

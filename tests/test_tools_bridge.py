@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tui_proxy.claude.lines import Init, parse_line
-from tui_proxy.conversation import ToolSpec
+from tui_proxy.conversation import ToolChoice, ToolSpec
 from tui_proxy.tools.bridge import ToolServer
 from tui_proxy.tools.choice import plan_tools
 from tui_proxy.tools.mcp_config import write_mcp_config
@@ -79,15 +79,15 @@ async def test_mcp_config_file_is_private(server, tmp_path):
 
 def test_tool_choice_plans():
     tools = (WEATHER, NO_PARAMS)
-    assert plan_tools(tools, "none", True).offered == ()
-    assert plan_tools((), "auto", True).offered == ()
-    auto = plan_tools(tools, None, True)
+    assert plan_tools(tools, ToolChoice("none"), True).offered == ()
+    assert plan_tools((), ToolChoice("auto"), True).offered == ()
+    auto = plan_tools(tools, ToolChoice(), True)
     assert auto.allowed_tools == ("mcp__client__get_weather", "mcp__client__ping")
     assert "must" not in auto.instruction
-    named = plan_tools(tools, {"type": "function", "function": {"name": "ping"}}, False)
+    named = plan_tools(tools, ToolChoice("named", "ping"), False)
     assert named.allowed_tools == ("mcp__client__ping",)
     assert "You must call the tool mcp__client__ping" in named.instruction and "at most one tool" in named.instruction
-    assert "at least one" in plan_tools(tools, "required", True).instruction
+    assert "at least one" in plan_tools(tools, ToolChoice("required"), True).instruction
 
 
 def test_collector_turns_blocks_into_calls():

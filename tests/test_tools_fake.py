@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from conftest import children_of, strict_client
-from tui_proxy.tools import parking
+from tui_proxy.runs import parked
 
 WEATHER = {
     "type": "function",
@@ -91,7 +91,7 @@ async def test_a_changed_conversation_gets_a_new_run_with_the_transcript(openai_
 
 
 async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_env, engine, monkeypatch):
-    monkeypatch.setattr(parking, "WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(parked, "WAIT_SECONDS", 0.3)
     first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (call,) = first.choices[0].message.tool_calls
     assert engine.active_runs == 1 and children_of(os.getpid())  # parked: the CLI waits
@@ -113,9 +113,9 @@ async def test_shutdown_stops_parked_runs(start_engine):
 
 
 async def test_console_kill_stops_a_parked_run(engine, openai_client):
-    await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
-    (parked_id,) = engine._in_flight
-    assert await engine.kill(parked_id)
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
+    assert engine.active_runs == 1  # parked, waiting for the tool results
+    assert await engine.kill(reply.id.removeprefix("chatcmpl-"))
     await wait_for_no_children()
     assert engine.active_runs == 0
 

@@ -11,13 +11,13 @@ from tui_proxy.claude.argv import RunOptions, build_argv, build_env
 from tui_proxy.claude.prompt import render_prompt
 from tui_proxy.openai.chat_request import parse_chat_request
 from tui_proxy.errors import ProxyError
-from tui_proxy.output_limits import OutputLimiter, estimate_tokens
+from tui_proxy.claude.output_limits import OutputLimiter, estimate_tokens
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
 
 
 def chat(messages, **extra):
-    return parse_chat_request({"model": "claude-sonnet-4", "messages": messages, **extra})
+    return parse_chat_request({"model": "claude-sonnet-4", "messages": messages, **extra}).request
 
 
 def test_single_user_message_goes_as_is():

@@ -9,6 +9,9 @@ inside their own event loop:
     ...                           # engine.url, engine.cli_status, engine.active_runs
     await engine.kill(exchange_id)
     await engine.stop()           # stops accepting, ends streams, reaps children, flushes captures
+
+It is the composition root: the run registry (`runs/`, the one owner of every CLI child), the
+capture store and the web app (`server/`, which sees the engine only as `server.keys.EngineView`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,18 @@ import logging
 import shutil
 import tempfile
 import time
-from typing import Callable, Coroutine
+from typing import Callable
 
 from aiohttp import web
 
 from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
-from .claude.process import live_processes
 from .claude.run import RunSettings
 from .config import Config
 from .events import EventBus, Notice
 from .exchange import Exchange
 from .ids import new_exchange_id
+from .runs.registry import Runs
 from .server.admission import Admission
 from .server.app import make_web_app
 from .server.guard import is_loopback
@@ -58,13 +61,11 @@ class Engine:
         self._ids = ids or (lambda: new_exchange_id(clock()))
         self.admission = Admission(config.max_concurrency, config.max_queue, config.queue_timeout)
         self.cli_status: CliStatus | None = None
-        self.run_settings: RunSettings | None = None
+        #: Every live CLI child (set at start, when the CLI is known).
+        self.runs: Runs = None  # type: ignore[assignment]
         self.store = None
         self.port: int | None = None
-        self._in_flight: dict[str, Exchange] = {}
-        self._background: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
-        self._runs_dir: str | None = None
         self._unsubscribe_store: Callable[[], None] | None = None
 
     # -- state the faces show ----------------------------------------------------------
@@ -77,37 +78,17 @@ class Engine:
 
     @property
     def active_runs(self) -> int:
-        return len(self._in_flight)
+        """Live CLI children: answering, waiting for tool results, or being reaped."""
+        return len(self.runs) if self.runs is not None else 0
 
     # -- exchanges -----------------------------------------------------------------------
 
     def new_exchange(self) -> Exchange:
         return Exchange(self._ids(), self.bus, self.clock)
 
-    def track(self, exchange: Exchange) -> None:
-        self._in_flight[exchange.id] = exchange
-
-    def untrack(self, exchange: Exchange) -> None:
-        self._in_flight.pop(exchange.id, None)
-        # Safety net: a handler that left by an unexpected exception never reaped its
-        # child. After a normal end the child is already reaped and this does nothing.
-        if exchange.on_kill is not None:
-            exchange.on_kill("abandoned")
-            exchange.on_kill = None
-
-    def background(self, coroutine: Coroutine) -> None:
-        """Run work that outlives its request (reaping a child); awaited at shutdown."""
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def kill(self, exchange_id: str) -> bool:
         """End a running request: its client gets an error, its child is reaped."""
-        exchange = self._in_flight.get(exchange_id)
-        if exchange is None or exchange.on_kill is None:
-            return False
-        exchange.on_kill("killed")
-        return True
+        return self.runs is not None and self.runs.kill(exchange_id)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -120,16 +101,16 @@ class Engine:
             )
         inherited = default_inherited_env()
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
-        self._runs_dir = tempfile.mkdtemp(prefix="claude-max-tui-runs-")
-        self.run_settings = RunSettings(
+        runs_dir = tempfile.mkdtemp(prefix="claude-max-tui-runs-")
+        self.runs = Runs(RunSettings(
             cli_path=self.cli_status.path or config.claude,
             inherited_env=inherited,
-            runs_dir=self._runs_dir,
+            runs_dir=runs_dir,
             first_output_timeout=config.first_output_timeout,
             idle_timeout=config.idle_timeout,
             total_timeout=config.timeout,
             kill_grace=KILL_GRACE,
-        )
+        ))
         if config.capture:
             await self._open_store()
         app = make_web_app(self)
@@ -142,7 +123,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
             self._close_store()
-            shutil.rmtree(self._runs_dir, ignore_errors=True)
+            shutil.rmtree(runs_dir, ignore_errors=True)
             raise
         self.port = _bound_port(site) or config.port
         self._notice("info", f"listening on {self.url}", url=self.url)
@@ -161,22 +142,13 @@ class Engine:
         if runner is not None:
             for site in list(runner.sites):
                 await site.stop()
-        for exchange in list(self._in_flight.values()):
-            if exchange.on_kill:
-                exchange.on_kill("shutdown")
+        if self.runs is not None:
+            self.runs.stop_all("shutdown")  # streams end with an error event
         if runner is not None:
             await runner.cleanup()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        if self._runs_dir:
-            # Last resort: a child whose handler was cancelled twice (client gone, then
-            # the server's own shutdown) may still be unreaped: no child outlives stop().
-            leftovers = live_processes(under=self._runs_dir)
-            await asyncio.gather(*(p.stop("shutdown", grace=KILL_GRACE) for p in leftovers))
+        if self.runs is not None:
+            await self.runs.close(KILL_GRACE)  # every child reaped, the runs folder gone
         await asyncio.to_thread(self._close_store)
-        if self._runs_dir:
-            await asyncio.to_thread(shutil.rmtree, self._runs_dir, True)
-            self._runs_dir = None
 
     async def _open_store(self) -> None:
         from .capture.store import CaptureStore

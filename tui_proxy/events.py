@@ -70,12 +70,28 @@ class RequestReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class CliSpawned(Event):
+    """A CLI run starts answering this exchange (published when the run is attached to it,
+    which may be after it was spawned)."""
+
     argv: tuple[str, ...]
     pid: int
     #: The exact stdin sent to the CLI (one stream-json line).
     stdin: str
     cwd: str
     system_prompt: str | None = None
+    #: The run (one CLI child): a run may answer several exchanges (tool rounds).
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CliContinued(Event):
+    """A run that already answered an earlier exchange goes on for this one (no new spawn):
+    the client's tool results were handed to the CLI that waited for them."""
+
+    run_id: str
+    pid: int
+    #: The exchange the run answered before (the one that ended in tool calls).
+    previous_exchange_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +99,13 @@ class CliStdout(Event):
     """One stdout line of the CLI, raw (JSON or not)."""
 
     line: str
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CliStderr(Event):
     text: str
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +113,7 @@ class CliExited(Event):
     returncode: int | None
     #: Why the engine ended it, if it did: "timeout", "disconnect", "killed", "shutdown".
     killed_because: str | None = None
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +144,8 @@ class ResponseChunk(Event):
     """One SSE event's data as sent (streaming), or the whole JSON body (not streaming)."""
 
     data: str
+    #: The SSE event name, for faces that name their events (Responses, Messages).
+    event: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from .events import Event, EventBus
 class Exchange:
     """Publishes an exchange's events with its id and the engine's clock, and keeps its timings."""
 
-    __slots__ = ("id", "bus", "clock", "started", "started_at", "first_token", "model", "stream", "finished", "on_kill")
+    __slots__ = ("id", "bus", "clock", "started", "started_at", "first_token", "model", "stream", "finished")
 
     def __init__(self, exchange_id: str, bus: EventBus, clock: Callable[[], float]) -> None:
         self.id = exchange_id
@@ -24,8 +24,6 @@ class Exchange:
         self.model: str | None = None
         self.stream = False
         self.finished = False
-        #: Set by whoever runs the CLI for this exchange: ends it on request.
-        self.on_kill: Callable[[str], None] | None = None
 
     def publish(self, event_type: type[Event], **fields) -> None:
         self.bus.publish(event_type(exchange_id=self.id, at=self.clock(), **fields))

@@ -1,4 +1,4 @@
-"""Exchange ids: short, unique, sortable by time, safe in URLs and file names."""
+"""Exchange and run ids: short, unique, sortable by time, safe in URLs and file names."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def new_exchange_id(now: float | None = None) -> str:
 def short_id(exchange_id: str) -> str:
     """What the console shows: the random tail, enough to tell rows apart."""
     return exchange_id.rsplit("-", 1)[-1][:6]
+
+
+def new_run_id() -> str:
+    """A CLI run's id: `run-` and 8 random hex digits (a run may answer several exchanges)."""
+    return f"run-{os.urandom(4).hex()}"

@@ -1,4 +1,4 @@
-"""Validate a `/v1/chat/completions` body into a `ChatRequest`, or raise a 400 naming the param."""
+"""Validate a `/v1/chat/completions` body into the neutral `ModelRequest`, or raise a 400 naming the param."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..conversation import Conversation, ImagePart, Part, TextPart, ToolCall, ToolSpec, Turn
+from ..conversation import Conversation, ImagePart, ModelRequest, OutputOptions, Part, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
 from .. import models
 from ..errors import ProxyError, invalid, unsupported
 
@@ -23,19 +23,20 @@ TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_SCHEMA_CHARS = 64 * 1024
 
 
+#: OpenAI `reasoning_effort` -> the CLI's `--effort` (low|medium|high|xhigh|max; the CLI
+#: sends it upstream as `output_config.effort`). OpenAI's lowest levels have no match: low.
+EFFORTS = {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max"}
+#: `json_object` has no schema of its own: any JSON object.
+ANY_OBJECT = {"type": "object"}
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    model: models.ModelEntry
-    conversation: Conversation
-    stream: bool = False
+    """A chat body: the neutral request, plus what only the chat wire shape needs."""
+
+    request: ModelRequest
+    #: `stream_options.include_usage`: a usage chunk before `[DONE]`.
     include_usage: bool = False
-    stop: tuple[str, ...] = ()
-    max_tokens: int | None = None
-    tools: tuple[ToolSpec, ...] = ()
-    tool_choice: Any = None
-    parallel_tool_calls: bool = True
-    response_format: dict | None = None
-    reasoning_effort: str | None = None
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
@@ -62,19 +63,22 @@ def parse_chat_request(body: Any) -> ChatRequest:
     conversation = _parse_messages(body.get("messages"))
     tools, tool_choice = _parse_tools(body)
 
-    return ChatRequest(
+    effort = _parse_reasoning_effort(body.get("reasoning_effort"))
+    request = ModelRequest(
         model=models.resolve(model_id),
         conversation=conversation,
         stream=stream,
-        include_usage=include_usage,
-        stop=_parse_stop(body.get("stop")),
-        max_tokens=_parse_max_tokens(body),
         tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=_optional_bool(body, "parallel_tool_calls", True),
-        response_format=_parse_response_format(body.get("response_format")),
-        reasoning_effort=_parse_reasoning_effort(body.get("reasoning_effort")),
+        output=OutputOptions(
+            stop=_parse_stop(body.get("stop")),
+            max_tokens=_parse_max_tokens(body),
+            json_schema=_json_schema(_parse_response_format(body.get("response_format"))),
+            effort=EFFORTS.get(effort or ""),
+        ),
     )
+    return ChatRequest(request, include_usage=include_usage)
 
 
 def _optional_bool(obj: dict, key: str, default: bool, param: str | None = None) -> bool:
@@ -280,7 +284,7 @@ def _parse_max_tokens(body: dict) -> int | None:
     return None
 
 
-def _parse_tools(body: dict) -> tuple[tuple[ToolSpec, ...], Any]:
+def _parse_tools(body: dict) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
     raw = body.get("tools")
     tools: list[ToolSpec] = []
     if raw is not None:
@@ -319,7 +323,11 @@ def _parse_tools(body: dict) -> tuple[tuple[ToolSpec, ...], Any]:
                 raise invalid("tool_choice", f"'tool_choice' names {name!r}, which is not in 'tools'.")
         else:
             raise invalid("tool_choice", "'tool_choice' must be a string or an object.", "invalid_type")
-    return tuple(tools), choice
+    if isinstance(choice, dict):
+        return tuple(tools), ToolChoice("named", choice["function"]["name"])
+    if choice in ("none", "required"):
+        return tuple(tools), ToolChoice(choice)
+    return tuple(tools), ToolChoice()
 
 
 def _parse_response_format(value: Any) -> dict | None:
@@ -350,3 +358,12 @@ def _parse_reasoning_effort(value: Any) -> str | None:
     if value not in REASONING_EFFORTS:
         raise invalid("reasoning_effort", f"'reasoning_effort' must be one of {', '.join(REASONING_EFFORTS)}.")
     return value
+
+
+def _json_schema(response_format: dict | None) -> dict | None:
+    """Structured output: `json_schema`'s schema, or any object for `json_object`."""
+    if not response_format:
+        return None
+    if response_format.get("type") == "json_object":
+        return ANY_OBJECT
+    return (response_format.get("json_schema") or {}).get("schema") or ANY_OBJECT

@@ -10,15 +10,17 @@ from aiohttp import web
 from ..claude import outcome
 from ..errors import ProxyError
 from .chat_completions import chat_completions
+from .error_shapes import OPENAI
 from .exchanges import begin_exchange, finish, send_error
+from .face import ErrorShape
 from .guard import Guard
-from .keys import ENGINE, EXCHANGE
+from .keys import ENGINE, EXCHANGE, EngineView
 from .routes_info import health, list_models, retrieve_model
 
 log = logging.getLogger(__name__)
 
 
-def make_web_app(engine) -> web.Application:
+def make_web_app(engine: EngineView) -> web.Application:
     guard = Guard(engine.config)
 
     @web.middleware
@@ -34,7 +36,8 @@ def make_web_app(engine) -> web.Application:
             # slot: close its exchange so that no capture or console row stays open.
             exchange = request.get(EXCHANGE)
             if exchange is not None and not exchange.finished:
-                finish(exchange, status=499, error=outcome.client_disconnected(), complete=False)
+                error = outcome.client_disconnected()
+                finish(exchange, status=499, error=error.info(error_shape(request).type(error)), complete=False)
             raise
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -54,9 +57,14 @@ def make_web_app(engine) -> web.Application:
     return app
 
 
+def error_shape(request: web.Request) -> ErrorShape:
+    """The error shape of the face a request was aimed at (also for unknown routes)."""
+    return OPENAI
+
+
 async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse:
     exchange = request.get(EXCHANGE) or begin_exchange(request, b"")
-    return await send_error(request, exchange, error)
+    return await send_error(request, exchange, error, error_shape(request))
 
 
 def _http_error(exc: web.HTTPException) -> ProxyError:

@@ -7,10 +7,10 @@ import json
 from aiohttp import web
 
 from ..capture.redact import redact_headers
-from ..events import ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
+from ..events import ErrorInfo, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..errors import ProxyError
-from ..openai.errors import error_bytes, error_type
+from .face import ErrorShape
 from .keys import ENGINE, EXCHANGE
 
 REPLAY_HEADER = "X-Replay-Of"
@@ -63,23 +63,25 @@ def response_headers(exchange: Exchange) -> dict[str, str]:
     return {"x-request-id": exchange.id}
 
 
-async def send_error(request: web.Request, exchange: Exchange, error: ProxyError) -> web.Response:
-    """Answer a JSON error, record it, close the exchange."""
+async def send_error(request: web.Request, exchange: Exchange, error: ProxyError, shape: ErrorShape) -> web.Response:
+    """Answer an error in `shape`, record it, close the exchange."""
+    status = shape.status(error)
     headers = {**response_headers(exchange), **error.headers(), "Content-Type": "application/json"}
-    body = error_bytes(error)
-    response = web.Response(status=error.status, body=body, headers=headers)
-    exchange.publish(ResponseStarted, status=error.status, headers=headers, streaming=False)
+    body = shape.body(error)
+    response = web.Response(status=status, body=body, headers=headers)
+    exchange.publish(ResponseStarted, status=status, headers=headers, streaming=False)
     exchange.publish(ResponseChunk, data=body.decode())
     try:
         await response.prepare(request)
         await response.write_eof()
     except (ConnectionError, RuntimeError):
         pass
-    finish(exchange, status=error.status, error=error)
+    finish(exchange, status=status, error=error.info(shape.type(error), status))
     return response
 
 
-def finish(exchange: Exchange, *, status: int, error: ProxyError | None = None, complete: bool = True, **fields) -> None:
+def finish(exchange: Exchange, *, status: int, error: ErrorInfo | None = None, complete: bool = True, **fields) -> None:
+    """The exchange's last event, once."""
     if exchange.finished:
         return
     exchange.finished = True
@@ -87,29 +89,12 @@ def finish(exchange: Exchange, *, status: int, error: ProxyError | None = None, 
         ExchangeFinished,
         status=status,
         model=exchange.model,
-        error=error.info(error_type(error)) if error else None,
+        error=error,
         ttft_ms=exchange.ttft_ms(),
         duration_ms=exchange.elapsed_ms(),
         complete=complete,
         **fields,
     )
-
-
-def settle(engine, run, exchange: Exchange, **fields) -> None:
-    """The answer is out: reap the child, then close the exchange, off the request's task.
-
-    The connection is free at once (a keep-alive client's next request is not held up by
-    the reap), and a client that hangs up now cannot turn a delivered answer into a cut one.
-    """
-    exchange.on_kill = None  # answered: nothing left to kill, only a child to reap
-
-    async def reap_then_finish() -> None:
-        try:
-            await run.finish()
-        finally:
-            finish(exchange, **fields)
-
-    engine.background(reap_then_finish())
 
 
 def json_body(data: object) -> bytes:

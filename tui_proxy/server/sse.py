@@ -1,4 +1,4 @@
-"""Server-sent events on an aiohttp StreamResponse: data events, keep-alives, one writer."""
+"""Server-sent events on an aiohttp StreamResponse: events (named or not), keep-alives, one writer."""
 
 from __future__ import annotations
 
@@ -45,13 +45,14 @@ class SseStream:
         self._keepalive = asyncio.ensure_future(self._keep_alive())
         return True
 
-    def hold(self, payload: str) -> None:
-        """Queue an event for the next write: events that arrived together leave together.
+    def hold(self, frame: str) -> None:
+        """Queue an event (see `frame()`) for the next write: events that arrived together
+        leave together.
 
         Held events never wait for more output: they go out with the next event, or as soon
         as the handler waits on the CLI again (the loop's next turn), whichever comes first.
         """
-        self._held.append("data: " + payload + "\n\n")
+        self._held.append(frame)
         if len(self._held) == 1:
             asyncio.get_running_loop().call_soon(self._flush_held_soon)
 
@@ -68,14 +69,14 @@ class SseStream:
         except (ConnectionError, RuntimeError):
             pass  # the client is gone: the handler finds out on its next write
 
-    async def data(self, payload: str) -> None:
-        """Send an event, with any held before it, in one write."""
+    async def send(self, frame: str) -> None:
+        """Send an event (see `frame()`), with any held before it, in one write."""
         if self._held:
-            self._held.append("data: " + payload + "\n\n")
+            self._held.append(frame)
             text, self._held = "".join(self._held), []
             await self._write(text.encode())
         else:
-            await self._write(("data: " + payload + "\n\n").encode())
+            await self._write(frame.encode())
 
     async def comment(self, text: str = "keep-alive") -> None:
         held, self._held = "".join(self._held), []  # never overtake held events
@@ -119,3 +120,10 @@ class SseStream:
                 await self.response.write_eof()
             except (ConnectionError, RuntimeError):
                 pass
+
+
+def frame(data: str, event: str | None = None) -> str:
+    """One event as sent: an `event:` line when it is named (Responses, Messages), then `data:`."""
+    if event is None:
+        return "data: " + data + "\n\n"
+    return "event: " + event + "\ndata: " + data + "\n\n"

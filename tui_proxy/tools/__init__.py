@@ -1,4 +1,4 @@
-"""Client tools: the functions of an OpenAI request, offered to the CLI as MCP tools.
+"""Client tools: the functions of a request (any face), offered to the CLI as MCP tools.
 
 * `choice`: which tools a run offers (`tool_choice`, `parallel_tool_calls`) and what the
   model is told.
@@ -6,7 +6,7 @@
   random token; `mcp_config` writes the run's private `--mcp-config` naming it. The CLI
   lists them as `mcp__client__<name>` (`names`).
 * `stream_calls`: the model's `tool_use` blocks on stdout become OpenAI tool-call pieces.
-* `parking`: a run stopped at tool calls waits (bounded) for the client's next request;
-  if that request brings exactly those results, the same CLI goes on, otherwise a new run
-  gets the conversation as a transcript (README, "Client tools", for the measurements).
+
+Runs stopped at tool calls and waiting for the client's results live with every other live
+CLI in `runs/` (`runs/parked.py`).
 """

@@ -8,9 +8,7 @@ a run that still answers in text is answered as text, see README).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from ..conversation import ToolSpec
+from ..conversation import ToolChoice, ToolSpec
 from .names import PREFIX, cli_tool_name
 
 
@@ -26,8 +24,8 @@ class ToolPlan:
         return tuple(cli_tool_name(tool.name) for tool in self.offered)
 
 
-def plan_tools(tools: tuple[ToolSpec, ...], tool_choice: Any, parallel: bool) -> ToolPlan:
-    if not tools or tool_choice == "none":
+def plan_tools(tools: tuple[ToolSpec, ...], tool_choice: ToolChoice, parallel: bool) -> ToolPlan:
+    if not tools or tool_choice.mode == "none":
         return ToolPlan()
     offered = tools
     lines = [
@@ -35,11 +33,11 @@ def plan_tools(tools: tuple[ToolSpec, ...], tool_choice: Any, parallel: bool) ->
         "results appear in the conversation as <tool_call> and <tool_result> tags: to call a function now, "
         "use the tool itself, never write such tags."
     ]
-    if isinstance(tool_choice, dict):
-        name = tool_choice["function"]["name"]
+    if tool_choice.mode == "named":
+        name = tool_choice.name
         offered = tuple(tool for tool in tools if tool.name == name)
         lines.append(f"You must call the tool {cli_tool_name(name)} now, instead of answering in text.")
-    elif tool_choice == "required":
+    elif tool_choice.mode == "required":
         lines.append("You must call at least one of these tools now, instead of answering in text.")
     if not parallel:
         lines.append("Call at most one tool in your answer.")

@@ -1,0 +1,41 @@
+"""From the neutral request to a CLI run plan: prompt, options, tools and output limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..conversation import ModelRequest
+from ..tools.choice import ToolPlan, plan_tools
+from .argv import RunOptions
+from .output_limits import OutputLimiter
+from .prompt import CliPrompt, render_prompt
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    prompt: CliPrompt
+    options: RunOptions
+    tools: ToolPlan
+    stop: tuple[str, ...]
+    max_tokens: int | None
+
+    def limiter(self) -> OutputLimiter:
+        # Structured output is one JSON value: cutting it would only make it invalid.
+        if self.options.json_schema:
+            return OutputLimiter()
+        return OutputLimiter(self.stop, self.max_tokens)
+
+
+def plan_run(request: ModelRequest) -> RunPlan:
+    tools = plan_tools(request.tools, request.tool_choice, request.parallel_tool_calls)
+    prompt = render_prompt(request.conversation, extra_system=tools.instruction)
+    output = request.output
+    options = RunOptions(
+        model=request.model.cli_model,
+        effort=output.effort,
+        # The CLI's `--json-schema`: it adds a StructuredOutput tool, validates the model's
+        # call against the schema (retrying on mismatch) and reports `structured_output`.
+        json_schema=None if output.json_schema is None else json.dumps(output.json_schema, ensure_ascii=False, separators=(",", ":")),
+    )
+    return RunPlan(prompt, options, tools, output.stop, output.max_tokens)

@@ -1,0 +1,1 @@
+"""Every live CLI child: the registry that owns them, and runs parked for tool results."""

@@ -1,0 +1,149 @@
+"""The one owner of every live CLI child of an engine.
+
+A run enters here when it is prepared (spawned) and leaves when its child is reaped. In
+between it answers a request, waits parked for the client's tool results (`parked.py`), or is
+being reaped in the background after its answer went out. The registry starts runs (a parked
+one continued, or a new one), parks and settles them, kills them (console, shutdown, a client
+gone), reaps them, and at shutdown leaves no child behind.
+
+Room for what comes next: CLIs started ahead of their request and conversations kept warm
+are more states of a run here (prepared, not yet attached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Callable, Coroutine
+
+from ..claude.plan import RunPlan
+from ..claude.process import live_processes
+from ..claude.run import CliRun, RunSettings
+from ..claude.run_events import Done
+from ..conversation import ModelRequest
+from ..exchange import Exchange
+from ..ids import new_run_id
+from .parked import ParkedRuns
+
+
+class Runs:
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        #: Every run from its spawn until its child is reaped, by run id.
+        self._live: dict[str, CliRun] = {}
+        #: The run answering each exchange now, by exchange id (what the console can kill).
+        self._answering: dict[str, CliRun] = {}
+        #: Runs whose reaping has been decided (settled, dropped): no one else stops them.
+        self._reaping: set[str] = set()
+        self.parked = ParkedRuns(self._drop)
+        self._background: set[asyncio.Task] = set()
+        self._stopping = False
+
+    def __len__(self) -> int:
+        """Live CLI children: answering, parked, or not yet reaped."""
+        return len(self._live)
+
+    # -- a request's run -----------------------------------------------------------------
+
+    async def start(self, exchange: Exchange, request: ModelRequest, plan: RunPlan) -> CliRun:
+        """The run that answers `exchange`: the parked run this request continues, else a new one."""
+        claimed = self.parked.claim(request, plan)
+        if claimed is not None:
+            run, results = claimed
+            run.resume(exchange, plan.limiter(), results)
+        else:
+            run = CliRun(self.settings, plan, new_run_id())
+            self._live[run.id] = run
+            try:
+                await run.prepare()
+            except BaseException:
+                await asyncio.shield(self.reap(run))
+                raise
+            run.attach(exchange)
+            if self._stopping:
+                run.kill("shutdown")
+        self._answering[exchange.id] = run
+        return run
+
+    def park(self, run: CliRun, request: ModelRequest, plan: RunPlan, done: Done) -> bool:
+        """Keep a run that waits for the client's tools, before the client can see the answer
+        (its next request may come the moment it does). False: settle it as usual."""
+        return done.finish_reason == "tool_calls" and not self._stopping and self.parked.park(run, request, plan, done)
+
+    def settle(self, run: CliRun, then: Callable[[], None]) -> None:
+        """The answer is out: reap the child off the request, then call `then` (close the exchange).
+
+        The connection is free at once (a keep-alive client's next request is not held up by
+        the reap), and a client that hangs up now cannot turn a delivered answer into a cut one.
+        """
+
+        self._reaping.add(run.id)
+
+        async def reap_then() -> None:
+            try:
+                await self.reap(run)
+            finally:
+                then()
+
+        self.background(reap_then())
+
+    def release(self, exchange: Exchange, run: CliRun) -> None:
+        """The request is over, however it ended. Safety net: a run its handler left behind by
+        an unexpected exception (neither parked nor reaped) is stopped and reaped here."""
+        if self._answering.get(exchange.id) is run:
+            del self._answering[exchange.id]
+        if run.id in self._live and run.id not in self._reaping and not self.parked.holds(run):
+            self._drop(run, "abandoned")
+
+    async def reap(self, run: CliRun) -> None:
+        """Stop (if it still runs) and reap `run`'s child; it leaves the registry."""
+        self._reaping.add(run.id)
+        self.parked.discard(run)
+        try:
+            await run.finish()
+        finally:
+            self._live.pop(run.id, None)
+            self._reaping.discard(run.id)
+
+    # -- the engine's controls -----------------------------------------------------------
+
+    def kill(self, exchange_id: str) -> bool:
+        """End the run answering `exchange_id` (its client gets an error), or the run parked
+        after answering it with tool calls; the child is reaped."""
+        run = self._answering.get(exchange_id)
+        if run is not None:
+            run.kill("killed")
+            return True
+        return self.parked.drop_answered(exchange_id, "killed")
+
+    def background(self, coroutine: Coroutine) -> None:
+        """Work that outlives its request (reaping a child); awaited at shutdown."""
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def stop_all(self, reason: str = "shutdown") -> None:
+        """Stop every run now (their requests end with an error); no new run lives on."""
+        self._stopping = True
+        self.parked.drop_all(reason)
+        for run in list(self._live.values()):
+            run.kill(reason)
+
+    async def close(self, kill_grace: float) -> None:
+        """After `stop_all` and the requests' end: reap everything, remove the runs folder."""
+        self.stop_all()
+        for run in list(self._live.values()):
+            if run.id not in self._reaping:
+                self._drop(run, "shutdown")
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        # Last resort: a child whose handler was cancelled twice (client gone, then the
+        # server's own shutdown) may still be unreaped: no child outlives the engine.
+        leftovers = live_processes(under=self.settings.runs_dir)
+        await asyncio.gather(*(p.stop("shutdown", grace=kill_grace) for p in leftovers))
+        await asyncio.to_thread(shutil.rmtree, self.settings.runs_dir, True)
+
+    def _drop(self, run: CliRun, reason: str) -> None:
+        self._reaping.add(run.id)
+        run.kill(reason)
+        self.background(self.reap(run))

@@ -7,12 +7,8 @@ the same text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..events import Event, ExchangeFinished, Notice, TokenDelta
-
-if TYPE_CHECKING:
-    from .store import CaptureStore
+from .writer import CaptureWriter
 
 _SKIPPED = (TokenDelta, Notice)
 
@@ -20,8 +16,8 @@ _SKIPPED = (TokenDelta, Notice)
 class CaptureRecorder:
     __slots__ = ("_submit",)
 
-    def __init__(self, store: CaptureStore) -> None:
-        self._submit = store.writer.submit
+    def __init__(self, writer: CaptureWriter) -> None:
+        self._submit = writer.submit
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, _SKIPPED) or not event.exchange_id:

@@ -129,7 +129,7 @@ class CaptureStore:
 
     def recorder(self) -> CaptureRecorder:
         """The bus subscriber that feeds this store."""
-        return CaptureRecorder(self)
+        return CaptureRecorder(self.writer)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every event recorded so far is committed. Not on the event loop."""

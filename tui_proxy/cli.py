@@ -5,33 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, Field
 from pathlib import Path
 
 from . import __version__
-from .config import Config, env_value
-
-#: Serve options: flag name → (Config field, type). Each is also `CLAUDE_MAX_TUI_<NAME>`.
-SERVE_OPTIONS = {
-    "host": str,
-    "port": int,
-    "claude": str,
-    "data_dir": Path,
-    "api_key": str,
-    "max_concurrency": int,
-    "max_queue": int,
-    "queue_timeout": float,
-    "timeout": float,
-    "first_output_timeout": float,
-    "idle_timeout": float,
-    "max_body_bytes": int,
-    "max_prompt_chars": int,
-    "history": int,
-    "capture_max_count": int,
-    "capture_max_mb": int,
-    "capture_max_days": float,
-}
-BOOLEAN_OPTIONS = ("headless", "allow_remote")
+from .config import ENV_PREFIX, Config, env_value, settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,27 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every option can also be set as CLAUDE_MAX_TUI_<NAME>, e.g. CLAUDE_MAX_TUI_PORT=3456.",
     )
     parser.add_argument("--version", action="version", version=f"claude-max-tui {__version__}")
-    parser.add_argument("--headless", action="store_true", default=None, help="run the proxy without the console, logging one line per request")
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 3456; 0 picks a free one)")
-    parser.add_argument("--claude", metavar="PATH", help="the claude executable (default: claude on PATH)")
-    parser.add_argument("--data-dir", metavar="DIR", type=Path, help="where captures are kept (default ~/.local/share/claude-max-tui)")
-    parser.add_argument("--api-key", metavar="KEY", help="require clients to send Authorization: Bearer KEY; prefer CLAUDE_MAX_TUI_API_KEY, which other users cannot read in ps")
-    parser.add_argument("--max-concurrency", type=int, metavar="N", help="CLI runs at once (default 8)")
-    parser.add_argument("--max-queue", type=int, metavar="N", help="requests that may wait for a run slot before 429 (default 32)")
-    parser.add_argument("--queue-timeout", type=float, metavar="SECONDS", help="longest wait for a run slot before 429 (default 30)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="total time a run may take (default 600)")
-    parser.add_argument("--first-output-timeout", type=float, metavar="SECONDS", help="time until the CLI's first output (default 60)")
-    parser.add_argument("--idle-timeout", type=float, metavar="SECONDS", help="longest silence of a running CLI (default 300)")
-    parser.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default 32 MiB)")
-    parser.add_argument("--max-prompt-chars", type=int, metavar="N", help="most characters of text in one request; more is refused before spawning (default 8000000)")
-    parser.add_argument("--history", type=int, metavar="N", help="requests the console keeps in memory (default 1000)")
-    parser.add_argument("--allow-remote", action="store_true", default=None, help="allow a non-loopback --host without --api-key")
-    parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME", help="extra Host header value to accept (repeatable)")
-    parser.add_argument("--no-capture", action="store_true", help="do not keep exchanges on disk")
-    parser.add_argument("--capture-max-count", type=int, metavar="N", help="captured exchanges kept at most (default 10000)")
-    parser.add_argument("--capture-max-mb", type=int, metavar="MB", help="size of the capture store at most (default 1024)")
-    parser.add_argument("--capture-max-days", type=float, metavar="DAYS", help="age of a capture at most (default 30)")
+    for setting in settings():
+        _add_flag(parser, setting)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
@@ -70,6 +29,37 @@ def build_parser() -> argparse.ArgumentParser:
         for name in set(commands.choices) - before:
             commands.choices[name].set_defaults(run=module.run)
     return parser
+
+
+def _add_flag(parser: argparse.ArgumentParser, setting: Field) -> None:
+    """One flag from a `Config` field's declaration (config.option)."""
+    meta = setting.metadata
+    flag = meta["flag"] or "--" + setting.name.replace("_", "-")
+    kind = _kind(setting)
+    if kind is bool:
+        # A switch: `--headless` sets True, `--no-capture` sets the field False.
+        parser.add_argument(flag, dest=setting.name, action="store_const", const=not flag.startswith("--no-"), default=None, help=meta["help"])
+        return
+    shown = meta["shown"] or (None if setting.default in (None, (), MISSING) else f"{setting.default:g}" if isinstance(setting.default, float) else setting.default)
+    help_text = meta["help"] + (f" (default {shown})" if shown is not None else "")
+    if kind is tuple:
+        parser.add_argument(flag, dest=setting.name, action="append", default=None, metavar=meta["metavar"], help=help_text)
+    else:
+        parser.add_argument(flag, dest=setting.name, type=kind, default=None, metavar=meta["metavar"], help=help_text)
+
+
+def _kind(setting: Field) -> type:
+    """The value type of a setting, from its annotation (a string: `from __future__ import annotations`)."""
+    annotation = str(setting.type)
+    for name, kind in (("bool", bool), ("int", int), ("float", float), ("Path", Path), ("tuple", tuple)):
+        if annotation.startswith(name):
+            return kind
+    return str
+
+
+def _env_name(setting: Field) -> str:
+    flag = setting.metadata["flag"]
+    return flag[2:].replace("-", "_") if flag and flag.startswith("--no-") else setting.name
 
 
 def _command_modules() -> list:
@@ -82,28 +72,29 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
     """Flags first, then CLAUDE_MAX_TUI_* variables, then defaults."""
     env = os.environ if environ is None else environ
     values: dict = {}
-    for name, kind in SERVE_OPTIONS.items():
-        given = getattr(args, name, None)
+    for setting in settings():
+        given = getattr(args, setting.name, None)
         if given is None:
-            raw = env_value(name, env)
-            if raw is not None and raw != "":
-                try:
-                    given = kind(raw)
-                except ValueError:
-                    raise SystemExit(f"claude-max-tui: CLAUDE_MAX_TUI_{name.upper()}={raw!r} is not a valid {kind.__name__}")
+            given = _from_env(setting, env_value(_env_name(setting), env))
         if given is not None:
-            values[name] = given
-    for name in BOOLEAN_OPTIONS:
-        given = getattr(args, name, None)
-        if given is None:
-            given = (env_value(name, env) or "").lower() in ("1", "true", "yes", "on")
-        values[name] = given
-    hosts = getattr(args, "allowed_host", None) or [h for h in (env_value("allowed_hosts", env) or "").split(",") if h]
-    values["allowed_hosts"] = tuple(hosts)
-    if getattr(args, "no_capture", False) or (env_value("no_capture", env) or "").lower() in ("1", "true", "yes"):
-        values["capture"] = False
-    known = {f.name for f in fields(Config)}
-    return Config(**{k: v for k, v in values.items() if k in known})
+            values[setting.name] = tuple(given) if _kind(setting) is tuple else given
+    return Config(**values)
+
+
+def _from_env(setting: Field, raw: str | None):
+    if raw is None or raw == "":
+        return None
+    kind = _kind(setting)
+    if kind is bool:
+        on = raw.lower() in ("1", "true", "yes", "on")
+        inverted = bool(setting.metadata["flag"] and setting.metadata["flag"].startswith("--no-"))
+        return (not on) if inverted else on
+    if kind is tuple:
+        return tuple(item for item in raw.split(",") if item)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SystemExit(f"claude-max-tui: {ENV_PREFIX}{_env_name(setting).upper()}={raw!r} is not a valid {kind.__name__}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

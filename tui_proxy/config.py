@@ -1,10 +1,14 @@
-"""Settings: one dataclass, filled from flags, then `CLAUDE_MAX_TUI_<NAME>` variables, then defaults."""
+"""Settings, declared once: each `Config` field says its help (and flag shape) beside its
+default; the command line flags, the `CLAUDE_MAX_TUI_<NAME>` variables and the help text are
+all generated from these declarations (`cli.py`). A flag wins over the variable, the variable
+over the default."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "CLAUDE_MAX_TUI_"
 
@@ -14,56 +18,59 @@ def default_data_dir() -> Path:
     return Path(base) / "claude-max-tui"
 
 
+def option(default: Any = MISSING, help: str = "", *, metavar: str | None = None, shown: str | None = None, flag: str | None = None, default_factory: Any = MISSING) -> Any:
+    """A setting with a flag. `shown` is the default as the help prints it; `flag` overrides
+    the flag's name (`--no-capture` for `capture`)."""
+    metadata = {"help": help, "metavar": metavar, "shown": shown, "flag": flag}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(slots=True)
 class Config:
-    host: str = "127.0.0.1"
-    port: int = 3456
+    headless: bool = option(False, "run the proxy without the console, logging one line per request")
+    host: str = option("127.0.0.1", "address to listen on")
+    port: int = option(3456, "port to listen on (0 picks a free one)")
     #: Path or name of the `claude` executable; resolved to an absolute path at start.
-    claude: str = "claude"
-    data_dir: Path = field(default_factory=default_data_dir)
+    claude: str = option("claude", "the claude executable", metavar="PATH", shown="claude on PATH")
+    data_dir: Path = option(help="where captures are kept", metavar="DIR", shown="~/.local/share/claude-max-tui", default_factory=default_data_dir)
     #: When set, clients must send `Authorization: Bearer <api_key>`.
-    api_key: str | None = None
+    api_key: str | None = option(None, "require clients to send Authorization: Bearer KEY; prefer CLAUDE_MAX_TUI_API_KEY, which other users cannot read in ps", metavar="KEY")
     #: CLI runs at once; more requests wait in a bounded queue, then get 429.
-    max_concurrency: int = 8
-    #: Requests that may wait for a free slot before 429.
-    max_queue: int = 32
-    #: Longest a request may wait in the queue (seconds).
-    queue_timeout: float = 30.0
-    #: Total time a run may take (seconds).
-    timeout: float = 600.0
-    #: Time allowed until the CLI's first stdout line.
-    first_output_timeout: float = 60.0
-    #: Longest silence from the CLI once it has started talking.
-    idle_timeout: float = 300.0
-    #: Largest request body accepted (bytes); more gets 413.
-    max_body_bytes: int = 32 * 1024 * 1024
-    #: Most characters of text one request may carry; more gets 400 context_length_exceeded
-    #: before anything is spawned. The largest Claude context is 1M tokens and real text
-    #: runs 1-5 characters per token, so 8M is beyond any model; the CLI itself has no cap
-    #: on stream-json stdin (it would try to compact, an API call, and fail after seconds).
-    max_prompt_chars: int = 8_000_000
+    max_concurrency: int = option(8, "CLI runs at once", metavar="N")
+    max_queue: int = option(32, "requests that may wait for a run slot before 429", metavar="N")
+    queue_timeout: float = option(30.0, "longest wait for a run slot before 429", metavar="SECONDS")
+    timeout: float = option(600.0, "total time a run may take", metavar="SECONDS")
+    first_output_timeout: float = option(60.0, "time until the CLI's first output", metavar="SECONDS")
+    idle_timeout: float = option(300.0, "longest silence of a running CLI", metavar="SECONDS")
+    max_body_bytes: int = option(32 * 1024 * 1024, "largest request body", metavar="N", shown="32 MiB")
+    #: The largest Claude context is 1M tokens and real text runs 1-5 characters per token, so
+    #: 8M is beyond any model; the CLI itself has no cap on stream-json stdin (it would try to
+    #: compact, an API call, and fail after seconds).
+    max_prompt_chars: int = option(8_000_000, "most characters of text in one request; more is refused before spawning", metavar="N")
+    history: int = option(1000, "requests the console keeps in memory", metavar="N")
+    allow_remote: bool = option(False, "allow a non-loopback --host without --api-key")
+    allowed_hosts: tuple[str, ...] = option((), "extra Host header value to accept (repeatable; the variable takes a comma-separated list)", metavar="NAME", flag="--allowed-host")
+    capture: bool = option(True, "do not keep exchanges on disk", flag="--no-capture")
+    capture_max_count: int = option(10_000, "captured exchanges kept at most", metavar="N")
+    capture_max_mb: int = option(1024, "size of the capture store at most", metavar="MB")
+    capture_max_days: float = option(30.0, "age of a capture at most", metavar="DAYS")
+    # Tuning without a flag (tests set them):
     #: Seconds of silence on a committed stream before a keep-alive comment.
     keepalive_interval: float = 10.0
     #: A streaming response holds its headers this long waiting for the model's first
     #: output, so early failures reach the client as real HTTP statuses.
     stream_hold: float = 15.0
-    #: Recent exchanges kept in memory by the console.
-    history: int = 1000
-    #: Allow binding a non-loopback address without an API key.
-    allow_remote: bool = False
-    #: Extra Host header values accepted (besides loopback names and the bind address).
-    allowed_hosts: tuple[str, ...] = ()
-    #: Keep captures on disk.
-    capture: bool = True
-    #: Retention of the capture store: the oldest exchanges go first past any of these.
-    capture_max_count: int = 10_000
-    capture_max_mb: int = 1024
-    capture_max_days: float = 30.0
-    headless: bool = False
 
     @property
     def capture_path(self) -> Path:
         return Path(self.data_dir) / "captures.sqlite3"
+
+
+def settings() -> list[Field]:
+    """The settings that have a flag and a variable, in declaration order."""
+    return [f for f in fields(Config) if "help" in f.metadata]
 
 
 def env_value(name: str, environ: dict[str, str] | None = None) -> str | None:

@@ -61,7 +61,7 @@ def answer(events: list) -> str:
 def test_successes_end_in_done_with_the_cli_result_text(case):
     reader, events = read(case)
     assert reader.stop == "result"
-    last, done = reader.finish(now=0)
+    last, done = reader.judge(now=0)
     events += last
     assert answer(events) == result_text(case)
     assert isinstance(done, Done) and done.finish_reason == "stop"
@@ -103,7 +103,7 @@ def test_failures_are_judged_from_the_lines(case, status, code):
     reader, events = read(case)
     assert answer(events) == ""  # an error's text is never answer text
     with pytest.raises(ProxyError) as caught:
-        reader.finish(now=0)
+        reader.judge(now=0)
     assert (caught.value.status, caught.value.code) == (status, code)
 
 
@@ -111,13 +111,13 @@ def test_a_subscription_limit_carries_the_seconds_to_its_reset():
     reader, _ = read("429_subscription")
     resets_at = reader.facts.rate_limit.resets_at
     with pytest.raises(ProxyError) as caught:
-        reader.finish(now=resets_at - 120)
+        reader.judge(now=resets_at - 120)
     assert caught.value.status == 429 and caught.value.retry_after == 120
 
 
 def test_the_cli_output_limit_is_length_with_continuations_joined():
     reader, events = read("max_tokens")
-    last, done = reader.finish(now=0)
+    last, done = reader.judge(now=0)
     text = answer(events + last)
     assert done.finish_reason == "length" and text and "\n\n" not in text
 
@@ -139,7 +139,7 @@ def test_a_transcript_without_a_result_is_a_crash():
     reader.facts.returncode = 3
     reader.facts.stderr_tail = "panic"
     with pytest.raises(ProxyError) as caught:
-        reader.finish(now=0)
+        reader.judge(now=0)
     assert caught.value.code == "cli_crashed" and "panic" in caught.value.message
 
 

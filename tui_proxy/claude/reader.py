@@ -2,7 +2,7 @@
 
 `RunReader.feed(line)` takes one stdout line (text, without its newline) and returns the run
 events it makes (`Text`, `Thinking`, `Restart`, tool-call pieces); `stop` then tells whether
-the answer is over, and why. `finish()` judges the run once stdout ended or the result came:
+the answer is over, and why. `judge()` judges the run once stdout ended or the result came:
 it raises the run's `ProxyError`, or returns the last events and the `Done`. Nothing here
 spawns, reads, writes, publishes or sleeps: the run (`claude/run.py`) does that, and the tests
 feed this the golden transcripts of the real CLI directly (tests/test_reader.py).
@@ -100,7 +100,7 @@ class RunReader:
             if parsed.stop_reason == "tool_use" and self.calls.has_calls:
                 # The client runs its tools. The CLI waits for them; the run is either finished
                 # (the CLI stopped) or resumed with the results.
-                out.extend(self.calls.finish())
+                out.extend(self.calls.close_open())
                 self.stop = "tool_calls"
         elif kind is L.AssistantMessage:
             if parsed.error:
@@ -180,7 +180,7 @@ class RunReader:
         usage = usage_from_cli(self._message_usage, completion_override=self.limiter.tokens or estimate_tokens(""))
         return Done(self.limiter.finish_reason or "stop", usage, self.init_model)
 
-    def finish(self, *, now: float | None = None) -> tuple[list[RunEvent], Done]:
+    def judge(self, *, now: float | None = None) -> tuple[list[RunEvent], Done]:
         """Judge the run once its stdout ended or its result came (fill `facts` first: exit
         code, stderr tail, a watchdog's timeout). Raises the run's error; else the last events
         (structured output, held text) and the `Done`."""

@@ -179,7 +179,7 @@ class CliRun:
         if self._stop_reason in ("first_output", "idle", "total"):
             facts.timed_out = self._stop_reason
             facts.timeout_seconds = self._timeout_for(self._stop_reason)
-        last, done = reader.finish()
+        last, done = reader.judge()
         for event in last:
             yield self._passed_on(event)
         yield done

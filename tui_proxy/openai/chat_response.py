@@ -79,7 +79,7 @@ class ChunkWriter:
     def delta(self, delta: dict) -> str:
         return self._head + _dumps(delta) + self._tail
 
-    def finish(self, finish_reason: str) -> str:
+    def finish_chunk(self, finish_reason: str) -> str:
         tail = self._tail.replace('"finish_reason":null', '"finish_reason":' + _dumps(finish_reason), 1)
         return self._head + "{}" + tail
 

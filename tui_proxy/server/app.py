@@ -11,7 +11,7 @@ from ..claude import outcome
 from ..errors import ProxyError
 from .chat_completions import chat_completions
 from .error_shapes import OPENAI
-from .exchanges import begin_exchange, finish, send_error
+from .exchanges import begin_exchange, close_exchange, send_error
 from .face import ErrorShape
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
@@ -37,7 +37,7 @@ def make_web_app(engine: EngineView) -> web.Application:
             exchange = request.get(EXCHANGE)
             if exchange is not None and not exchange.finished:
                 error = outcome.client_disconnected()
-                finish(exchange, status=499, error=error.info(error_shape(request).type(error)), complete=False)
+                close_exchange(exchange, status=499, error=error.info(error_shape(request).type(error)), complete=False)
             raise
         except web.HTTPException as exc:
             if exc.status < 400:

@@ -68,7 +68,7 @@ class ChatStream:
         return [SseEvent(self.chunks.tool_call_arguments(index, fragment))]
 
     def finished(self, answer: Answer) -> list[SseEvent]:
-        events = [SseEvent(self.chunks.finish(answer.done.finish_reason))]
+        events = [SseEvent(self.chunks.finish_chunk(answer.done.finish_reason))]
         if self.include_usage:
             events.append(SseEvent(self.chunks.usage(answer.done.usage)))
         return events + _DONE

@@ -76,11 +76,11 @@ async def send_error(request: web.Request, exchange: Exchange, error: ProxyError
         await response.write_eof()
     except (ConnectionError, RuntimeError):
         pass
-    finish(exchange, status=status, error=error.info(shape.type(error), status))
+    close_exchange(exchange, status=status, error=error.info(shape.type(error), status))
     return response
 
 
-def finish(exchange: Exchange, *, status: int, error: ErrorInfo | None = None, complete: bool = True, **fields) -> None:
+def close_exchange(exchange: Exchange, *, status: int, error: ErrorInfo | None = None, complete: bool = True, **fields) -> None:
     """The exchange's last event, once."""
     if exchange.finished:
         return

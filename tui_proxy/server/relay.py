@@ -29,7 +29,7 @@ from ..events import ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
 from .body import decode_body
-from .exchanges import begin_exchange, finish, json_body, peek_model_and_stream, response_headers, send_error
+from .exchanges import begin_exchange, close_exchange, json_body, peek_model_and_stream, response_headers, send_error
 from .face import Answer, Face, Parsed, SseEvent
 from .keys import ENGINE, EngineView
 from .sse import WRITE_TIMEOUT, SseStream, frame
@@ -181,7 +181,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
             await send(shape.failed(error))
             await sse.close()
             status = 200
-            finish(exchange, status=status, error=error.info(face.errors.type(error), status), text="".join(texts), thinking="".join(thinking), complete=False)
+            close_exchange(exchange, status=status, error=error.info(face.errors.type(error), status), text="".join(texts), thinking="".join(thinking), complete=False)
             return sse.response  # type: ignore[return-value]
     except (asyncio.CancelledError, ConnectionError) as exc:
         hold.cancel()
@@ -199,9 +199,9 @@ def _answered(engine: EngineView, run: CliRun, exchange: Exchange, answer: Answe
     done = answer.done
     fields = dict(status=200, finish_reason=done.finish_reason, usage=done.usage, text=answer.text, thinking=answer.thinking)
     if parked:
-        finish(exchange, **fields)
+        close_exchange(exchange, **fields)
     else:
-        engine.runs.settle(run, lambda: finish(exchange, **fields))
+        engine.runs.settle(run, lambda: close_exchange(exchange, **fields))
 
 
 async def _commit_quietly(commit) -> None:
@@ -218,4 +218,4 @@ async def _send_whole(request: web.Request, response: web.Response) -> None:
 
 def _finish_cut(face: Face, exchange: Exchange, text: str, thinking: str) -> None:
     error = outcome.client_disconnected()
-    finish(exchange, status=499, error=error.info(face.errors.type(error)), text=text, thinking=thinking, complete=False)
+    close_exchange(exchange, status=499, error=error.info(face.errors.type(error)), text=text, thinking=thinking, complete=False)

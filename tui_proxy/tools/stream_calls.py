@@ -82,6 +82,6 @@ class ToolCallCollector:
         self.calls.append(done)
         return None if call.arguments else ToolCallArguments(call.index, "{}")
 
-    def finish(self) -> list[ToolCallArguments]:
+    def close_open(self) -> list[ToolCallArguments]:
         """Blocks the stream never closed (a cut stream): close them as they are."""
         return [piece for piece in (self.block_stop(i) for i in list(self._open)) if piece is not None]

@@ -1,4 +1,4 @@
-"""Third-party conformance suites against the proxy (openai-contract.md §11), with the fake CLI
+"""Third-party conformance suites against the proxy (docs/openai-contract.md §11), with the fake CLI
 playing the model (`FAKE_CLAUDE_SCENARIO=model`: structured output for a schema, a tool call
 when tools are offered, else an echo). Every test must pass; skipped ones are only those the
 suite itself skips for non-reasoning model names.

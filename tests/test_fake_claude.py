@@ -1,4 +1,4 @@
-"""The fake `claude` (tests/bin/claude) against the real CLI's behaviour (claude-cli.md).
+"""The fake `claude` (tests/bin/claude) against the real CLI's behaviour (docs/claude-cli.md).
 
 Every test spawns the wrapper by absolute path, without a shell, with a minimal
 environment, exactly as the engine does. When real-CLI transcripts exist in

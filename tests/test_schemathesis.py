@@ -1,5 +1,5 @@
 """schemathesis in negative mode against a running headless proxy over the fake CLI, with the
-OpenAI spec that ships inside llm-comply (openai-contract.md §11).
+OpenAI spec that ships inside llm-comply (docs/openai-contract.md §11).
 
 Every schema-violating request must get a well-formed 4xx (never a 5xx), and nothing
 malformed may reach the CLI: every run the fake CLI recorded got the fixed, safe argv and
@@ -7,7 +7,7 @@ one JSON user line on stdin. The proxy must still be up and have no child left a
 
 Excluded checks: `status_code_conformance` (the spec documents only 200) and
 `positive_data_acceptance` (the spec's own examples use features we refuse on purpose
-with a 400, such as `audio` output and `n` > 1: contract §2.3).
+with a 400, such as `audio` output and `n` > 1: docs/openai-contract.md §2.3).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Run it as `tests/bin/claude` (absolute path, no shell needed, empty environment fine;
 standard library only, tested on python 3.11; it prefers $FAKE_CLAUDE_PYTHON, then the
 repo's .venv, then /usr/bin/python3). It prints the real stream-json lines of
-/work/shared/docs/claude-cli.md, fast, and fails on demand. It accepts the real argv
+docs/claude-cli.md, fast, and fails on demand. It accepts the real argv
 (commander-style errors for unknown options and bad values, the --verbose and
 --include-partial-messages rules), `--version`, `auth status`, and the json/text output
 formats; --effort, --json-schema, --mcp-config, --allowedTools, --max-thinking-tokens

@@ -3,7 +3,7 @@
 Options are checked in argv order: a missing or invalid value stops at once, an
 unknown option is reported after the scan, with commander's "(Did you mean …?)" hint.
 Variadic options (--tools, --allowedTools, --mcp-config, …) swallow following bare
-words, exactly the trap documented in claude-cli.md §2.
+words, exactly the trap documented in docs/claude-cli.md §2.
 """
 
 from __future__ import annotations

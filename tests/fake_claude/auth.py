@@ -1,4 +1,4 @@
-"""Who the fake is logged in as, and `claude auth status` (claude-cli.md §9).
+"""Who the fake is logged in as, and `claude auth status` (docs/claude-cli.md §9).
 
 $FAKE_CLAUDE_LOGGED_IN (default "1"): "0"/"false"/"no" means not logged in.
 ANTHROPIC_API_KEY set means API-key auth (apiKeySource "ANTHROPIC_API_KEY", no

@@ -35,7 +35,7 @@ def _auth_command(rest: list[str], env: dict) -> None:
 
 
 def _validate(parsed: argv_parser.Args, env: dict) -> None:
-    """The checks the real CLI makes before reading stdin (claude-cli.md §2, §10)."""
+    """The checks the real CLI makes before reading stdin (docs/claude-cli.md §2, §10)."""
     stream = parsed.output_format == "stream-json"
     if stream and not parsed.flag("--verbose"):
         _fail("Error: When using --print, --output-format=stream-json requires --verbose")

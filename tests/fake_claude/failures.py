@@ -1,4 +1,4 @@
-"""Upstream API failures, line for line as real 2.1.328 transcripts show them (claude-cli.md §6).
+"""Upstream API failures, line for line as real 2.1.328 transcripts show them (docs/claude-cli.md §6).
 
 Shape: init, status, [api_retry × N], [rate_limit_event], assistant with `error`
 (model `<synthetic>`, stop_reason `stop_sequence`, UUID message id,

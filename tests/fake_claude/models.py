@@ -1,4 +1,4 @@
-"""Model aliases as 2.1.328 resolves them (claude-cli.md §2.2) and list prices for cost."""
+"""Model aliases as 2.1.328 resolves them (docs/claude-cli.md §2.2) and list prices for cost."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One turn as the real CLI prints it (claude-cli.md §4–§7): init … result.
+"""One turn as the real CLI prints it (docs/claude-cli.md §4–§7): init … result.
 
 `Run` owns the line shapes and the bookkeeping (usage, cost, num_turns, timings);
 `Response` streams one API response block by block. Scenarios only say *what*
@@ -141,7 +141,7 @@ class Run:
     def rate_limit_event(self, info: dict | None = None) -> None:
         """Once per run under OAuth (subscription) auth, after the first answered request.
 
-        The routine "allowed" one is left out without --include-partial-messages (claude-cli.md
+        The routine "allowed" one is left out without --include-partial-messages (docs/claude-cli.md
         §4: "init, assistant(s), result"); warnings and rejections are always printed."""
         if info is None:
             if not self.session.auth.oauth or self.rate_limit_sent or not self.session.partial:
@@ -253,7 +253,7 @@ class Run:
             self.session.exit_code = 1
 
     def error_assistant(self, error: str, text: str, **extra) -> None:
-        """A synthetic API-error message (claude-cli.md §5): `<synthetic>`, UUID id, stop_sequence."""
+        """A synthetic API-error message (docs/claude-cli.md §5): `<synthetic>`, UUID id, stop_sequence."""
         self.emit({
             "type": "assistant",
             "message": {"diagnostics": None, "id": ids.uuid4(), "container": None, "model": "<synthetic>",

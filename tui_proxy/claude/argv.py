@@ -1,7 +1,7 @@
 """The CLI's command line and environment: the safety of every run is decided here.
 
 No shell, argv a list, the prompt never in argv (it goes on stdin), built-in tools, user
-and project settings and MCP servers off, no session files. See claude-cli.md §2.
+and project settings and MCP servers off, no session files. See docs/claude-cli.md §2.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Parse the CLI's stream-json stdout, one line at a time, into typed records.
 
-Rules from claude-cli.md §4: always `json.loads` (the result line's `"type"` is near its
+Rules from docs/claude-cli.md §4: always `json.loads` (the result line's `"type"` is near its
 end), skip unknown types and non-JSON lines, ignore sub-agent output.
 """
 

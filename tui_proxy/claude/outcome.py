@@ -2,7 +2,7 @@
 
 It says what went wrong in neutral terms (status, kind, code); each API face renders it.
 
-Decided on the result line first, then the exit code (claude-cli.md §5-§7): API failures
+Decided on the result line first, then the exit code (docs/claude-cli.md §5-§7): API failures
 come as `subtype:"success"` with `is_error:true`, keyed on the assistant line's `error`
 field and `rate_limit_event`, never on message text.
 

@@ -1,4 +1,4 @@
-"""Shape chat completions and chunks exactly as OpenAI clients validate them (contract §3-§4)."""
+"""Shape chat completions and chunks exactly as OpenAI clients validate them (docs/openai-contract.md §3-§4)."""
 
 from __future__ import annotations
 

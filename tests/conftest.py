@@ -19,7 +19,8 @@ FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
 
 
 def fake_config(tmp_path: Path, **overrides) -> Config:
-    values = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", keepalive_interval=1.0)
+    # No CLIs started ahead unless a test asks (tests/test_pool.py): each test counts its children.
+    values = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", keepalive_interval=1.0, pool_size=0)
     values.update(overrides)
     return Config(**values)
 

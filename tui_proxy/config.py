@@ -50,6 +50,7 @@ class Config:
     #: compact, an API call, and fail after seconds).
     max_prompt_chars: int = option(8_000_000, "most characters of text in one request; more is refused before spawning", metavar="N")
     history: int = option(1000, "requests the console keeps in memory", metavar="N")
+    pool_size: int = option(2, "CLIs kept started ahead of their request, for new conversations (each idle one holds ~150 MB; 0 turns it off)", metavar="N")
     allow_remote: bool = option(False, "allow a non-loopback --host without --api-key")
     allowed_hosts: tuple[str, ...] = option((), "extra Host header value to accept (repeatable; the variable takes a comma-separated list)", metavar="NAME", flag="--allowed-host")
     capture: bool = option(True, "do not keep exchanges on disk", flag="--no-capture")

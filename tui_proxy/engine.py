@@ -110,7 +110,7 @@ class Engine:
             idle_timeout=config.idle_timeout,
             total_timeout=config.timeout,
             kill_grace=KILL_GRACE,
-        ))
+        ), pool_size=config.pool_size if self.cli_status.found else 0)
         if config.capture:
             await self._open_store()
         app = make_web_app(self)
@@ -126,6 +126,7 @@ class Engine:
             shutil.rmtree(runs_dir, ignore_errors=True)
             raise
         self.port = _bound_port(site) or config.port
+        self.runs.start_pool()
         self._notice("info", f"listening on {self.url}", url=self.url)
         status = self.cli_status
         if not status.found:

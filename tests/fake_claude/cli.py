@@ -65,6 +65,24 @@ def _system_prompt(parsed: argv_parser.Args) -> str:
     return parsed.value("--system-prompt") or ""
 
 
+def _control(session: Session, recorder, request: "prompt.ControlRequest") -> None:
+    """The real CLI's answers (docs/warm-start.md): `initialize` takes a system prompt (only the
+    first one counts), `set_model` a model; anything else is an error response."""
+    if request.subtype == "initialize":
+        if not session.initialized and isinstance(request.request.get("systemPrompt"), str):
+            session.system_prompt = request.request["systemPrompt"]
+        session.initialized = True
+        response = {"commands": [], "models": []}
+    elif request.subtype == "set_model":
+        session.model_override = request.request.get("model") or None
+        response = {"model": session.model}
+    else:
+        session.out.line({"type": "control_response", "response": {"subtype": "error", "request_id": request.request_id, "error": f"Unsupported control request subtype: {request.subtype}"}})
+        return
+    recorder.control(request.subtype, request.request)
+    session.out.line({"type": "control_response", "response": {"subtype": "success", "request_id": request.request_id, "response": response}})
+
+
 def _sink(parsed: argv_parser.Args):
     if parsed.output_format == "stream-json":
         return StreamJsonSink()
@@ -105,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             messages = iter([prompt.text_message(stdin, parsed.positionals, recorder.add_stdin)])
         for message in messages:
+            if isinstance(message, prompt.ControlRequest):
+                _control(session, recorder, message)
+                system_prompt = session.system_prompt
+                continue
             chosen = spec.choose(message.text, system_prompt, env)
             recorder.scenario(chosen.name, chosen.params, chosen.source)
             run = Run(session, message, chosen)

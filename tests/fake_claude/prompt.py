@@ -51,8 +51,17 @@ def _read_line(stream) -> bytes:
         return stream.readline()
 
 
-def stream_json_messages(stream, on_line: Callable[[bytes], None]) -> Iterator[UserMessage]:
-    """Yield each user message; raise InputError like the real CLI on bad lines."""
+class ControlRequest:
+    """A `control_request` line (the Agent SDK's control protocol): answered, no turn of its own."""
+
+    def __init__(self, request_id, request: dict) -> None:
+        self.request_id = request_id
+        self.subtype = request.get("subtype")
+        self.request = request
+
+
+def stream_json_messages(stream, on_line: Callable[[bytes], None]) -> Iterator[UserMessage | ControlRequest]:
+    """Yield each user message and control request; raise InputError like the real CLI on bad lines."""
     while True:
         raw = _read_line(stream)
         if not raw:
@@ -66,8 +75,11 @@ def stream_json_messages(stream, on_line: Callable[[bytes], None]) -> Iterator[U
         except ValueError:
             raise InputError(
                 f"Error parsing streaming input line (type=unknown, {len(text)} chars): SyntaxError") from None
+        if isinstance(obj, dict) and obj.get("type") == "control_request" and isinstance(obj.get("request"), dict):
+            yield ControlRequest(obj.get("request_id"), obj["request"])
+            continue
         if not isinstance(obj, dict) or obj.get("type") != "user":
-            continue  # assistant/control lines: ignored here, no output of their own
+            continue  # assistant lines: ignored here, no output of their own
         message = obj.get("message")
         role = message.get("role") if isinstance(message, dict) else None
         if role != "user":

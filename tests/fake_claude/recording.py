@@ -50,6 +50,17 @@ class Recorder:
         self.record["scenarios"].append({"name": name, "params": params, "source": source})
         self.save()
 
+    def control(self, subtype: str, request: dict) -> None:
+        """What the control protocol changed: the system prompt of `initialize`, the model of `set_model`."""
+        if self.path is None:
+            return
+        self.record.setdefault("control", []).append(subtype)
+        if subtype == "initialize" and isinstance(request.get("systemPrompt"), str):
+            self.record["system_prompt"] = request["systemPrompt"]
+        if subtype == "set_model":
+            self.record["set_model"] = request.get("model")
+        self.save()
+
     def stdin_closed(self) -> None:
         if self.path is None:
             return

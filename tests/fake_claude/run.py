@@ -31,6 +31,10 @@ class Session:
         self.auth = auth
         self.cwd = cwd
         self.system_prompt = system_prompt
+        #: `initialize` was received (a second one is ignored, as by the real CLI).
+        self.initialized = False
+        #: A model set through the control protocol (`set_model`) wins over --model.
+        self.model_override: str | None = None
         self.session_id = args.value("--session-id") or ids.uuid4()
         self.exit_code = 0
         self.results = 0  # result lines printed so far (result_index)
@@ -41,7 +45,7 @@ class Session:
 
     @property
     def model_flag(self) -> str | None:
-        return self.args.value("--model")
+        return self.model_override or self.args.value("--model")
 
     @property
     def model(self) -> str:

@@ -45,7 +45,7 @@ def build_argv(cli_path: str, options: RunOptions) -> list[str]:
         "--verbose",
         "--include-partial-messages",
         "--input-format", "stream-json",
-        "--model", options.model,
+        *(("--model", options.model) if options.model else ()),  # none: a pooled CLI gets set_model
         "--tools=",
         "--strict-mcp-config",
         "--setting-sources=",

@@ -44,6 +44,10 @@ class CliProcess:
         #: Why the engine ended the child, if it did.
         self.stopped_because: str | None = None
 
+    def listen_stderr(self, on_stderr: Callable[[str], None] | None) -> None:
+        """Who hears stderr from now on (a CLI started ahead gets its listener when attached)."""
+        self._on_stderr = on_stderr
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None

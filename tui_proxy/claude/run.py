@@ -76,6 +76,9 @@ class CliRun:
         self._stop_reason: str | None = None
         self._finished = False
         self._watchdog: asyncio.Task | None = None
+        #: Control requests written before the prompt: what a CLI started ahead is told at
+        #: request time (its model, its system prompt), see `adopt()`.
+        self._control_lines = ""
 
     @property
     def facts(self):
@@ -102,6 +105,19 @@ class CliRun:
             raise outcome.cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process
 
+    def adopt(self, process: CliProcess, run_dir: str) -> None:
+        """Take a CLI started ahead of its request (runs/pool.py) instead of spawning one. It
+        was started without a model or a system prompt: both are given through the control
+        protocol, before the prompt (docs/warm-start.md: byte-identical upstream requests)."""
+        assert self.process is None
+        self.process, self._run_dir = process, run_dir
+        process.listen_stderr(self._on_stderr)
+        lines = []
+        if self.plan.prompt.system_prompt is not None:
+            lines.append(_control(f"{self.id}-initialize", {"subtype": "initialize", "systemPrompt": self.plan.prompt.system_prompt}))
+        lines.append(_control(f"{self.id}-model", {"subtype": "set_model", "model": self.plan.options.model}))
+        self._control_lines = "".join(lines)
+
     def attach(self, exchange: Exchange) -> None:
         """Answer `exchange` from now on: its clocks start, it hears of the run."""
         assert self.process is not None, "prepare() first"
@@ -111,7 +127,7 @@ class CliRun:
             CliSpawned,
             argv=tuple(self.process.argv),
             pid=self.process.pid or 0,
-            stdin=self.plan.prompt.stdin_line(),
+            stdin=self._control_lines + self.plan.prompt.stdin_line(),
             cwd=self.process.cwd,
             system_prompt=self.plan.prompt.system_prompt,
             run_id=self.id,
@@ -144,7 +160,7 @@ class CliRun:
     async def _run(self) -> AsyncIterator[RunEvent]:
         process = self.process
         assert process is not None and self.exchange is not None, "prepare() and attach() first"
-        await process.send(self.plan.prompt.stdin_line().encode())
+        await process.send((self._control_lines + self.plan.prompt.stdin_line()).encode())
         reader = self.reader
         async for raw in process.stdout_lines():
             self._last_output = time.monotonic()
@@ -292,6 +308,11 @@ async def _until_done(events: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent
         yield event
         if type(event) is Done:
             return
+
+
+def _control(request_id: str, request: dict) -> str:
+    """A control request line of the CLI's stream-json input (the Agent SDK's protocol)."""
+    return json.dumps({"type": "control_request", "request_id": request_id, "request": request}, ensure_ascii=True, separators=(",", ":")) + "\n"
 
 
 def _arguments(call: ToolCall) -> object:

@@ -6,8 +6,8 @@ being reaped in the background after its answer went out. The registry starts ru
 one continued, or a new one), parks and settles them, kills them (console, shutdown, a client
 gone), reaps them, and at shutdown leaves no child behind.
 
-Room for what comes next: CLIs started ahead of their request and conversations kept warm
-are more states of a run here (prepared, not yet attached).
+A new conversation's first turn may take a CLI started ahead of it from the pool
+(`pool.py`); conversations kept warm between turns would be one more state of a run here.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ from ..conversation import ModelRequest
 from ..exchange import Exchange
 from ..ids import new_run_id
 from .parked import ParkedRuns
+from .pool import Pool
 
 
 class Runs:
-    def __init__(self, settings: RunSettings) -> None:
+    def __init__(self, settings: RunSettings, pool_size: int = 0) -> None:
         self.settings = settings
+        #: CLIs started ahead of their request (0: off).
+        self.pool = Pool(settings, pool_size)
         #: Every run from its spawn until its child is reaped, by run id.
         self._live: dict[str, CliRun] = {}
         #: The run answering each exchange now, by exchange id (what the console can kill).
@@ -54,11 +57,15 @@ class Runs:
         else:
             run = CliRun(self.settings, plan, new_run_id())
             self._live[run.id] = run
-            try:
-                await run.prepare()
-            except BaseException:
-                await asyncio.shield(self.reap(run))
-                raise
+            slot = self.pool.take(request, plan)
+            if slot is not None:
+                run.adopt(slot.process, slot.run_dir)
+            else:
+                try:
+                    await run.prepare()
+                except BaseException:
+                    await asyncio.shield(self.reap(run))
+                    raise
             run.attach(exchange)
             if self._stopping:
                 run.kill("shutdown")
@@ -122,6 +129,9 @@ class Runs:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def start_pool(self) -> None:
+        self.pool.start()
+
     def stop_all(self, reason: str = "shutdown") -> None:
         """Stop every run now (their requests end with an error); no new run lives on."""
         self._stopping = True
@@ -132,6 +142,7 @@ class Runs:
     async def close(self, kill_grace: float) -> None:
         """After `stop_all` and the requests' end: reap everything, remove the runs folder."""
         self.stop_all()
+        await self.pool.close()
         for run in list(self._live.values()):
             if run.id not in self._reaping:
                 self._drop(run, "shutdown")

@@ -29,8 +29,8 @@ async def health(request: web.Request) -> web.Response:
             },
             "active_runs": engine.active_runs,
             "runs": {
-                "parked": len(engine.runs.parked) if engine.runs else 0,
-                "pool": {"size": engine.runs.pool.size, "ready": len(engine.runs.pool), "served": engine.runs.pool.served, "missed": engine.runs.pool.missed} if engine.runs else None,
+                "parked": len(engine.runs.parked) if engine.runs is not None else 0,
+                "pool": {"size": engine.runs.pool.size, "ready": len(engine.runs.pool), "served": engine.runs.pool.served, "missed": engine.runs.pool.missed} if engine.runs is not None else None,
             },
             "queued": engine.admission.waiting,
             "max_concurrency": engine.admission.max_concurrency,

@@ -31,7 +31,7 @@ async def rig(tmp_path, monkeypatch):
         engines = {}
         spawned: list[CliSpawned] = []
         for name, pool_size in (("pooled", 1), ("cold", 0)):
-            engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / name, capture=False, pool_size=pool_size))
+            engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / name, capture=False, pool_size=pool_size, warm_conversations=0))
             engine.bus.subscribe(lambda e: spawned.append(e) if isinstance(e, CliSpawned) else None)
             await engine.start()
             engines[name] = engine
@@ -76,3 +76,54 @@ async def test_a_pooled_run_sends_what_a_cold_run_sends(rig, stream):
     assert pooled_body == cold_body
     assert "You are the pool fixture." in json.dumps(pooled_body["system"])  # the system prompt was obeyed
     assert pooled_body["model"] == "claude-sonnet-5-5"  # the model was set
+
+
+def without_breakpoints(messages: list) -> list:
+    """Messages as the prompt cache compares them: without the moving breakpoint marks, and a
+    string content as the one text block it stands for (the CLI writes the message that holds
+    the breakpoint as blocks, the same message later as a string)."""
+    plain = json.loads(json.dumps(messages), object_hook=lambda o: {k: v for k, v in o.items() if k != "cache_control"})
+    return [{**m, "content": [{"type": "text", "text": m["content"]}] if isinstance(m["content"], str) else m["content"]} for m in plain]
+
+
+@pytest.fixture
+async def warm_engine(tmp_path, monkeypatch):
+    cli = require_real_cli(find_real_cli())
+    home = tmp_path / "home"
+    home.mkdir()
+    async with MockAnthropic() as mock:
+        for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, pool_size=1, warm_conversations=2))
+        await engine.start()
+        try:
+            yield mock, engine
+        finally:
+            await engine.stop()
+
+
+async def test_a_conversation_kept_warm_sends_its_history_natively_turn_after_turn(warm_engine):
+    """Three turns through the proxy: the first on a pooled CLI, the next two written to that
+    same CLI. Each upstream request is the previous one plus the answer and the new message:
+    the system blocks and every earlier message byte-identical (the prompt cache's prefix)."""
+    mock, engine = warm_engine
+    assert await wait_until(lambda: len(engine.runs.pool) == 1, timeout=30)
+    messages = [MESSAGES[0], {"role": "user", "content": "Turn one. [[mock:text]]"}]
+    async with AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=60) as client:
+        for turn in ("Turn two. [[mock:text]]", "Turn three. [[mock:text]]", None):
+            reply = await client.chat.completions.create(model="sonnet", messages=messages)
+            if turn is None:
+                break
+            messages = [*messages, {"role": "assistant", "content": reply.choices[0].message.content}, {"role": "user", "content": turn}]
+    requests = mock.message_requests()
+    assert len(requests) == 3 and engine.runs.pool.served == 1 and engine.runs.warm.continued == 2
+    assert len({r.headers["x-claude-code-session-id"] for r in requests}) == 1  # one CLI
+    for before, after in zip(requests, requests[1:]):
+        assert after.body["system"] == before.body["system"]
+        # Up to the earlier request's last cache breakpoint (the breakpoint itself moves on).
+        assert without_breakpoints(after.body["messages"][: len(before.body["messages"])]) == without_breakpoints(before.body["messages"])
+        added = after.body["messages"][len(before.body["messages"]) :]
+        assert [m["role"] for m in added] == ["assistant", "user"]
+    last_user = requests[-1].body["messages"][-1]["content"]
+    assert "Turn three." in json.dumps(last_user)

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import children_of, strict_client
+from conftest import wait_until, children_of, strict_client
 from tui_proxy.runs import parked
 
 WEATHER = {
@@ -96,7 +96,7 @@ async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_e
     (call,) = first.choices[0].message.tool_calls
     assert engine.active_runs == 1 and children_of(os.getpid())  # parked: the CLI waits
     await wait_for_no_children()  # the wait is bounded: the CLI is stopped and reaped
-    assert engine.active_runs == 0
+    assert await wait_until(lambda: engine.active_runs == 0)  # and has left the registry
     followup = [*ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "late"}]
     second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
     assert second.choices[0].message.content == "The tool returned: late"
@@ -117,7 +117,7 @@ async def test_console_kill_stops_a_parked_run(engine, openai_client):
     assert engine.active_runs == 1  # parked, waiting for the tool results
     assert await engine.kill(reply.id.removeprefix("chatcmpl-"))
     await wait_for_no_children()
-    assert engine.active_runs == 0
+    assert await wait_until(lambda: engine.active_runs == 0)
 
 
 async def test_streamed_tool_call_deltas(engine, fake_claude_env):

@@ -43,7 +43,7 @@ async def client(tmp_path, monkeypatch, mock):
     for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, pool_size=0))
+    engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, pool_size=0, warm_conversations=0))
     await engine.start()
     try:
         async with AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=60) as client:

@@ -51,6 +51,8 @@ class Config:
     max_prompt_chars: int = option(8_000_000, "most characters of text in one request; more is refused before spawning", metavar="N")
     history: int = option(1000, "requests the console keeps in memory", metavar="N")
     pool_size: int = option(2, "CLIs kept started ahead of their request, for new conversations (each idle one holds ~150 MB; 0 turns it off)", metavar="N")
+    warm_conversations: int = option(4, "CLIs kept open after an answer for the conversation's next turn (0 turns it off)", metavar="N")
+    warm_max_mb: int = option(1024, "resident memory of the CLIs kept open at most", metavar="MB")
     allow_remote: bool = option(False, "allow a non-loopback --host without --api-key")
     allowed_hosts: tuple[str, ...] = option((), "extra Host header value to accept (repeatable; the variable takes a comma-separated list)", metavar="NAME", flag="--allowed-host")
     capture: bool = option(True, "do not keep exchanges on disk", flag="--no-capture")

@@ -110,7 +110,7 @@ class Engine:
             idle_timeout=config.idle_timeout,
             total_timeout=config.timeout,
             kill_grace=KILL_GRACE,
-        ), pool_size=config.pool_size if self.cli_status.found else 0)
+        ), pool_size=config.pool_size if self.cli_status.found else 0, warm_count=config.warm_conversations, warm_max_mb=config.warm_max_mb)
         if config.capture:
             await self._open_store()
         app = make_web_app(self)

@@ -86,12 +86,16 @@ class CliSpawned(Event):
 @dataclass(frozen=True, slots=True)
 class CliContinued(Event):
     """A run that already answered an earlier exchange goes on for this one (no new spawn):
-    the client's tool results were handed to the CLI that waited for them."""
+    the client's tool results were handed to the CLI that waited for them, or the CLI kept
+    after its answer got the conversation's next user message."""
 
     run_id: str
     pid: int
-    #: The exchange the run answered before (the one that ended in tool calls).
+    #: The exchange the run answered before.
     previous_exchange_id: str
+    #: What was written to the CLI's stdin for this exchange ("" for tool results, which go
+    #: over MCP).
+    stdin: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class Session:
         self.auth = auth
         self.cwd = cwd
         self.system_prompt = system_prompt
+        #: Cost of every turn of this process so far (the result line reports the sum).
+        self.cost_so_far = 0.0
         #: `initialize` was received (a second one is ignored, as by the real CLI).
         self.initialized = False
         #: A model set through the control protocol (`set_model`) wins over --model.
@@ -211,11 +213,14 @@ class Run:
         """Always the last line. Field order as the real one: `"type":"result"` near the end,
         ttft_ms only on successful answers; `structured_output` (--json-schema) after `result`."""
         model_usage = self.model_usage()
+        # The real CLI's cost is the process's so far: a second turn on the same stdin reports
+        # both turns' cost (measured on 2.1.328), while `usage` is the turn's own.
+        self.session.cost_so_far += models.cost_usd(self.session.model, self.counts) if model_usage else 0
         line = {
             "duration_api_ms": int(self.api_seconds * 1000),
             "stop_reason": stop_reason if stop_reason is not None else self.last_stop_reason,
             "session_id": self.session.session_id,
-            "total_cost_usd": models.cost_usd(self.session.model, self.counts) if model_usage else 0,
+            "total_cost_usd": self.session.cost_so_far,
             "usage": shapes.full_usage(self.counts, self.thinking_tokens, details_first=not model_usage),
             "modelUsage": model_usage,
             "permission_denials": [],

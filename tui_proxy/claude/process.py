@@ -71,8 +71,9 @@ class CliProcess:
         _LIVE.add(self)
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
-    async def send(self, data: bytes) -> None:
-        """Write the whole stdin, then close it: the CLI does not finish before EOF."""
+    async def send(self, data: bytes, *, close: bool = True) -> None:
+        """Write to stdin, then close it (the CLI does not finish before EOF) unless the CLI
+        is to be kept for a next turn of its conversation (then the result line ends a turn)."""
         assert self._proc and self._proc.stdin
         stdin = self._proc.stdin
         try:
@@ -81,7 +82,12 @@ class CliProcess:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the child died early; its exit code and stderr tell why
         finally:
-            stdin.close()
+            if close:
+                stdin.close()
+
+    def close_stdin(self) -> None:
+        if self._proc and self._proc.stdin and not self._proc.stdin.is_closing():
+            self._proc.stdin.close()
 
     async def stdout_lines(self) -> AsyncIterator[bytes]:
         """Every stdout line (without its b"\\n"), as soon as it is complete.

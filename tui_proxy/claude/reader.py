@@ -44,7 +44,7 @@ Stop = Literal["output_limit", "tool_calls", "result"]
 class RunReader:
     __slots__ = (
         "facts", "limiter", "calls", "structured", "tools_offered", "stop", "init_model",
-        "_turn", "_aborted_message", "_last_stop_reason", "_message_usage", "_reported_usage",
+        "_turn", "_aborted_message", "_last_stop_reason", "_message_usage", "_reported_usage", "_cost_before",
     )  # fmt: skip
 
     def __init__(self, limiter: OutputLimiter | None = None, *, parallel_tool_calls: bool = True, structured: bool = False, tools_offered: bool = False) -> None:
@@ -64,6 +64,8 @@ class RunReader:
         self._message_usage: dict = {}
         #: Usage already reported to an earlier request of this run (the CLI's counts sum all calls).
         self._reported_usage: dict = {}
+        #: Cost already reported by earlier turns of this process (the result's cost is cumulative).
+        self._cost_before = 0.0
 
     # -- lines -----------------------------------------------------------------------------
 
@@ -214,8 +216,21 @@ class RunReader:
         if self._reported_usage:  # a resumed run: this request's share only (cost cannot be split)
             usage = usage_from_cli(_subtracted(result.usage, self._reported_usage))
         else:
-            usage = usage_from_cli(result.usage, result.total_cost_usd)
+            cost = result.total_cost_usd
+            if cost is not None and self._cost_before:
+                cost = max(0.0, cost - self._cost_before)  # a later turn of a kept CLI: its own share
+            usage = usage_from_cli(result.usage, cost)
         return Done(finish_reason, usage, self.init_model, result.structured_output)
+
+    def next_turn(self, limiter: OutputLimiter) -> None:
+        """The CLI answered a turn (its result line) and was kept: the conversation's next
+        request is a new turn of the same process, judged on its own result."""
+        result = self.facts.result
+        if result is not None and result.total_cost_usd is not None:
+            self._cost_before = result.total_cost_usd
+        self.facts = RunFacts()
+        self._reported_usage = {}
+        self.resume(limiter)
 
     def resume(self, limiter: OutputLimiter) -> ToolCallCollector:
         """A new request goes on with this run after its tool calls: a new answer from here on.

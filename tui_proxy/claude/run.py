@@ -68,6 +68,10 @@ class CliRun:
         self.process: CliProcess | None = None
         #: Stopped at tool calls, waiting for the client's results (no idle timeout then).
         self.awaiting_tools = False
+        #: Keep stdin open so that the CLI can answer the conversation's next turn (runs/warm.py);
+        #: decided before `events()`; `warm` while it waits for that turn (no idle timeout then).
+        self.keep_stdin = False
+        self.warm = False
         self._tool_server: ToolServer | None = None
         self._events: AsyncIterator[RunEvent] | None = None
         self._run_dir: str | None = None
@@ -134,6 +138,18 @@ class CliRun:
         )
         self._watchdog = asyncio.ensure_future(self._watch())
 
+    async def continue_turn(self, exchange: Exchange, plan: RunPlan, stdin_line: str) -> None:
+        """Answer the conversation's next turn with this kept CLI: one user line on its open
+        stdin (it holds the whole conversation so far, natively, with its prompt cache)."""
+        assert self.warm and self.process is not None and self.exchange is not None
+        previous, self.exchange = self.exchange, exchange
+        self.plan = plan
+        self.reader.next_turn(plan.limiter())
+        self.warm = False
+        self._last_output, self._attached_at = None, time.monotonic()
+        exchange.publish(CliContinued, run_id=self.id, pid=self.process.pid or 0, previous_exchange_id=previous.id, stdin=stdin_line)
+        await self.process.send(stdin_line.encode(), close=False)
+
     def resume(self, exchange: Exchange, limiter: OutputLimiter, results: dict[str, tuple[str, bool]]) -> None:
         """Go on for the client's next request: its tool results (by call id: text, is_error)
         answer the calls the CLI is waiting on; calls the client never saw get an error."""
@@ -160,7 +176,7 @@ class CliRun:
     async def _run(self) -> AsyncIterator[RunEvent]:
         process = self.process
         assert process is not None and self.exchange is not None, "prepare() and attach() first"
-        await process.send((self._control_lines + self.plan.prompt.stdin_line()).encode())
+        await process.send((self._control_lines + self.plan.prompt.stdin_line()).encode(), close=not self.keep_stdin)
         reader = self.reader
         async for raw in process.stdout_lines():
             self._last_output = time.monotonic()
@@ -184,7 +200,17 @@ class CliRun:
                 # Resumed (see resume()): a new request, a new answer from here on.
                 continue
             if stop == "result":
-                break
+                if not self.keep_stdin:
+                    break
+                # A CLI kept for its conversation's next turn does not exit: judge this turn now.
+                reader.facts.stderr_tail = process.stderr_tail()
+                last, done = reader.judge()
+                for event in last:
+                    yield self._passed_on(event)
+                self.warm = True
+                yield done
+                # Continued (see continue_turn()): the next turn's lines follow.
+                continue
         # stdout ended (or the result came): judge the run.
         facts = reader.facts
         if facts.result is None:
@@ -236,6 +262,8 @@ class CliRun:
             self._stop_reason = "tool_calls"
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if process is not None and self.keep_stdin:
+            process.close_stdin()  # a kept CLI exits at EOF, like any other
         try:
             if process is not None:
                 if process.returncode is None:
@@ -279,8 +307,8 @@ class CliRun:
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
-            if self.awaiting_tools:
-                continue  # the client is running its tools; the parking decides how long
+            if self.awaiting_tools or self.warm:
+                continue  # waiting for the client's next request; runs/ decides how long
             if self._last_output is None:
                 if now - self._attached_at > s.first_output_timeout:
                     return self.kill("first_output")

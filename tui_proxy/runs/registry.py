@@ -7,7 +7,8 @@ one continued, or a new one), parks and settles them, kills them (console, shutd
 gone), reaps them, and at shutdown leaves no child behind.
 
 A new conversation's first turn may take a CLI started ahead of it from the pool
-(`pool.py`); conversations kept warm between turns would be one more state of a run here.
+(`pool.py`); after its answer a CLI may be kept warm for the conversation's next turn
+(`warm.py`), as one stopped at client tool calls is parked for the results (`parked.py`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from ..exchange import Exchange
 from ..ids import new_run_id
 from .parked import ParkedRuns
 from .pool import Pool
+from .warm import WarmRuns, keepable
 
 
 class Runs:
-    def __init__(self, settings: RunSettings, pool_size: int = 0) -> None:
+    def __init__(self, settings: RunSettings, pool_size: int = 0, warm_count: int = 0, warm_max_mb: int = 1024) -> None:
         self.settings = settings
         #: CLIs started ahead of their request (0: off).
         self.pool = Pool(settings, pool_size)
@@ -39,6 +41,7 @@ class Runs:
         #: Runs whose reaping has been decided (settled, dropped): no one else stops them.
         self._reaping: set[str] = set()
         self.parked = ParkedRuns(self._drop)
+        self.warm = WarmRuns(self._drop, max_count=warm_count, max_mb=warm_max_mb)
         self._background: set[asyncio.Task] = set()
         self._stopping = False
 
@@ -51,11 +54,16 @@ class Runs:
     async def start(self, exchange: Exchange, request: ModelRequest, plan: RunPlan) -> CliRun:
         """The run that answers `exchange`: the parked run this request continues, else a new one."""
         claimed = self.parked.claim(request, plan)
+        warm = None if claimed is not None else self.warm.claim(request, plan)
         if claimed is not None:
             run, results = claimed
             run.resume(exchange, plan.limiter(), results)
+        elif warm is not None:
+            run, line = warm
+            await run.continue_turn(exchange, plan, line)
         else:
             run = CliRun(self.settings, plan, new_run_id())
+            run.keep_stdin = self.warm.enabled and keepable(request, plan)
             self._live[run.id] = run
             slot = self.pool.take(request, plan)
             if slot is not None:
@@ -72,10 +80,17 @@ class Runs:
         self._answering[exchange.id] = run
         return run
 
-    def park(self, run: CliRun, request: ModelRequest, plan: RunPlan, done: Done) -> bool:
-        """Keep a run that waits for the client's tools, before the client can see the answer
-        (its next request may come the moment it does). False: settle it as usual."""
-        return done.finish_reason == "tool_calls" and not self._stopping and self.parked.park(run, request, plan, done)
+    def keep(self, run: CliRun, request: ModelRequest, plan: RunPlan, done: Done, answer_text: str) -> bool:
+        """Keep a run for the client's next request, before the client can see the answer (that
+        request may come the moment it does): parked when it waits for the client's tool results,
+        warm when it can answer the conversation's next turn. False: settle it as usual."""
+        if self._stopping:
+            return False
+        if done.finish_reason == "tool_calls":
+            return self.parked.park(run, request, plan, done)
+        if run.keep_stdin and run.warm and done.finish_reason == "stop":
+            return self.warm.keep(run, request, plan, answer_text)
+        return False
 
     def settle(self, run: CliRun, then: Callable[[], None]) -> None:
         """The answer is out: reap the child off the request, then call `then` (close the exchange).
@@ -99,13 +114,14 @@ class Runs:
         an unexpected exception (neither parked nor reaped) is stopped and reaped here."""
         if self._answering.get(exchange.id) is run:
             del self._answering[exchange.id]
-        if run.id in self._live and run.id not in self._reaping and not self.parked.holds(run):
+        if run.id in self._live and run.id not in self._reaping and not self.parked.holds(run) and not self.warm.holds(run):
             self._drop(run, "abandoned")
 
     async def reap(self, run: CliRun) -> None:
         """Stop (if it still runs) and reap `run`'s child; it leaves the registry."""
         self._reaping.add(run.id)
         self.parked.discard(run)
+        self.warm.discard(run)
         try:
             await run.finish()
         finally:
@@ -121,7 +137,7 @@ class Runs:
         if run is not None:
             run.kill("killed")
             return True
-        return self.parked.drop_answered(exchange_id, "killed")
+        return self.parked.drop_answered(exchange_id, "killed") or self.warm.drop_answered(exchange_id, "killed")
 
     def background(self, coroutine: Coroutine) -> None:
         """Work that outlives its request (reaping a child); awaited at shutdown."""
@@ -136,6 +152,7 @@ class Runs:
         """Stop every run now (their requests end with an error); no new run lives on."""
         self._stopping = True
         self.parked.drop_all(reason)
+        self.warm.drop_all(reason)
         for run in list(self._live.values()):
             run.kill(reason)
 

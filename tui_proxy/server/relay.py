@@ -93,7 +93,7 @@ async def _complete(request: web.Request, engine: EngineView, face: Face, exchan
     body = json_body(face.body(exchange, parsed, answer))
     headers = {**response_headers(exchange), "Content-Type": "application/json"}
     response = web.Response(status=200, body=body, headers=headers)
-    parked = engine.runs.park(run, parsed.request, plan, done)
+    kept = engine.runs.keep(run, parsed.request, plan, done, answer.text)
     exchange.publish(ResponseStarted, status=200, headers=headers, streaming=False)
     exchange.publish(ResponseChunk, data=body.decode())
     try:
@@ -104,7 +104,7 @@ async def _complete(request: web.Request, engine: EngineView, face: Face, exchan
             request.transport.abort()
     finally:
         # The answer is out; reaping the child must not delay it.
-        _answered(engine, run, exchange, answer, parked)
+        _answered(engine, run, exchange, answer, kept)
     return response
 
 
@@ -165,11 +165,11 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                         await send(shape.tool_call_arguments(event.index, event.fragment))
                     else:
                         answer = Answer("".join(texts), "".join(thinking), event)
-                        parked = engine.runs.park(run, parsed.request, plan, event)
+                        kept = engine.runs.keep(run, parsed.request, plan, event, answer.text)
                         await send(shape.finished(answer))
                         hold.cancel()
                         await sse.close()
-                        _answered(engine, run, exchange, answer, parked)
+                        _answered(engine, run, exchange, answer, kept)
                         return sse.response  # type: ignore[return-value]
         except ProxyError as error:
             hold.cancel()
@@ -186,7 +186,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     except (asyncio.CancelledError, ConnectionError) as exc:
         hold.cancel()
         run.kill("disconnect")
-        await asyncio.shield(engine.runs.reap(run))  # also un-parks it: the client will not be back
+        await asyncio.shield(engine.runs.reap(run))  # also un-keeps it: the client will not be back
         _finish_cut(face, exchange, "".join(texts), "".join(thinking))
         if isinstance(exc, asyncio.CancelledError):
             raise
@@ -194,11 +194,11 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     raise AssertionError("the run ended without Done")  # events() always ends in Done or raises
 
 
-def _answered(engine: EngineView, run: CliRun, exchange: Exchange, answer: Answer, parked: bool) -> None:
-    """The answer is out: close the exchange; reap the child unless it is parked."""
+def _answered(engine: EngineView, run: CliRun, exchange: Exchange, answer: Answer, kept: bool) -> None:
+    """The answer is out: close the exchange; reap the child unless it is kept (parked or warm)."""
     done = answer.done
     fields = dict(status=200, finish_reason=done.finish_reason, usage=done.usage, text=answer.text, thinking=answer.thinking)
-    if parked:
+    if kept:
         close_exchange(exchange, **fields)
     else:
         engine.runs.settle(run, lambda: close_exchange(exchange, **fields))

@@ -30,6 +30,7 @@ async def health(request: web.Request) -> web.Response:
             "active_runs": engine.active_runs,
             "runs": {
                 "parked": len(engine.runs.parked) if engine.runs is not None else 0,
+                "warm": {"count": len(engine.runs.warm), "max": engine.runs.warm.max_count, "resident_mb": round(engine.runs.warm.resident_mb()), "continued": engine.runs.warm.continued} if engine.runs is not None else None,
                 "pool": {"size": engine.runs.pool.size, "ready": len(engine.runs.pool), "served": engine.runs.pool.served, "missed": engine.runs.pool.missed} if engine.runs is not None else None,
             },
             "queued": engine.admission.waiting,

@@ -103,4 +103,10 @@ async def retrieve_response(request: web.Request) -> web.Response:
     return web.json_response(found[1], dumps=lambda data: json.dumps(data, ensure_ascii=False))
 
 
+async def compact_response(request: web.Request) -> web.Response:
+    """`POST /v1/responses/compact`: not offered (OpenAI's compaction returns encrypted items
+    only its own models read); a 404 like any unknown route, saying so."""
+    raise ProxyError(404, "POST /v1/responses/compact is not supported by claude-max-tui: send the conversation in 'input'.", code="not_found", retryable=False)
+
+
 responses = relay(Responses())

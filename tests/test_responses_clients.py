@@ -8,14 +8,7 @@ import pytest
 agents = pytest.importorskip("agents")
 from openai import AsyncOpenAI  # noqa: E402
 
-calls: list[str] = []
-
-
-@agents.function_tool
-def get_weather(city: str) -> str:
-    """Current weather of a city."""
-    calls.append(city)
-    return f"18C and sunny in {city}"
+from test_clients_agents import calls, get_weather  # noqa: E402  (the same tool as the chat-model loop)
 
 
 @pytest.mark.parametrize("streamed", [False, True])

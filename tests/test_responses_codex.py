@@ -30,18 +30,24 @@ wire_api = "responses"
 TASK = 'Run `echo hello-from-codex` and report its output. [[fake:tool_call tool=exec_command args="{\\"cmd\\":\\"echo hello-from-codex\\"}"]]'
 
 
-async def test_codex_exec_completes_a_task_with_one_function_call(engine, tmp_path: Path):
+async def codex_exec(url: str, tmp_path: Path, task: str) -> str:
+    """`codex exec TASK` with the README's provider pointing at `url`; its last message.
+    No sandbox: the fake model's command is fixed, and sandboxes depend on the host."""
     codex = tool_or_skip(os.environ.get("CODEX_BIN") or str(CODEX_DEFAULT), "codex (npm @openai/codex)")
     home, work = tmp_path / "codex-home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
-    (home / "config.toml").write_text(CONFIG.format(url=engine.url))
+    (home / "config.toml").write_text(CONFIG.format(url=url))
     last = tmp_path / "last-message.txt"
     env = {**os.environ, "CODEX_HOME": str(home), "CLAUDE_MAX_TUI_API_KEY": "unused"}
-    argv = [codex, "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access", "-C", str(work), "--output-last-message", str(last), TASK]
+    argv = [codex, "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access", "-C", str(work), "--output-last-message", str(last), task]
     code, out, err = await run(*argv, env=env, timeout=180)
     assert code == 0, (out[-2000:], err[-3000:])
-    answer = last.read_text()
+    return last.read_text()
+
+
+async def test_codex_exec_completes_a_task_with_one_function_call(engine, tmp_path: Path):
+    answer = await codex_exec(engine.url, tmp_path, TASK)
     assert answer.startswith("The tool returned:") and "hello-from-codex" in answer  # the command's real output came back
 
     summaries = [s for s in await engine.store.alist(limit=10) if s.path == "/v1/responses"]

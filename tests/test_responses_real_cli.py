@@ -6,15 +6,13 @@ the strict SDK, and `codex exec` completing a task that needs one function call.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from openai import AsyncOpenAI
 
 from tests.mock_anthropic import MockAnthropic
 from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, require_real_cli
-from test_conformance import run, tool_or_skip
-from test_responses_codex import CODEX_DEFAULT, CONFIG
+from test_responses_codex import codex_exec
 from test_responses_conformance import COMPACTION, run_open_responses
 from tui_proxy.config import Config
 from tui_proxy.engine import Engine
@@ -67,15 +65,6 @@ async def test_function_call_round_trip_with_the_real_cli(engine, mock):
 
 
 async def test_codex_exec_with_the_real_cli(engine, tmp_path):
-    codex = tool_or_skip(os.environ.get("CODEX_BIN") or str(CODEX_DEFAULT), "codex (npm @openai/codex)")
-    home, work = tmp_path / "codex-home", tmp_path / "work"
-    home.mkdir()
-    work.mkdir()
-    (home / "config.toml").write_text(CONFIG.format(url=engine.url))
-    last = tmp_path / "last-message.txt"
-    env = {**os.environ, "CODEX_HOME": str(home), "CLAUDE_MAX_TUI_API_KEY": "unused"}
     task = "Run `pwd` and report its output. [[mock:client_tools tool=mcp__client__exec_command cmd=pwd]]"
-    code, out, err = await run(codex, "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access", "-C", str(work), "--output-last-message", str(last), task, env=env, timeout=180)
-    assert code == 0, (out[-2000:], err[-3000:])
-    answer = last.read_text()
+    answer = await codex_exec(engine.url, tmp_path, task)
     assert answer.startswith("Tool result received:") and "Process exited with code 0" in answer  # Codex ran the call

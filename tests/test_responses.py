@@ -194,7 +194,7 @@ BAD = [
     ({"model": "sonnet", "input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type", 400),
     ({"model": "sonnet", "input": "hi", "tools": [{"type": "custom", "name": "apply_patch"}]}, "tools[0].type", 400),
     ({"model": "sonnet", "input": "hi", "tools": [{"type": "local_shell"}]}, "tools[0].type", 400),
-    ({"model": "sonnet", "input": [{"type": "item_reference", "id": "x"}]}, "input[0]", 400),
+    ({"model": "sonnet", "input": [{"type": "item_reference", "id": "msg_x_0"}]}, "input[0].id", 404),
     ({"model": "sonnet", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input[0].content[0].type", 400),
     ({"model": "sonnet", "input": "hi", "text": {"format": {"type": "json_schema", "schema": {}}}}, "text.format.name", 400),
     ({"model": "sonnet", "input": "hi", "reasoning": {"effort": "huge"}}, "reasoning.effort", 400),
@@ -257,6 +257,15 @@ async def test_previous_response_id_of_a_tool_call_continues_the_waiting_run(ope
     second = await openai_client.responses.create(model="sonnet", previous_response_id=first.id, tools=[WEATHER], input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18C"}])
     assert second.output_text == "The tool returned: 18C"
     assert len(runs(fake_claude_env)) == 1
+
+
+async def test_item_references_are_read_back_from_the_store(openai_client, fake_claude_env):
+    first = await openai_client.responses.create(model="sonnet", input=ASK, tools=[WEATHER])
+    call = first.output[-1]
+    items = [*ASK, *[{"type": "item_reference", "id": item.id} for item in first.output], {"type": "function_call_output", "call_id": call.call_id, "output": "18C"}]
+    second = await openai_client.responses.create(model="sonnet", input=items, tools=[WEATHER])
+    assert second.output_text == "The tool returned: 18C"
+    assert len(runs(fake_claude_env)) == 1  # the references became the same assistant turn: the CLI went on
 
 
 async def test_unknown_previous_response_id_is_a_404(openai_client):

@@ -175,8 +175,8 @@ def parse_input(value: Any, where: str = "input") -> tuple[list[str], list[Turn]
             turns.append(Turn("tool", (TextPart(text),), tool_call_id=call_id))
         elif kind in IGNORED_ITEMS:
             continue
-        elif kind == "item_reference":
-            raise unsupported(item_where, "Item references are not supported: pass the items themselves, or 'previous_response_id'.")
+        elif kind == "item_reference":  # resolved from the store before this (responses_store.py)
+            raise unsupported(item_where, "Item references are not supported here: pass the items themselves.")
         else:
             raise unsupported(f"{item_where}.type", f"Input items of type {kind!r} are not supported (message, function_call, function_call_output and reasoning are).")
     return system, turns

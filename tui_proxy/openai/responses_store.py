@@ -86,13 +86,41 @@ async def history(store: CaptureStore | None, response_id: str) -> History:
     turns = []
     try:
         for body, response in reversed(chain):
-            for items in (body.get("input"), response.get("output") or []):
+            earlier_input = body.get("input")
+            if isinstance(earlier_input, list):
+                earlier_input = await resolve_references(store, earlier_input)
+            for items in (earlier_input, response.get("output") or []):
                 more_system, more_turns = parse_input(items, "previous_response_id")
                 system += more_system
                 turns += more_turns
     except ProxyError as error:  # a stored body we cannot read back (an older version's?)
         raise ProxyError(400, f"The previous response's conversation cannot be read back: {error.message}", param="previous_response_id", retryable=False) from None
     return History(tuple(system), tuple(turns))
+
+
+async def resolve_references(store: CaptureStore | None, items: list) -> list:
+    """`input` with each `item_reference` replaced by the output item it names (clients that
+    leave `store` on, like the AI SDK, send earlier output items by id). Item ids hold their
+    exchange id and output index (`fc_<exchange>_<n>`), so each is one capture read."""
+    resolved = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, dict) and item.get("type") == "item_reference"):
+            resolved.append(item)
+            continue
+        where = f"input[{i}].id"
+        if store is None:
+            raise ProxyError(400, "Item references need the capture store, which is off (--no-capture): send the items themselves.", param=where, code="item_reference_unavailable", retryable=False)
+        resolved.append(await _referenced_item(store, item.get("id"), where))
+    return resolved
+
+
+async def _referenced_item(store: CaptureStore, reference: object, where: str) -> dict:
+    exchange_id, _, index = reference.partition("_")[2].rpartition("_") if isinstance(reference, str) else ("", "", "")
+    found = await stored_response(store, "resp_" + exchange_id) if exchange_id and index.isdigit() else None
+    for item in (found[1].get("output") or []) if found else []:
+        if isinstance(item, dict) and item.get("id") == reference:
+            return item
+    raise ProxyError(404, f"Item with id {reference!r} not found.", param=where, code="item_not_found", retryable=False)
 
 
 def _json(text: str) -> object:

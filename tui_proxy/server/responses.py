@@ -11,7 +11,7 @@ from ..errors import ProxyError
 from ..exchange import Exchange
 from ..openai import responses_response as shapes
 from ..openai.responses_request import ResponsesRequest, parse_responses_request
-from ..openai.responses_store import history, stored_response
+from ..openai.responses_store import history, resolve_references, stored_response
 from .error_shapes import OPENAI
 from .face import Answer, Parsed, SseEvent
 from .keys import ENGINE, EngineView
@@ -25,6 +25,8 @@ class Responses:
     async def parse(self, data: object, engine: EngineView) -> Parsed:
         previous = data.get("previous_response_id") if isinstance(data, dict) else None
         earlier = await history(engine.store, previous) if isinstance(previous, str) else None
+        if isinstance(data, dict) and isinstance(data.get("input"), list):
+            data = {**data, "input": await resolve_references(engine.store, data["input"])}
         parsed = parse_responses_request(data, earlier)
         return Parsed(parsed.request, parsed)
 

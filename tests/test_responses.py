@@ -127,12 +127,11 @@ async def test_a_new_run_gets_the_calls_and_results_as_a_transcript(openai_clien
 
 
 async def test_namespaced_tools_are_flattened_and_answered_with_their_namespace(openai_client, engine):
-    tools = [{"type": "namespace", "name": "agents", "description": "Sub-agents.", "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object", "properties": {"task": {"type": "string"}}}}]}]
-    body = {"model": "sonnet", "input": "Go [[fake:tool_call]]", "tools": tools}
-    async with aiohttp.ClientSession() as session, session.post(engine.url + "/v1/responses", json=body) as response:
-        data = await response.json()
-    call = data["output"][-1]
-    assert (call["type"], call["namespace"], call["name"]) == ("function_call", "agents", "spawn")
+    tools = [{"type": "namespace", "name": "agents", "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object", "properties": {"task": {"type": "string"}}}}]}]
+    reply = await openai_client.responses.create(model="sonnet", input="Go [[fake:tool_call]]", tools=tools)
+    call = reply.output[-1]
+    assert (call.type, call.namespace, call.name) == ("function_call", "agents", "spawn")
+    assert reply.tools[0].type == "namespace" and reply.tools[0].tools[0].name == "spawn"  # echoed as sent
 
 
 async def test_structured_output(openai_client):

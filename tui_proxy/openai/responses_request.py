@@ -279,6 +279,7 @@ def _parse_tools(raw: Any) -> tuple[tuple[ToolSpec, ...], dict[str, tuple[str, s
             inner = tool.get("tools")
             if not isinstance(namespace, str) or not TOOL_NAME.fullmatch(namespace) or not isinstance(inner, list):
                 raise invalid(where, f"'{where}' must be {{'type': 'namespace', 'name': ..., 'tools': [...]}}.")
+            functions = []
             for j, function in enumerate(inner):
                 fwhere = f"{where}.tools[{j}]"
                 if not isinstance(function, dict) or function.get("type") != "function":
@@ -286,7 +287,9 @@ def _parse_tools(raw: Any) -> tuple[tuple[ToolSpec, ...], dict[str, tuple[str, s
                 spec = _function(function, fwhere, prefix=namespace + NAMESPACE_SEPARATOR)
                 specs.append(spec)
                 namespaced[spec.name] = (namespace, function["name"])
-            echo.append(tool)
+                functions.append({**_function_echo(spec), "name": function["name"]})
+            description = tool.get("description")
+            echo.append({"type": "namespace", "name": namespace, "description": description if isinstance(description, str) else "", "tools": functions})
         elif kind == "custom":
             raise unsupported(f"{where}.type", "Custom (freeform) tools are not supported: offer it as a function tool with JSON parameters.")
         elif kind in HOSTED_TOOLS:

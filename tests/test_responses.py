@@ -308,3 +308,17 @@ def test_display_turns_for_the_console():
     assert display_turns(body) == [("system", "Be brief."), ("system", "Rule."), ("user", "Look\n[image]"), ("assistant", "f({})"), ("tool", "ok")]
     assert display_turns({"input": "hi"}) == [("user", "hi")]
     assert display_turns("garbage") == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_captured_response_replays_with_its_answer(engine, openai_client, stream):
+    from tui_proxy.replay import await_capture, replay
+
+    created = await openai_client.responses.create(model="sonnet", input="hello again", stream=stream)
+    if stream:
+        created = [event async for event in created][-1].response
+    original = await await_capture(engine.store, created.id.removeprefix("resp_"), timeout=5)  # finished once its child is reaped
+    result = await replay(original, to_url=engine.url, api_key="unused")
+    assert result.status == 200 and result.answer.text == "You said: hello again"
+    new = await await_capture(engine.store, result.new_id, timeout=5)
+    assert new is not None and new.replay_of == original.id and new.path == "/v1/responses" and new.text == original.text

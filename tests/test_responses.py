@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from conftest import strict_client, wait_until
-from tui_proxy.events import ExchangeFinished, RequestReceived
+from tui_proxy.events import ExchangeFinished
 from tui_proxy.openai.responses_request import display_turns
 
 WEATHER = {

@@ -140,6 +140,16 @@ def _transcript_tool_result(body: dict[str, Any]) -> str | None:
     return found[-1].group(1)
 
 
+def model(request: ScenarioRequest) -> Outcome:
+    """A stand-in model for clients whose prompts carry no marker (conformance suites): it
+    calls the first client tool (`mcp__`) when one is offered and no result is pending
+    (like `client_tools`), and answers `text` otherwise."""
+    offered = any(str(tool.get("name", "")).startswith("mcp__") for tool in request.body.get("tools") or [])
+    if offered:
+        return client_tools(request)
+    return text(request)
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -220,6 +230,7 @@ SCENARIOS: dict[str, Scenario] = {
     "thinking": thinking,
     "tool_use": tool_use,
     "client_tools": client_tools,
+    "model": model,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

@@ -15,6 +15,7 @@ from .exchanges import begin_exchange, close_exchange, send_error
 from .face import ErrorShape
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
+from .responses import compact_response, responses, retrieve_response
 from .routes_info import health, list_models, retrieve_model
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ def make_web_app(engine: EngineView) -> web.Application:
     app.router.add_get("/v1/models", list_models)
     app.router.add_get(r"/v1/models/{model_id:.+}", retrieve_model)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/responses/compact", compact_response)
+    app.router.add_get("/v1/responses/{response_id}", retrieve_response)
     return app
 
 

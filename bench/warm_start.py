@@ -1,5 +1,6 @@
 """Time to first token with the REAL pinned CLI: a new conversation through the proxy (a CLI
-started ahead, runs/pool.py) against a direct cold `claude -p` of the same argv and stdin.
+started ahead, runs/pool.py) and a follow-up turn (the CLI kept warm, runs/warm.py), each
+against a direct cold `claude -p` of the same argv and the same request.
 
 One interleaved run against the loopback mock of the Messages API (instant answers), so only
 process start, the CLI's own work and the proxy show. The direct baseline's children start in
@@ -9,7 +10,8 @@ ready slot again (steady state for a user sending a request now and then).
 
     python bench/warm_start.py [--rounds 15] [--pool-size 2]
 
-Target (issue 13): median TTFT ratio proxy/direct <= 0.40 for a new conversation.
+Targets (issue 13): median TTFT ratio proxy/direct <= 0.40 for a new conversation, <= 0.25
+for a follow-up turn.
 """
 
 from __future__ import annotations
@@ -39,12 +41,23 @@ SYSTEM = "You are the warm-start bench. Be terse."
 PROMPT = "Please answer. [[mock:text]]"
 
 
-async def direct_run(cli: str, env: dict, workdir: str) -> float:
+FOLLOW_UP = "And once more. [[mock:text]]"
+ANSWER = "Hello from the mock Anthropic API."
+
+
+def turns(follow_up: bool) -> tuple[Turn, ...]:
+    first = (Turn("user", (TextPart(PROMPT),)),)
+    if not follow_up:
+        return first
+    return (*first, Turn("assistant", (TextPart(ANSWER),)), Turn("user", (TextPart(FOLLOW_UP),)))
+
+
+async def direct_run(cli: str, env: dict, workdir: str, follow_up: bool = False) -> float:
     """A cold run as the proxy would spawn it, in its own session; TTFT = the first text delta."""
     prompt_file = os.path.join(workdir, "system-prompt.txt")
     Path(prompt_file).write_text(SYSTEM)
     argv = build_argv(cli, RunOptions(model="sonnet", system_prompt_file=prompt_file))
-    stdin = render_prompt(Conversation(None, (Turn("user", (TextPart(PROMPT),)),))).stdin_line()
+    stdin = render_prompt(Conversation(None, turns(follow_up))).stdin_line()
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -62,8 +75,11 @@ async def direct_run(cli: str, env: dict, workdir: str) -> float:
     return ttft
 
 
-async def proxy_run(session: aiohttp.ClientSession, base: str) -> float:
-    body = {"model": "sonnet", "stream": True, "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]}
+async def proxy_run(session: aiohttp.ClientSession, base: str, follow_up: bool = False) -> float:
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
+    if follow_up:
+        messages += [{"role": "assistant", "content": ANSWER}, {"role": "user", "content": FOLLOW_UP}]
+    body = {"model": "sonnet", "stream": True, "messages": messages}
     start = time.perf_counter()
     ttft = None
     async with session.post(base + "/chat/completions", json=body) as response:
@@ -89,7 +105,7 @@ async def pool_ready(session: aiohttp.ClientSession, base: str, timeout: float =
 
 async def start_proxy(cli: str, env: dict, data_dir: str, pool_size: int) -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", cli, "--data-dir", data_dir, "--pool-size", str(pool_size),
+        sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", cli, "--data-dir", data_dir, "--pool-size", str(pool_size), "--warm-conversations", "4",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT), env=env,
     )  # fmt: skip
     while True:
@@ -121,28 +137,31 @@ async def main() -> None:
             env = {**os.environ, "HOME": home, "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}
             env.pop("ANTHROPIC_API_KEY", None)
             proxy, base = await start_proxy(cli, env, os.path.join(tmp, "data"), args.pool_size)
-            direct, through = [], []
+            direct, through, direct_next, through_next = [], [], [], []
             try:
                 async with aiohttp.ClientSession() as session:
                     await pool_ready(session, base)
                     await direct_run(cli, env, tmp)  # warm-up: page cache
                     await proxy_run(session, base)
+                    await proxy_run(session, base, follow_up=True)
                     for i in range(args.rounds):
                         await pool_ready(session, base)
                         for which in ((0, 1) if i % 2 == 0 else (1, 0)):
                             if which == 0:
                                 direct.append(await direct_run(cli, env, tmp))
+                                direct_next.append(await direct_run(cli, env, tmp, follow_up=True))
                             else:
                                 through.append(await proxy_run(session, base))
+                                through_next.append(await proxy_run(session, base, follow_up=True))
             finally:
                 proxy.terminate()
                 await proxy.wait()
     d, p = statistics.median(direct), statistics.median(through)
+    dn, pn = statistics.median(direct_next), statistics.median(through_next)
     print(f"rounds: {args.rounds}, pool size {args.pool_size}, real CLI {cli}, {os.cpu_count()} cores")
-    print(f"direct cold claude -p TTFT  p50 {d * 1000:7.1f} ms  (min {min(direct) * 1000:.1f}, max {max(direct) * 1000:.1f})")
-    print(f"proxy, new conversation     p50 {p * 1000:7.1f} ms  (min {min(through) * 1000:.1f}, max {max(through) * 1000:.1f})")
-    print(f"TTFT ratio (p50 proxy / p50 direct): {p / d:.3f}   (target <= 0.40)")
-    print(json.dumps({"new_conversation_ttft_ratio": round(p / d, 3), "direct_ms": round(d * 1000, 1), "proxy_ms": round(p * 1000, 1)}))
+    print(f"new conversation:  direct cold p50 {d * 1000:7.1f} ms   proxy (pooled CLI) p50 {p * 1000:7.1f} ms   ratio {p / d:.3f}  (target <= 0.40)")
+    print(f"follow-up turn:    direct cold p50 {dn * 1000:7.1f} ms   proxy (warm CLI)   p50 {pn * 1000:7.1f} ms   ratio {pn / dn:.3f}  (target <= 0.25)")
+    print(json.dumps({"new_conversation_ttft_ratio": round(p / d, 3), "follow_up_ttft_ratio": round(pn / dn, 3), "direct_ms": round(d * 1000, 1), "proxy_ms": round(p * 1000, 1), "direct_follow_up_ms": round(dn * 1000, 1), "proxy_follow_up_ms": round(pn * 1000, 1)}))
 
 
 if __name__ == "__main__":

@@ -86,8 +86,13 @@ def test_negative_fuzzing_gets_only_4xx_and_never_reaches_the_cli(tmp_path):
     for run in recorded_runs(record_dir):
         argv = run["argv"]
         assert {"--tools=", "--strict-mcp-config", "--setting-sources=", "--no-session-persistence"} <= set(argv)
-        model = argv[argv.index("--model") + 1]
+        lines = [json.loads(line) for line in run["stdin"].splitlines()]
+        if not lines:
+            continue  # a CLI started ahead that no request took (runs/pool.py)
+        # Control requests (a CLI started ahead is told its model), then exactly one user line.
+        *control, user = lines
+        assert user["type"] == "user" and all(c["type"] == "control_request" for c in control)
+        models = [c["request"]["model"] for c in control if c["request"]["subtype"] == "set_model"]
+        model = models[0] if models else argv[argv.index("--model") + 1]
         assert re.fullmatch(r"[A-Za-z0-9._:@\[\]-]+", model) and not model.startswith("-")
-        line, rest = run["stdin"].split("\n", 1)
-        assert rest == "" and json.loads(line)["type"] == "user"
     assert leaked_children(record_dir) == []

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..conversation import Conversation, ImagePart, ModelRequest, OutputOptions, Part, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
+from ..conversation import Conversation, ModelRequest, OutputOptions, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
 from .. import models
+from .content import text_only, user_parts
 from ..errors import ProxyError, invalid, unsupported
 
-#: Largest decoded image accepted (the Messages API's own cap is 5 MB per image).
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+#: Text parts of chat messages (an assistant's refusal is text too).
+TEXT_KINDS = ("text", "refusal")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 #: OpenAI's rule for function names; it also keeps `--allowedTools=a,b` unambiguous.
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -133,9 +131,9 @@ def _parse_messages(messages: Any) -> Conversation:
         if name is not None and not isinstance(name, str):
             raise invalid(f"{where}.name", f"'{where}.name' must be a string.", "invalid_type")
         if role in ("system", "developer"):
-            system_texts.append(_text_only(message.get("content"), f"{where}.content", required=True))
+            system_texts.append(text_only(message.get("content"), f"{where}.content", TEXT_KINDS))
         elif role == "user":
-            parts = _user_parts(message.get("content"), f"{where}.content")
+            parts = user_parts(message.get("content"), f"{where}.content", text=("text",), image="image_url", refused=("input_audio", "file"))
             turns.append(Turn("user", parts, name=name))
         elif role == "assistant":
             turns.append(_assistant_turn(message, where))
@@ -143,7 +141,7 @@ def _parse_messages(messages: Any) -> Conversation:
             call_id = message.get("tool_call_id")
             if not isinstance(call_id, str) or not call_id:
                 raise invalid(f"{where}.tool_call_id", f"'{where}.tool_call_id' is required for tool messages.", "missing_required_parameter")
-            text = _text_only(message.get("content"), f"{where}.content", required=True)
+            text = text_only(message.get("content"), f"{where}.content", TEXT_KINDS)
             turns.append(Turn("tool", (TextPart(text),), tool_call_id=call_id))
         elif role == "function":
             raise unsupported(f"{where}.role", "The 'function' role is the legacy API: use 'tool' messages.")
@@ -153,90 +151,9 @@ def _parse_messages(messages: Any) -> Conversation:
     return Conversation(system="\n\n".join(system_texts) if system_texts else None, turns=tuple(turns))
 
 
-def _text_only(content: Any, where: str, *, required: bool) -> str:
-    """Content that may only hold text: a string or an array of text parts."""
-    if content is None:
-        if required:
-            raise invalid(where, f"'{where}' is required.", "missing_required_parameter")
-        return ""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise invalid(where, f"'{where}' must be a string or an array of content parts.", "invalid_type")
-    texts = []
-    for j, part in enumerate(content):
-        part_where = f"{where}[{j}]"
-        if not isinstance(part, dict):
-            raise invalid(part_where, f"'{part_where}' must be an object.", "invalid_type")
-        kind = part.get("type")
-        if kind in ("text", "refusal"):
-            value = part.get(kind)
-            if not isinstance(value, str):
-                raise invalid(part_where, f"'{part_where}.{kind}' must be a string.", "invalid_type")
-            texts.append(value)
-        else:
-            raise invalid(f"{part_where}.type", f"'{part_where}.type' must be 'text' here.")
-    return "\n".join(texts)
-
-
-def _user_parts(content: Any, where: str) -> tuple[Part, ...]:
-    if content is None:
-        raise invalid(where, f"'{where}' is required.", "missing_required_parameter")
-    if isinstance(content, str):
-        return (TextPart(content),)
-    if not isinstance(content, list):
-        raise invalid(where, f"'{where}' must be a string or an array of content parts.", "invalid_type")
-    parts: list[Part] = []
-    for j, part in enumerate(content):
-        part_where = f"{where}[{j}]"
-        if not isinstance(part, dict):
-            raise invalid(part_where, f"'{part_where}' must be an object.", "invalid_type")
-        kind = part.get("type")
-        if kind == "text":
-            text = part.get("text")
-            if not isinstance(text, str):
-                raise invalid(part_where, f"'{part_where}.text' must be a string.", "invalid_type")
-            parts.append(TextPart(text))
-        elif kind == "image_url":
-            parts.append(_image_part(part.get("image_url"), part_where))
-        elif kind in ("input_audio", "file"):
-            raise unsupported(f"{part_where}.type", f"'{kind}' content parts are not supported.")
-        else:
-            raise invalid(f"{part_where}.type", f"'{part_where}.type' must be 'text' or 'image_url'.")
-    return tuple(parts)
-
-
-def _image_part(image_url: Any, where: str) -> ImagePart:
-    if isinstance(image_url, str):  # some clients send the bare URL
-        url = image_url
-    elif isinstance(image_url, dict) and isinstance(image_url.get("url"), str):
-        url = image_url["url"]
-    else:
-        raise invalid(f"{where}.image_url", f"'{where}.image_url.url' must be a string.", "invalid_type")
-    if url.startswith(("http://", "https://")):
-        if len(url) > 8192:
-            raise invalid(f"{where}.image_url", "Image URL is too long.")
-        return ImagePart(url=url)
-    if url.startswith("data:"):
-        header, sep, data = url.partition(",")
-        media_type = header[5:].split(";")[0].lower()
-        if not sep or ";base64" not in header:
-            raise invalid(f"{where}.image_url", "Image data URLs must be base64: data:image/png;base64,...")
-        if media_type not in IMAGE_TYPES:
-            raise invalid(f"{where}.image_url", f"Unsupported image type {media_type!r}: use one of {', '.join(IMAGE_TYPES)}.")
-        if len(data) * 3 // 4 > MAX_IMAGE_BYTES:
-            raise invalid(f"{where}.image_url", f"Image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.", "image_too_large")
-        try:
-            base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid(f"{where}.image_url", "Image data is not valid base64.") from None
-        return ImagePart(media_type=media_type, data=data)
-    raise invalid(f"{where}.image_url", "Image URLs must be http(s) URLs or base64 data URLs.")
-
-
 def _assistant_turn(message: dict, where: str) -> Turn:
     content = message.get("content")
-    text = _text_only(content, f"{where}.content", required=False)
+    text = text_only(content, f"{where}.content", TEXT_KINDS, required=False)
     calls: list[ToolCall] = []
     raw_calls = message.get("tool_calls")
     if raw_calls is not None:

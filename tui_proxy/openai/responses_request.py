@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import models
-from ..conversation import Conversation, ModelRequest, OutputOptions, Part, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
+from ..conversation import Conversation, ModelRequest, OutputOptions, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
 from ..errors import ProxyError, invalid, unsupported
-from .chat_request import ANY_OBJECT, EFFORTS, MAX_SCHEMA_CHARS, REASONING_EFFORTS, TOOL_NAME, _image_part
+from .chat_request import ANY_OBJECT, EFFORTS, MAX_SCHEMA_CHARS, REASONING_EFFORTS, TOOL_NAME
+from .content import text_only, user_parts
 
 #: Between a namespace and a function's name in the one flat name the model sees.
 NAMESPACE_SEPARATOR = "__"
@@ -157,11 +158,11 @@ def parse_input(value: Any, where: str = "input") -> tuple[list[str], list[Turn]
         if kind == "message":
             role = item.get("role")
             if role in ("system", "developer"):
-                system.append(_text(item.get("content"), f"{item_where}.content", ("input_text", "text")))
+                system.append(text_only(item.get("content"), f"{item_where}.content", ("input_text", "text")))
             elif role == "user":
-                turns.append(Turn("user", _user_parts(item.get("content"), f"{item_where}.content")))
+                turns.append(Turn("user", user_parts(item.get("content"), f"{item_where}.content", text=("input_text", "text"), image="input_image", refused=("input_file", "input_audio"))))
             elif role == "assistant":
-                text = _text(item.get("content"), f"{item_where}.content", ("output_text", "input_text", "text", "refusal"))
+                text = text_only(item.get("content"), f"{item_where}.content", ("output_text", "input_text", "text", "refusal"))
                 _add_assistant(turns, text=text)
             else:
                 raise invalid(f"{item_where}.role", f"'{item_where}.role' must be one of user, assistant, system, developer.")
@@ -171,7 +172,7 @@ def parse_input(value: Any, where: str = "input") -> tuple[list[str], list[Turn]
             call_id = item.get("call_id")
             if not isinstance(call_id, str) or not call_id:
                 raise invalid(f"{item_where}.call_id", f"'{item_where}.call_id' must be a non-empty string.", "missing_required_parameter")
-            text = _text(item.get("output"), f"{item_where}.output", ("input_text", "output_text", "text"))
+            text = text_only(item.get("output"), f"{item_where}.output", ("input_text", "output_text", "text"))
             turns.append(Turn("tool", (TextPart(text),), tool_call_id=call_id))
         elif kind in IGNORED_ITEMS:
             continue
@@ -207,53 +208,6 @@ def _call(item: dict, where: str) -> ToolCall:
     if not isinstance(arguments, str):
         raise invalid(f"{where}.arguments", "Function call arguments must be a JSON string.", "invalid_type")
     return ToolCall(call_id, name, arguments)
-
-
-def _text(content: Any, where: str, kinds: tuple[str, ...]) -> str:
-    """Content that may only hold text: a string or an array of text parts."""
-    if content is None:
-        raise invalid(where, f"'{where}' is required.", "missing_required_parameter")
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise invalid(where, f"'{where}' must be a string or an array of content parts.", "invalid_type")
-    texts = []
-    for j, part in enumerate(content):
-        part_where = f"{where}[{j}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind not in kinds:
-            raise invalid(f"{part_where}.type", f"'{part_where}.type' must be one of {', '.join(kinds)} here.")
-        value = part.get("refusal" if kind == "refusal" else "text")
-        if not isinstance(value, str):
-            raise invalid(part_where, f"'{part_where}.text' must be a string.", "invalid_type")
-        texts.append(value)
-    return "\n".join(texts)
-
-
-def _user_parts(content: Any, where: str) -> tuple[Part, ...]:
-    if content is None:
-        raise invalid(where, f"'{where}' is required.", "missing_required_parameter")
-    if isinstance(content, str):
-        return (TextPart(content),)
-    if not isinstance(content, list):
-        raise invalid(where, f"'{where}' must be a string or an array of content parts.", "invalid_type")
-    parts: list[Part] = []
-    for j, part in enumerate(content):
-        part_where = f"{where}[{j}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind in ("input_text", "text"):
-            if not isinstance(part.get("text"), str):
-                raise invalid(part_where, f"'{part_where}.text' must be a string.", "invalid_type")
-            parts.append(TextPart(part["text"]))
-        elif kind == "input_image":
-            if part.get("file_id") is not None and part.get("image_url") is None:
-                raise unsupported(f"{part_where}.file_id", "Images by file id are not supported (there is no Files API here): send an image_url.")
-            parts.append(_image_part(part.get("image_url"), part_where))
-        elif kind in ("input_file", "input_audio"):
-            raise unsupported(f"{part_where}.type", f"'{kind}' content parts are not supported.")
-        else:
-            raise invalid(f"{part_where}.type", f"'{part_where}.type' must be input_text or input_image.")
-    return tuple(parts)
 
 
 # ---- tools and output options ----

@@ -14,7 +14,6 @@ Bounded by count, memory and time; least recently used first.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable

@@ -32,7 +32,7 @@ from .sse import WRITE_TIMEOUT, SseStream
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await request.read()
-    data, refused = decode_body(body, request.app[ENGINE].config.max_prompt_chars)
+    data, refused = await decode_body(body, request.app[ENGINE].config.max_prompt_chars)
     model, stream = peek_model_and_stream(data)
     exchange = begin_exchange(request, body, model=model, stream=stream)
     try:

@@ -196,6 +196,7 @@ class Engine:
             self._notice("error", f"Capture is off: the store at {self.config.capture_path} could not be opened ({exc}).")
             return
         self._unsubscribe_store = self.bus.subscribe(self.store.recorder())
+        self.store.announce_problems(self.bus)
 
     def _close_store(self) -> None:
         if self._unsubscribe_store:

@@ -142,6 +142,7 @@ class CaptureStore:
             "error": writer.last_error if (writer.failing or writer.file_missing) else None,
             "file_missing": writer.file_missing,
             "dropped_events": writer.dropped_events,
+            "exchanges_written": writer.finished_written,
             "queued_bytes": writer.queued_bytes,
         }
 

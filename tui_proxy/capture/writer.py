@@ -140,6 +140,10 @@ class CaptureWriter:
         self._finished_since_prune = 0
         self._prune_due = False
         self._vacuum_due = False
+        #: Exchanges whose finish was committed (a proof for soaks that nothing was lost,
+        #: retention notwithstanding); `_finishing` counts those of the open transaction.
+        self.finished_written = 0
+        self._finishing = 0
         #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
         self._seqs: dict[str, int] = {}
         #: Bytes each exchange in progress has gathered since its request: added to its
@@ -329,6 +333,7 @@ class CaptureWriter:
     def _transaction(self, events: list[Event]) -> None:
         sizes = self._sizes
         self._parts.clear()
+        self._finishing = 0
         self._conn.execute("BEGIN")
         try:
             for event in events:
@@ -353,6 +358,7 @@ class CaptureWriter:
                 ((seq, kind, *pack(times, texts)) for (seq, kind), (times, texts) in self._parts.items()),
             )
             self._conn.execute("COMMIT")
+            self.finished_written += self._finishing
         except BaseException:
             if self._conn.in_transaction:  # SQLite rolls back itself on a full disk
                 self._conn.execute("ROLLBACK")
@@ -435,6 +441,7 @@ class CaptureWriter:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
         self._seqs.pop(e.exchange_id, None)
         self._finished_since_prune += 1
+        self._finishing += 1
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         self._conn.execute(
             "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"

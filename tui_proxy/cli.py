@@ -26,6 +26,9 @@ SERVE_OPTIONS = {
     "idle_timeout": float,
     "max_body_bytes": int,
     "max_prompt_chars": int,
+    "header_timeout": float,
+    "body_timeout": float,
+    "max_connections": int,
     "history": int,
     "capture_max_count": int,
     "capture_max_mb": int,
@@ -55,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-timeout", type=float, metavar="SECONDS", help="longest silence of a running CLI (default 300)")
     parser.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body (default 32 MiB)")
     parser.add_argument("--max-prompt-chars", type=int, metavar="N", help="most characters of text in one request; more is refused before spawning (default 8000000)")
+    parser.add_argument("--header-timeout", type=float, metavar="SECONDS", help="a connection must send a request's headers within this long of opening or of its last response; idle connections are closed then (default 15)")
+    parser.add_argument("--body-timeout", type=float, metavar="SECONDS", help="a request's body must arrive within this long, else 408 (default 60)")
+    parser.add_argument("--max-connections", type=int, metavar="N", help="open connections at most; more get 503 (default: from the open-file limit)")
     parser.add_argument("--history", type=int, metavar="N", help="requests the console keeps in memory (default 1000)")
     parser.add_argument("--allow-remote", action="store_true", default=None, help="allow a non-loopback --host without --api-key")
     parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME", help="extra Host header value to accept (repeatable)")

@@ -42,6 +42,13 @@ class Config:
     #: runs 1-5 characters per token, so 8M is beyond any model; the CLI itself has no cap
     #: on stream-json stdin (it would try to compact, an API call, and fail after seconds).
     max_prompt_chars: int = 8_000_000
+    #: A connection must send a whole request's headers within this many seconds of
+    #: opening or of its last response; idle keep-alive connections are closed then.
+    header_timeout: float = 15.0
+    #: A request's body must arrive within this many seconds of its headers (else 408).
+    body_timeout: float = 60.0
+    #: Open connections at most (more get a 503 and are closed); 0: from the open-file limit.
+    max_connections: int = 0
     #: Seconds of silence on a committed stream before a keep-alive comment.
     keepalive_interval: float = 10.0
     #: A streaming response holds its headers this long waiting for the model's first

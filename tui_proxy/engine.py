@@ -32,6 +32,7 @@ from .exchange import Exchange
 from .ids import new_exchange_id
 from .server.admission import Admission
 from .server.app import make_web_app
+from .server.connections import GuardedTCPSite, handler_args, max_connections_for
 from .server.guard import is_loopback
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,9 @@ class Engine:
         if config.capture:
             await self._open_store()
         app = make_web_app(self)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE, **handler_args(config.header_timeout))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.host, config.port, reuse_address=True)
+        site = GuardedTCPSite(self._runner, config.host, config.port, reuse_address=True, max_connections=max_connections_for(config.max_concurrency, config.max_connections))
         try:
             await site.start()
         except OSError:

@@ -91,6 +91,9 @@ class CaptureStore:
             conn.execute("PRAGMA journal_mode = WAL")
             # A process crash loses nothing committed; only power loss may lose the last commits.
             conn.execute("PRAGMA synchronous = NORMAL")
+            # After a checkpoint the WAL shrinks back to this: one burst of big answers must
+            # not leave the store file pair far above its cap for good.
+            conn.execute(f"PRAGMA journal_size_limit = {16 * 1024 * 1024}")
             secure_files(path)
             migrate(conn)
             if owner_lock.try_exclusive():

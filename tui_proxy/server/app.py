@@ -10,6 +10,7 @@ from aiohttp import web
 from ..claude import outcome
 from ..errors import ProxyError
 from .chat_completions import chat_completions
+from .connections import read_body_within
 from .exchanges import begin_exchange, finish, send_error
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE
@@ -26,6 +27,7 @@ def make_web_app(engine) -> web.Application:
         """Every failure is an OpenAI-shaped JSON error, and an exchange the user can see."""
         try:
             guard.check(request)
+            await read_body_within(request, engine.config.body_timeout)
             return await handler(request)
         except ProxyError as error:
             return await _reject(request, error)

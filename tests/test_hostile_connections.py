@@ -11,6 +11,7 @@ import logging
 
 import aiohttp
 
+from tests.conftest import wait_until
 from tui_proxy.server import connections
 
 
@@ -70,25 +71,39 @@ async def _rows(engine):
     return await engine.store.alist(limit=10)
 
 
-async def test_connections_over_the_cap_get_a_503_and_the_rest_keep_working(start_engine):
+async def test_at_the_cap_the_oldest_idle_connection_makes_room(start_engine):
     engine = await start_engine(max_connections=4, header_timeout=30)
     idle = [await open_raw(engine) for _ in range(4)]
     try:
+        # A real client still gets its answer: the oldest idle connection is closed for it.
+        async with aiohttp.ClientSession() as session:
+            async with session.get(engine.url + "/health") as response:
+                assert response.status == 200
+        assert await closed_by_server(idle[0][0]) == b""
+    finally:
+        for _, w in idle:
+            w.close()
+
+
+async def test_when_every_connection_is_busy_a_new_one_gets_a_503(start_engine):
+    engine = await start_engine(max_connections=3, header_timeout=30, body_timeout=30)
+    busy = []
+    try:
+        for _ in range(3):  # each inside a request: its body is still coming
+            reader, writer = await open_raw(engine)
+            writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+            await writer.drain()
+            busy.append((reader, writer))
+        handlers = engine._runner.server.connections
+        # The server has parsed their headers: none of them is waiting for a request.
+        assert await wait_until(lambda: len(handlers) == 3 and connections._oldest_waiting(handlers) is None, 10)
         reader, writer = await open_raw(engine)
         answer = await closed_by_server(reader)
         assert answer.startswith(b"HTTP/1.1 503") and b"too_many_connections" in answer
         writer.close()
     finally:
-        for _, w in idle:
+        for _, w in busy:
             w.close()
-    # Once they are gone, the server takes connections again.
-    async with aiohttp.ClientSession() as session:
-        for _ in range(100):
-            async with session.get(engine.url + "/health") as response:
-                if response.status == 200:
-                    break
-            await asyncio.sleep(0.05)
-        assert response.status == 200
 
 
 def test_the_default_cap_leaves_fds_for_runs(monkeypatch):

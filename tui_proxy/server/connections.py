@@ -7,8 +7,10 @@ Slow or idle clients must not starve the proxy (issue 16):
   last response (`handler_args`, passed to the AppRunner).
 * Bodies trickled in: `read_body_within` reads the body under a deadline before the handler
   runs (a 408), which then finds it already read.
-* Too many connections: `GuardedTCPSite` answers a connection over `max_connections` with
-  a 503 and closes it at once, so the fds left stay for `/health`, chat and the CLI's pipes.
+* Too many connections: at `max_connections`, `GuardedTCPSite` makes room for a new
+  connection by closing the oldest one still waiting for a request (idle, or trickling its
+  headers); when every connection is busy with a request, the new one gets a 503 and is
+  closed at once. Either way the fds left stay for `/health`, chat and the CLI's pipes.
   Automatic by default: the open-file limit minus a reserve for runs and the store.
 * Log lines: failed `accept()`s at the fd limit (asyncio logs a traceback for each) and
   malformed requests (aiohttp logs one for each) become one line, at most once per 10 s
@@ -100,6 +102,7 @@ class GuardedTCPSite(web.TCPSite):
         super().__init__(runner, host, port, **kwargs)
         self.max_connections = max_connections
         self.refused = 0
+        self.evicted = 0
         self._last_refusal_log = 0.0
         self._unlogged = 0
 
@@ -112,8 +115,12 @@ class GuardedTCPSite(web.TCPSite):
 
         def protocol() -> asyncio.BaseProtocol:
             if len(server.connections) >= self.max_connections:
-                self._over_cap()
-                return _OverCap()
+                waiting = _oldest_waiting(server.connections)
+                if waiting is None:
+                    self._over_cap()
+                    return _OverCap()
+                self.evicted += 1
+                waiting.force_close()
             return server()
 
         self._server = await loop.create_server(
@@ -130,6 +137,16 @@ class GuardedTCPSite(web.TCPSite):
         if now - self._last_refusal_log >= LOG_EVERY:
             log.warning("%d open connections (the cap): %d new ones answered 503 and closed", self.max_connections, self._unlogged)
             self._last_refusal_log, self._unlogged = now, 0
+
+
+def _oldest_waiting(handlers: list) -> object | None:
+    """The oldest connection waiting for a request (aiohttp keeps them in arrival order;
+    `_waiter` is the future of a handler waiting for its next request's headers)."""
+    for handler in handlers:
+        waiter = getattr(handler, "_waiter", None)
+        if waiter is not None and not waiter.done():
+            return handler
+    return None
 
 
 class _RateLimited:

@@ -108,6 +108,11 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
     values["allowed_hosts"] = tuple(hosts)
     if getattr(args, "no_capture", False) or (env_value("no_capture", env) or "").lower() in ("1", "true", "yes"):
         values["capture"] = False
+    key = values.get("api_key")
+    if key is not None and not key.strip():
+        # Not a key at all: it would make the proxy look protected (and let it bind a
+        # network address) while no client could ever send it.
+        raise SystemExit("claude-max-tui: the API key (--api-key or CLAUDE_MAX_TUI_API_KEY) is empty or only whitespace; give a real key or none.")
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
 

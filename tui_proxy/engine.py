@@ -26,6 +26,7 @@ from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
 from .claude.process import live_processes
 from .claude.run import RunSettings
+from .claude.run_dir import claim_runs_dir
 from .config import Config
 from .events import EventBus, Notice
 from .exchange import Exchange
@@ -121,7 +122,7 @@ class Engine:
             )
         inherited = default_inherited_env()
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
-        self._runs_dir = tempfile.mkdtemp(prefix="claude-max-tui-runs-")
+        self._runs_dir = await asyncio.to_thread(claim_runs_dir)
         self.run_settings = RunSettings(
             cli_path=self.cli_status.path or config.claude,
             inherited_env=inherited,

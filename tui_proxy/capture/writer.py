@@ -42,7 +42,7 @@ from ..events import (
 )
 from .model import CaptureState
 from .packing import pack
-from .redact import redact_headers
+from .redact import redact_headers, redact_path
 from .retention import RetentionPolicy, prune_step, vacuum_step
 from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
@@ -405,7 +405,7 @@ class CaptureWriter:
             " model, stream, replay_of, request_headers, request_body, size_bytes)"
             " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                e.exchange_id, e.at, e.method, e.path, e.client, e.remote, e.model, e.stream,
+                e.exchange_id, e.at, e.method, redact_path(e.path), e.client, e.remote, e.model, e.stream,
                 e.replay_of, headers, e.body, len(e.body) + len(headers),
             ),
         )

@@ -13,6 +13,7 @@ run ends at once (a crash, 502) instead of waiting for the idle timeout.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 from collections import deque
@@ -20,6 +21,7 @@ from typing import AsyncIterator, Callable
 
 from ..errors import ProxyError
 from . import proc_tree
+from .argv import argv_too_long
 
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
@@ -77,8 +79,20 @@ class CliProcess:
         return self._proc.returncode if self._proc else None
 
     async def start(self) -> None:
-        """Spawn the child (no shell). Raises OSError if it cannot be executed."""
-        self._proc = await asyncio.create_subprocess_exec(
+        """Spawn the child (no shell). Raises OSError if it cannot be executed, a 400
+        ProxyError if its command line is too long for the system (E2BIG)."""
+        try:
+            self._proc = await self._spawn()
+        except OSError as exc:
+            if exc.errno == errno.E2BIG:
+                raise argv_too_long(max(self.argv, key=len)) from None
+            raise
+        _LIVE.add(self)
+        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
+        self._sampler = asyncio.ensure_future(self._sample_tree())
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -88,9 +102,6 @@ class CliProcess:
             # Its own process group, so a stop reaches anything it spawned too.
             start_new_session=True,
         )
-        _LIVE.add(self)
-        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
-        self._sampler = asyncio.ensure_future(self._sample_tree())
 
     async def send(self, data: bytes) -> None:
         """Write the whole stdin, then close it: the CLI does not finish before EOF."""

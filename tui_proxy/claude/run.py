@@ -36,7 +36,7 @@ from ..tools.mcp_config import write_mcp_config
 from ..tools.names import SERVER_NAME
 from ..tools.stream_calls import ToolCallCollector
 from . import lines as L
-from .argv import RunOptions, build_argv, build_env
+from .argv import RunOptions, build_argv, build_env, check_argv_size
 from . import outcome
 from .outcome import RunFacts, cli_not_found, failure
 from .process import CliProcess
@@ -114,6 +114,7 @@ class CliRun:
         if self.tools.offered:
             options = await self._offer_tools(options)
         argv = build_argv(self.settings.cli_path, options)
+        check_argv_size(argv)
         env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"), mcp_tool_timeout=CALL_TIMEOUT if self.tools.offered else None)
         stdin = self.prompt.stdin_line()
         process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)

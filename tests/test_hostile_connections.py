@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import weakref
 
 import aiohttp
 
@@ -117,7 +118,7 @@ async def test_accept_errors_at_the_fd_limit_log_one_line_not_a_traceback_each(c
     monkeypatch.setattr(connections, "_limiter", connections._RateLimited())
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
-    monkeypatch.setattr(connections, "_installed_loops", set())
+    monkeypatch.setattr(connections, "_installed_loops", weakref.WeakSet())
     try:
         connections.quiet_connection_errors(loop)
         with caplog.at_level(logging.DEBUG):

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import resource
 import time
+import weakref
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -167,13 +168,13 @@ class _RateLimited:
 
 
 _limiter = _RateLimited()
-_installed_loops: "set[int]" = set()
+_installed_loops: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
 
 
 def quiet_connection_errors(loop: asyncio.AbstractEventLoop) -> None:
     """Rate-limit, without tracebacks, what the loop and aiohttp log per failed connection."""
-    if id(loop) not in _installed_loops:
-        _installed_loops.add(id(loop))
+    if loop not in _installed_loops:
+        _installed_loops.add(loop)
         previous = loop.get_exception_handler()
 
         def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:

@@ -169,3 +169,19 @@ def test_store_health_is_ok_when_writes_succeed(tmp_path):
         assert store.flush(10)
         health = store.health()
     assert health["ok"] is True and health["dropped_events"] == 0 and health["error"] is None
+
+
+async def test_a_corrupt_store_at_start_is_said_on_health_while_serving_goes_on(start_engine, tmp_path, caplog):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "captures.sqlite3").write_bytes(b"this is not a database" * 100)
+    engine = await start_engine()
+    assert engine.store is None
+    async with aiohttp.ClientSession() as session:
+        async with session.post(engine.url + "/v1/chat/completions", json={"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:echo]] hi"}]}) as response:
+            assert response.status == 200
+        async with session.get(engine.url + "/health") as response:
+            health = await response.json()
+    assert health["status"] == "degraded"
+    assert health["capture"] == {"enabled": True, "ok": False, "error": "the capture store could not be opened (see the log)"}
+    assert any("capture store failed to open" in r.getMessage() for r in caplog.records)

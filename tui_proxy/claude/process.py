@@ -172,9 +172,12 @@ class CliProcess:
         assert self._proc
         proc = self._proc
         pid = proc.pid
-        while proc.returncode is None:
-            self._descendants |= proc_tree.descendants(pid)
+        while True:
+            # Not at once: a CLI has started nothing yet, and most short runs end before.
             await asyncio.sleep(TREE_SAMPLE_EVERY)
+            if proc.returncode is not None:
+                break
+            self._descendants |= proc_tree.descendants(pid)
         await asyncio.sleep(STDOUT_AFTER_EXIT)
         transport = getattr(proc, "_transport", None)
         if transport is None or transport.is_closing():

@@ -99,7 +99,8 @@ async def run(args) -> None:
         ours = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, ours[1]))
         try:
-            proxy = Headless(Path(tmp), "--header-timeout", "5", "--body-timeout", "10").start()
+            extra = ("--max-connections", str(args.max_connections)) if args.max_connections else ()
+            proxy = Headless(Path(tmp), "--header-timeout", "5", "--body-timeout", "10", *extra).start()
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, ours)
         try:
@@ -116,6 +117,7 @@ async def run(args) -> None:
         finally:
             proxy.stop()
         log_bytes = proxy.log_path.stat().st_size
+        accept_lines = sum("accept()" in line for line in proxy.output().splitlines())
     print(f"proxy nofile={args.nofile}, {len(kinds)} slow connections opened at once, {wall:.1f} s; proxy fds after: {fds_after}")
     for kind in ("idle", "headers", "body"):
         rows = [(o, t) for k, (o, t) in zip(kinds, clients) if k == kind]
@@ -127,7 +129,7 @@ async def run(args) -> None:
         oks = [t for ok, t in rows if ok]
         lat = f"p50 {statistics.median(oks) * 1000:.0f} ms, max {max(oks) * 1000:.0f} ms" if oks else "-"
         print(f"  {name:8} {len(oks)}/{len(rows)} answered ({lat})")
-    print(f"  proxy log {log_bytes:,} bytes")
+    print(f"  proxy log {log_bytes:,} bytes, {accept_lines} lines about accept()")
 
 
 def main() -> None:
@@ -135,6 +137,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=600)
     parser.add_argument("--nofile", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=30, help="how long a slow client keeps at it before giving up")
+    parser.add_argument("--max-connections", type=int, default=0, help="the proxy's cap (default: its own, from the fd limit); above --nofile to see accept() fail")
     asyncio.run(run(parser.parse_args()))
 
 

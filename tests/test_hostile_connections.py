@@ -38,7 +38,7 @@ async def test_headers_trickled_byte_by_byte_are_cut_off(start_engine):
     reader, writer = await open_raw(engine)
     request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000 + b"\r\n\r\n"
     sent = 0
-    closed = asyncio.ensure_future(reader.read())
+    closed = asyncio.ensure_future(_read_or_reset(reader))
     try:
         for byte in request:
             if closed.done():
@@ -53,6 +53,14 @@ async def test_headers_trickled_byte_by_byte_are_cut_off(start_engine):
     # Closed before the client could finish its headers, and without an answer.
     assert sent < len(request) and closed.result() == b""
     writer.close()
+
+
+async def _read_or_reset(reader: asyncio.StreamReader) -> bytes:
+    """What the server sent before closing; a reset (it closed with our bytes unread) is a close too."""
+    try:
+        return await reader.read()
+    except ConnectionResetError:
+        return b""
 
 
 async def test_a_trickled_body_gets_a_408(start_engine):
@@ -146,3 +154,24 @@ async def test_malformed_requests_log_one_line_each_at_most_and_no_traceback(sta
     assert 1 <= len(records) <= 2
     assert all(r.exc_info is None for r in records)
     assert "malformed HTTP" in records[0].getMessage() and "\n" not in records[0].getMessage()
+
+
+async def test_a_client_leaving_in_the_middle_of_its_body_is_a_499_without_a_traceback(start_engine, caplog):
+    engine = await start_engine(body_timeout=30)
+    reader, writer = await open_raw(engine)
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{\"model\"")
+    await writer.drain()
+    handlers = engine._runner.server.connections
+    assert await wait_until(lambda: len(handlers) == 1 and connections._oldest_waiting(handlers) is None, 10)
+    writer.transport.abort()  # gone, as a killed client is
+    async def finished():
+        rows = await _rows(engine)
+        return rows and rows[0].status is not None
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await finished():
+        assert asyncio.get_running_loop().time() < deadline, ([(r.status, r.state) for r in await _rows(engine)], handlers)
+        await asyncio.sleep(0.05)
+    rows = await _rows(engine)
+    assert rows[0].status == 499, rows[0]
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]

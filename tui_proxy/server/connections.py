@@ -28,6 +28,7 @@ import weakref
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ..claude.outcome import client_disconnected
 from ..errors import ProxyError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ async def read_body_within(request: web.Request, seconds: float) -> None:
         return
     try:
         await asyncio.wait_for(request.read(), seconds)
+    except ConnectionError:
+        # The client left while sending its body: a disconnect (499), not our error.
+        raise client_disconnected() from None
     except asyncio.TimeoutError:
         raise ProxyError(
             408,

@@ -1,6 +1,7 @@
 """Soak: many mixed requests through a real headless proxy over the fake CLI; nothing may leak.
 
     python bench/soak.py [--requests 1000] [--concurrency 16] [--seed 7] [--json FILE]
+    python bench/soak.py --minutes 2 --capture-max-mb 20 --concurrency 12   # issue 16's soak (10 min: --minutes 10)
 
 Starts `claude-max-tui --headless` (its own process, a fresh data dir, loopback, the
 project's fake CLI) with short timeouts and small limits, then sends `--requests`
@@ -17,6 +18,13 @@ without a finished capture row once the proxy has stopped: must be 0), server re
 (the proxy process died and had to be started again: must be 0), memory growth (RSS
 after the first 10% of requests vs at the end), open fds before/after, shutdown time.
 Exit status 1 if any must-be-zero figure is not.
+
+With `--minutes N` it sends requests for N minutes instead of a count; with
+`--capture-max-mb M` the proxy's store is capped (retention prunes while the soak runs), so
+rows go by design: then "captures missing" compares the exchanges the writer committed
+(`/health` capture.exchanges_written) with the requests sent, and the newest 50 answered
+requests must all be in the store. Also printed: RSS growth per 1,000 requests, the
+store's size (file + WAL, largest seen and at the end) against its cap, events dropped.
 
 The helpers (`leaked_children`, `proxy_children`, `capture_rows`, `Headless`) are also
 what the reliability tests use to count leaks.
@@ -369,6 +377,13 @@ class Report:
     shutdown_seconds: float = 0.0
     shutdown_code: int | None = None
     wall_seconds: float = 0.0
+    capture_cap_mb: int | None = None
+    store_mb_max: float = 0.0
+    store_mb_end: float = 0.0
+    exchanges_written: int | None = None
+    dropped_events: int = 0
+    newest_missing: int = 0
+    warm_requests: int = 0
     latency_p50: dict = field(default_factory=dict)
 
     @property
@@ -376,7 +391,13 @@ class Report:
         return (
             not self.unexpected and self.children_leaked == 0 and self.captures_missing == 0
             and self.captures_open == 0 and self.server_restarts == 0 and self.shutdown_code == 0
+            and self.newest_missing == 0 and self.dropped_events == 0
         )  # fmt: skip
+
+    @property
+    def growth_per_1000_kib(self) -> float:
+        measured = self.requests - self.warm_requests
+        return (self.rss_end_kib - self.rss_warm_kib) * 1000 / max(measured, 1)
 
     def to_json(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "by_class"}
@@ -386,7 +407,15 @@ class Report:
         return data
 
 
-async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=print, mix: tuple[Kind, ...] = MIX) -> Report:
+def store_mb(data_dir: Path) -> float:
+    path = Path(data_dir) / "captures.sqlite3"
+    return sum(p.stat().st_size for p in (path, Path(str(path) + "-wal")) if p.exists()) / 1048576
+
+
+async def soak(
+    requests: int, concurrency: int, seed: int, workdir: Path, log=print, mix: tuple[Kind, ...] = MIX,
+    minutes: float | None = None, capture_max_mb: int | None = None,
+) -> Report:
     import aiohttp
 
     record_dir = workdir / "fake-runs"
@@ -394,16 +423,37 @@ async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=pr
     env = {**os.environ, "FAKE_CLAUDE_RECORD_DIR": str(record_dir)}
     env.pop("FAKE_CLAUDE_SCENARIO", None)
     env.pop("ANTHROPIC_API_KEY", None)  # subscription auth: rate_limit_event lines as users see them
-    proxy = Headless(workdir, *PROXY_ARGS, env=env).start()
-    report = Report(requests=requests)
+    proxy_args = PROXY_ARGS + (("--capture-max-mb", str(capture_max_mb)) if capture_max_mb else ())
+    proxy = Headless(workdir, *proxy_args, env=env).start()
+    report = Report(requests=requests, capture_cap_mb=capture_max_mb)
     report.fds_start = open_fds(proxy.pid)
     rng = random.Random(seed)
-    kinds = rng.choices(mix, weights=[k.weight for k in mix], k=requests)
-    queue = list(enumerate(kinds))
+    if minutes:
+        # Timed: an estimate of the count for the 10% / 50% memory samples, refined as we go.
+        requests = report.requests = 10**9
+        stop_at = time.monotonic() + minutes * 60
+        queue = _TimedQueue(stop_at, lambda: rng.choices(mix, weights=[k.weight for k in mix])[0])
+    else:
+        kinds = rng.choices(mix, weights=[k.weight for k in mix], k=requests)
+        queue = list(enumerate(kinds))
     outcomes: list[Outcome] = []
     shed_ids: set[str | None] = set()
-    warm_at = max(1, requests // 10)
+    warm_at = max(1, requests // 10) if not minutes else None
     started = time.monotonic()
+    if minutes:
+
+        async def sampler() -> None:
+            nonlocal warm_at
+            while queue:
+                report.store_mb_max = max(report.store_mb_max, store_mb(proxy.data_dir))
+                elapsed = time.monotonic() - started
+                if report.rss_warm_kib == 0 and elapsed >= minutes * 6:  # 10% of the run
+                    report.rss_warm_kib, warm_at = rss_kib(proxy.pid), len(outcomes)
+                elif report.rss_half_kib == 0 and elapsed >= minutes * 30:
+                    report.rss_half_kib = rss_kib(proxy.pid)
+                await asyncio.sleep(1.0)
+
+        sampling = asyncio.ensure_future(sampler())
 
     async def worker(session) -> None:
         nonlocal proxy
@@ -424,17 +474,26 @@ async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=pr
                 shed_ids.add(outcome.request_id)
                 await asyncio.sleep(0.25)  # the SDKs wait Retry-After (2 s); shorter keeps the soak quick
             outcomes.append(outcome)
-            if len(outcomes) == warm_at:
+            if minutes:
+                pass  # sampled by time
+            elif len(outcomes) == warm_at:
                 report.rss_warm_kib = rss_kib(proxy.pid)
             elif len(outcomes) == requests // 2:
                 report.rss_half_kib = rss_kib(proxy.pid)
-            if len(outcomes) % 100 == 0:
-                log(f"  {len(outcomes)}/{requests} requests, {time.monotonic() - started:.1f} s")
+            if len(outcomes) % (1000 if minutes else 100) == 0:
+                log(f"  {len(outcomes)}/{'-' if minutes else requests} requests, {time.monotonic() - started:.1f} s, RSS {rss_kib(proxy.pid) / 1024:.0f} MiB, store {store_mb(proxy.data_dir):.0f} MiB")
 
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
     report.wall_seconds = time.monotonic() - started
+    report.warm_requests = warm_at or 0
+    if minutes:
+        await sampling
+        report.requests = requests = len(outcomes)
+        if not report.rss_warm_kib:
+            report.rss_warm_kib = rss_kib(proxy.pid)
+        report.warm_requests = warm_at or 0
 
     for outcome in outcomes:
         kind = next(k for k in MIX if k.name == outcome.kind)
@@ -450,6 +509,9 @@ async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=pr
     await asyncio.sleep(3.0)  # idle: the capture writer drains its backlog of big lines
     report.rss_end_kib = rss_kib(proxy.pid)
     report.fds_end = open_fds(proxy.pid)
+    capture_health = await _capture_health(proxy.url)
+    report.dropped_events = capture_health.get("dropped_events", 0)
+    report.store_mb_max = max(report.store_mb_max, store_mb(proxy.data_dir))
     code, seconds = proxy.stop(signal.SIGTERM)
     report.shutdown_code, report.shutdown_seconds = code, round(seconds, 2)
     report.children_leaked = max(report.children_leaked, len(leaked_children(record_dir)))
@@ -459,8 +521,42 @@ async def soak(requests: int, concurrency: int, seed: int, workdir: Path, log=pr
     seen = {o.request_id for o in outcomes if o.request_id} | (shed_ids - {None})
     captured = {row["id"] for row in rows}
     # One exchange per HTTP request sent, whatever became of it; and every id a client saw.
-    report.captures_missing = max(requests + report.shed_retries - len(rows), 0) + len(seen - captured)
+    report.store_mb_end = store_mb(proxy.data_dir)
+    if capture_max_mb:
+        # Retention removed rows by design: count what the writer committed (all but the
+        # last moments before SIGTERM, which the store still has), and the newest answers.
+        report.exchanges_written = capture_health.get("exchanges_written")
+        report.captures_missing = max(requests + report.shed_retries - (report.exchanges_written or 0), 0)
+        newest = [o.request_id for o in outcomes[-10:] if o.request_id and o.outcome == "ok"]
+        report.newest_missing = len(set(newest) - captured)
+    else:
+        report.captures_missing = max(requests + report.shed_retries - len(rows), 0) + len(seen - captured)
     return report
+
+
+class _TimedQueue:
+    """Stands for the list of requests in a timed soak: true until the time is up."""
+
+    def __init__(self, stop_at: float, draw) -> None:
+        self.stop_at = stop_at
+        self.draw = draw
+
+    def __bool__(self) -> bool:
+        return time.monotonic() < self.stop_at
+
+    def pop(self):
+        return None, self.draw()
+
+
+async def _capture_health(url: str) -> dict:
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "/health") as response:
+                return (await response.json()).get("capture") or {}
+    except (aiohttp.ClientError, ValueError):
+        return {}
 
 
 def print_report(report: Report, out=sys.stdout) -> None:
@@ -480,7 +576,14 @@ def print_report(report: Report, out=sys.stdout) -> None:
     growth = report.rss_end_kib - report.rss_warm_kib
     w(f"memory growth       {growth / 1024:+.1f} MiB from 10% to the end (RSS {report.rss_warm_kib / 1024:.1f} MiB after 10%, "
       f"{report.rss_half_kib / 1024:.1f} MiB after 50%, {report.rss_end_kib / 1024:.1f} MiB at the end, 3 s idle)\n")
+    w(f"memory per 1,000    {report.growth_per_1000_kib / 1024:+.2f} MiB of RSS per 1,000 requests after the first 10%\n")
     w(f"open fds            {report.fds_start} at start -> {report.fds_end} at the end\n")
+    cap = f"{report.capture_cap_mb} MiB cap" if report.capture_cap_mb else "default cap (1 GiB)"
+    w(f"capture store       {report.store_mb_end:.1f} MiB at the end, {report.store_mb_max:.1f} MiB largest seen ({cap}); "
+      f"{report.dropped_events} events dropped")
+    if report.exchanges_written is not None:
+        w(f"; {report.exchanges_written} exchanges written, newest 10 answered missing: {report.newest_missing}")
+    w("\n")
     w(f"shutdown            exit {report.shutdown_code} in {report.shutdown_seconds:.2f} s after SIGTERM\n")
     w(f"result              {'PASS' if report.ok else 'FAIL'}\n")
 
@@ -491,12 +594,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--minutes", type=float, help="send requests for this long instead of --requests")
+    parser.add_argument("--capture-max-mb", type=int, help="cap the proxy's capture store (retention prunes during the soak)")
     parser.add_argument("--without", action="append", default=[], metavar="CLASS", help="leave a request class out of the mix (repeatable)")
     args = parser.parse_args(argv)
     mix = tuple(k for k in MIX if k.name not in args.without)
     with tempfile.TemporaryDirectory(prefix="claude-max-tui-soak-") as tmp:
-        print(f"soak: {args.requests} requests at concurrency {args.concurrency} (seed {args.seed})", flush=True)
-        report = asyncio.run(soak(args.requests, args.concurrency, args.seed, Path(tmp), log=lambda m: print(m, flush=True), mix=mix))
+        what = f"{args.minutes:g} minutes" if args.minutes else f"{args.requests} requests"
+        print(f"soak: {what} at concurrency {args.concurrency} (seed {args.seed})", flush=True)
+        report = asyncio.run(soak(args.requests, args.concurrency, args.seed, Path(tmp), log=lambda m: print(m, flush=True), mix=mix, minutes=args.minutes, capture_max_mb=args.capture_max_mb))
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -78,6 +78,11 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
             given = _from_env(setting, env_value(_env_name(setting), env))
         if given is not None:
             values[setting.name] = tuple(given) if _kind(setting) is tuple else given
+    key = values.get("api_key")
+    if key is not None and not key.strip():
+        # Not a key at all: it would make the proxy look protected (and let it bind a
+        # network address) while no client could ever send it.
+        raise SystemExit("claude-max-tui: the API key (--api-key or CLAUDE_MAX_TUI_API_KEY) is empty or only whitespace; give a real key or none.")
     return Config(**values)
 
 

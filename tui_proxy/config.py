@@ -49,6 +49,12 @@ class Config:
     #: 8M is beyond any model; the CLI itself has no cap on stream-json stdin (it would try to
     #: compact, an API call, and fail after seconds).
     max_prompt_chars: int = option(8_000_000, "most characters of text in one request; more is refused before spawning", metavar="N")
+    #: A connection must send a whole request's headers within this many seconds of opening
+    #: or of its last response; idle keep-alive connections are closed then.
+    header_timeout: float = option(15.0, "a connection must send a request's headers within this long of opening or of its last response; idle connections are closed then", metavar="SECONDS")
+    body_timeout: float = option(60.0, "a request's body must arrive within this long, else 408", metavar="SECONDS")
+    #: 0: from the open-file limit (server/connections.py).
+    max_connections: int = option(0, "open connections at most; more get 503", metavar="N", shown="from the open-file limit")
     history: int = option(1000, "requests the console keeps in memory", metavar="N")
     pool_size: int = option(2, "CLIs kept started ahead of their request, for new conversations (each idle one holds ~150 MB; 0 turns it off)", metavar="N")
     warm_conversations: int = option(4, "CLIs kept open after an answer for the conversation's next turn (0 turns it off)", metavar="N")

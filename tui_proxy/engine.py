@@ -28,6 +28,7 @@ from aiohttp import web
 from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
 from .claude.run import RunSettings
+from .claude.run_dir import claim_runs_dir
 from .config import Config
 from .events import EventBus, Notice
 from .exchange import Exchange
@@ -35,6 +36,7 @@ from .ids import new_exchange_id
 from .runs.registry import Runs
 from .server.admission import Admission
 from .server.app import make_web_app
+from .server.connections import GuardedTCPSite, handler_args, max_connections_for
 from .server.guard import is_loopback
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class Engine:
             )
         inherited = default_inherited_env()
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
-        runs_dir = tempfile.mkdtemp(prefix="claude-max-tui-runs-")
+        runs_dir = await asyncio.to_thread(claim_runs_dir)
         self.runs = Runs(RunSettings(
             cli_path=self.cli_status.path or config.claude,
             inherited_env=inherited,
@@ -114,9 +116,9 @@ class Engine:
         if config.capture:
             await self._open_store()
         app = make_web_app(self)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE, **handler_args(config.header_timeout))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.host, config.port, reuse_address=True)
+        site = GuardedTCPSite(self._runner, config.host, config.port, reuse_address=True, max_connections=max_connections_for(config.max_concurrency, config.max_connections))
         try:
             await site.start()
         except OSError:
@@ -169,6 +171,7 @@ class Engine:
             self._notice("error", f"Capture is off: the store at {self.config.capture_path} could not be opened ({exc}).")
             return
         self._unsubscribe_store = self.bus.subscribe(self.store.recorder())
+        self.store.announce_problems(self.bus)
 
     def _close_store(self) -> None:
         if self._unsubscribe_store:

@@ -97,6 +97,10 @@ Process faults:
                         streamed as deltas: the replace case)
   retry_recovers        retries=1 status=529 text="…": api_retry lines, then a normal answer
   usage_error           option=--frobnicate: `error: unknown option '…'`, exit 1, no stdout
+  grandchild            session=1 hold=1 answer=0 wait_ms=700: starts a sleeping grandchild
+                        (own session; inheriting stdout), then crashes (exit 3, no result)
+                        or answers; its pid in $FAKE_CLAUDE_RECORD_DIR/grandchild-<pid>.txt
+  endless_line          chunk=65536: init, then one stdout line that never ends
 
 The mock API's names (tests/mock_anthropic; same texts, "Partial" then "Hello from the mock
 Anthropic API."), line for line as the real CLI prints them (tests/golden):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import answers, failures, faults, lifecycle
+from . import answers, failures, faults, lifecycle, strays
 from .stdout import stderr
 
 SCENARIOS = {
@@ -38,6 +38,8 @@ SCENARIOS = {
     "drop": faults.drop,
     "529_recovers": faults.recovers_529,
     "stall": faults.stall,
+    "grandchild": strays.grandchild,
+    "endless_line": strays.endless_line,
     "usage_error": faults.usage_error,
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Mapping
+from urllib.parse import parse_qsl, quote
 
 REDACTED = "[redacted]"
 
@@ -19,13 +20,16 @@ _SECRET_HEADERS = frozenset(
         "set-cookie",
         "x-api-key",
         "api-key",
+        # Not credentials by name, but they tie a request to an account.
+        "openai-organization",
+        "openai-project",
     }
 )
 #: Name parts that make a header look like it carries a credential (`x-goog-api-key`,
 #: `x-auth-token`, `anthropic-api-key`, `x-amz-security-token`...). Whole parts only,
 #: so `x-ratelimit-remaining-tokens` or `keep-alive` stay readable.
 _SECRET_PARTS = frozenset(
-    {"key", "apikey", "token", "secret", "password", "passwd", "auth", "credential", "credentials", "signature"}
+    {"key", "apikey", "token", "secret", "password", "passwd", "auth", "authentication", "credential", "credentials", "signature", "sig"}
 )
 _SPLIT = re.compile(r"[-_.]")
 
@@ -39,3 +43,16 @@ def is_secret_header(name: str) -> bool:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: REDACTED if is_secret_header(name) else value for name, value in headers.items()}
+
+
+def redact_path(path_qs: str) -> str:
+    """A request path with the values of key-like query parameters (`?api_key=`, `token`,
+    `key`...) replaced: some clients put the key in the URL."""
+    path, sep, query = path_qs.partition("?")
+    if not sep or not query:
+        return path_qs
+    parts = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        shown = REDACTED if is_secret_header(name) else value
+        parts.append(f"{quote(name, safe='')}={quote(shown, safe='[]')}")
+    return f"{path}?{'&'.join(parts)}"

@@ -58,6 +58,7 @@ class CaptureStore:
         commit_interval: float = 0.1,
         prune_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
+        max_queue_bytes: int = 256 * 1024 * 1024,
     ) -> CaptureStore:
         """Open (creating, migrating, recovering and pruning as needed) the store at `path`.
 
@@ -90,6 +91,9 @@ class CaptureStore:
             conn.execute("PRAGMA journal_mode = WAL")
             # A process crash loses nothing committed; only power loss may lose the last commits.
             conn.execute("PRAGMA synchronous = NORMAL")
+            # After a checkpoint the WAL shrinks back to this: one burst of big answers must
+            # not leave the store file pair far above its cap for good.
+            conn.execute(f"PRAGMA journal_size_limit = {16 * 1024 * 1024}")
             secure_files(path)
             migrate(conn)
             if owner_lock.try_exclusive():
@@ -103,6 +107,8 @@ class CaptureStore:
                 commit_interval=commit_interval,
                 prune_interval=prune_interval,
                 clock=clock,
+                max_queue_bytes=max_queue_bytes,
+                path=path,
             )
             reader = _connect(path, read_only=True)
         except BaseException:
@@ -126,6 +132,35 @@ class CaptureStore:
     def last_error(self) -> str | None:
         """The last write failure, if any (the store keeps going after one)."""
         return None if self._writer is None else self._writer.last_error
+
+    def health(self) -> dict:
+        """For /health: whether captures are being kept, and what was lost."""
+        writer = self._writer
+        if writer is None:
+            return {"ok": True, "path": str(self.path), "read_only": True}
+        recent_drop = writer.last_drop_at is not None and time.monotonic() - writer.last_drop_at < 60
+        return {
+            "ok": not (writer.failing or writer.file_missing or recent_drop or not writer.alive),
+            "path": str(self.path),
+            "error": writer.last_error if (writer.failing or writer.file_missing) else None,
+            "file_missing": writer.file_missing,
+            "dropped_events": writer.dropped_events,
+            "exchanges_written": writer.finished_written,
+            "queued_bytes": writer.queued_bytes,
+        }
+
+    def announce_problems(self, bus) -> None:
+        """Publish the writer's problems (drops, failing writes) on `bus` as Notices.
+        Call from the event loop: the writer thread hands them over to it."""
+        from ..events import Notice
+
+        loop = asyncio.get_running_loop()
+
+        def publish(level: str, message: str) -> None:
+            notice = Notice(exchange_id="", at=time.time(), level=level, message=message, data={"source": "capture"})
+            loop.call_soon_threadsafe(bus.publish, notice)
+
+        self.writer.on_problem = publish
 
     def recorder(self) -> CaptureRecorder:
         """The bus subscriber that feeds this store."""

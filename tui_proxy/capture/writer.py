@@ -5,12 +5,21 @@ in batches: it waits up to `commit_interval` after the first event of a batch so
 burst of stdout lines becomes one transaction, except when an exchange finishes or
 someone flushes, which commit at once (a finished exchange must survive a `kill -9`),
 or when a full batch is already waiting.
+
+It must keep up under sustained load, and memory must stay flat when it cannot (a slow or
+full disk): the queue is bounded by the bytes it holds. Past `max_queue_bytes`, stdout,
+stderr and response pieces are dropped; past twice that, everything but an exchange's
+finish (its row, status and answer text). Drops are counted and announced (log, console
+Notice, /health), and so are write failures (full disk, read-only or corrupt store, the
+file deleted under us) while serving goes on. Retention runs in bounded steps between
+batches (`retention.prune_step`, `vacuum_step`), triggered by time and by bytes written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -33,8 +42,8 @@ from ..events import (
 )
 from .model import CaptureState
 from .packing import pack
-from .redact import redact_headers
-from .retention import RetentionPolicy, prune
+from .redact import redact_headers, redact_path
+from .retention import RetentionPolicy, prune_step, vacuum_step
 from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,29 @@ class _Flush:
 
 _STOP = object()
 
+#: Events whose loss costs a part of a capture, not the exchange itself.
+_PIECES = tuple(_PARTS)
+#: Seconds between two announcements of the same problem (drops, a failing store).
+_ANNOUNCE_EVERY = 30.0
+#: Seconds between two checks that the store file is still the one we write to.
+_FILE_CHECK_EVERY = 2.0
+
+
+def _weight(event: object) -> int:
+    """About the memory an event holds while queued."""
+    part = _PARTS.get(type(event))
+    if part is not None:
+        return 100 + _len(part[1](event))
+    if isinstance(event, RequestReceived):
+        return 500 + _len(event.body)
+    if isinstance(event, ExchangeFinished):
+        return 500 + _len(event.text) + _len(event.thinking)
+    return 500
+
+
+def _len(value: object) -> int:
+    return len(value) if isinstance(value, (str, bytes)) else 0
+
 
 class CaptureWriter:
     def __init__(
@@ -70,6 +102,8 @@ class CaptureWriter:
         max_batch: int = 5000,
         prune_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
+        max_queue_bytes: int = 256 * 1024 * 1024,
+        path: str | os.PathLike | None = None,
     ) -> None:
         self._conn = conn
         self._policy = policy
@@ -82,6 +116,34 @@ class CaptureWriter:
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         #: The last write error, for a health line in the console (None when fine).
         self.last_error: str | None = None
+        #: True while writes fail (cleared by the next successful commit).
+        self.failing = False
+        #: The store file is gone (deleted, or its folder): commits go nowhere.
+        self.file_missing = False
+        self._max_queue_bytes = max_queue_bytes
+        self._queued_bytes = 0
+        self._queue_lock = threading.Lock()
+        #: Events dropped because the queue was full, and when the last one was.
+        self.dropped_events = 0
+        self.last_drop_at: float | None = None
+        self._announced_drops = 0
+        self._announced: dict[str, float] = {}
+        #: Told about problems (level, message) from the writer thread: the engine turns
+        #: this into a console Notice. Must be thread-safe.
+        self.on_problem: Callable[[str, str], None] | None = None
+        self._path = None if path is None else os.fspath(path)
+        self._file_id = _file_id(self._path)
+        self._last_file_check = 0.0
+        #: Bytes and finished exchanges written since the last prune: retention runs often
+        #: enough under load that the store stays near its cap.
+        self._written_since_prune = 0
+        self._finished_since_prune = 0
+        self._prune_due = False
+        self._vacuum_due = False
+        #: Exchanges whose finish was committed (a proof for soaks that nothing was lost,
+        #: retention notwithstanding); `_finishing` counts those of the open transaction.
+        self.finished_written = 0
+        self._finishing = 0
         #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
         self._seqs: dict[str, int] = {}
         #: Bytes each exchange in progress has gathered since its request: added to its
@@ -104,10 +166,27 @@ class CaptureWriter:
         self._thread.start()
 
     def submit(self, event: Event, *, urgent: bool = False) -> None:
-        """Cheap enough for the event loop: one queue put (and an event set when urgent)."""
+        """Cheap enough for the event loop: one queue put (and an event set when urgent).
+        Never blocks: over the queue's bound, the event is dropped and counted."""
+        weight = _weight(event)
+        with self._queue_lock:
+            bound = self._max_queue_bytes if isinstance(event, _PIECES) else 2 * self._max_queue_bytes
+            if self._queued_bytes + weight > bound and not isinstance(event, ExchangeFinished):
+                self.dropped_events += 1
+                self.last_drop_at = time.monotonic()
+                return
+            self._queued_bytes += weight
         self._queue.put(event)
         if urgent:
             self._urgent.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything submitted so far is committed; False on timeout."""
@@ -129,7 +208,11 @@ class CaptureWriter:
     def _run(self) -> None:
         last_prune = self._clock()  # the store pruned at open
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=None if not self._maintenance_due() else 0)
+            except queue.Empty:
+                self._maintain()  # idle: one bounded step of retention at a time
+                continue
             # Linger to gather a batch, unless something is urgent or a full batch waits.
             urgent = first is _STOP or isinstance(first, (_Flush, ExchangeFinished))
             if not urgent and self._queue.qsize() < self._max_batch:
@@ -142,39 +225,115 @@ class CaptureWriter:
                 except queue.Empty:
                     break
             events = [item for item in batch if isinstance(item, Event)]
+            weight = sum(map(_weight, events))
             self._write(events)
+            with self._queue_lock:
+                self._queued_bytes -= weight
+            self._written_since_prune += weight
             for item in batch:
                 if isinstance(item, _Flush):
                     item.done.set()
             if any(item is _STOP for item in batch):
                 self._settle()
                 return
-            if self._clock() - last_prune >= self._prune_interval:
+            if self._clock() - last_prune >= self._prune_interval or self._pruning_wanted():
                 last_prune = self._clock()
                 self._settle()
-                self._prune()
+                self._prune_due = True
+            self._maintain()
+            self._check_health()
+
+    # ---- retention in bounded steps ----
+
+    def _pruning_wanted(self) -> bool:
+        policy = self._policy
+        by_bytes = policy.max_bytes is not None and self._written_since_prune >= max(policy.max_bytes // 50, 256 * 1024)
+        by_count = policy.max_count is not None and self._finished_since_prune >= max(policy.max_count // 50, 1)
+        return by_bytes or by_count
+
+    def _maintenance_due(self) -> bool:
+        return self._prune_due or self._vacuum_due
+
+    def _maintain(self) -> None:
+        """One bounded step: a prune transaction, else a few pages of vacuum."""
+        try:
+            if self._prune_due:
+                self._written_since_prune = self._finished_since_prune = 0
+                pruned, self._prune_due = prune_step(self._conn, self._policy, self._clock())
+                if pruned:
+                    self._vacuum_due = True
+                    log.debug("capture retention pruned %d exchanges", pruned)
+            elif self._vacuum_due:
+                self._vacuum_due = vacuum_step(self._conn) > 0
+        except Exception as exc:
+            self._prune_due = self._vacuum_due = False
+            self.last_error = f"pruning: {exc}"
+            self._announce("error", f"Capture retention failed: {exc}")
+
+    # ---- saying when captures are being lost ----
+
+    def _check_health(self) -> None:
+        if self.dropped_events != self._announced_drops:
+            if self._announce("warning", "The capture writer cannot keep up: events are being dropped (the answers are not affected).", key="drops"):
+                self._announced_drops = self.dropped_events
+        if self._path is not None and time.monotonic() - self._last_file_check >= _FILE_CHECK_EVERY:
+            self._last_file_check = time.monotonic()
+            missing = _file_id(self._path) != self._file_id
+            if missing and not self.file_missing:
+                self._announce("error", f"The capture store {self._path} was deleted or replaced: new exchanges are not being kept. Restart the proxy to start a new store.")
+            self.file_missing = missing
+
+    def _announce(self, level: str, message: str, *, key: str | None = None) -> bool:
+        """Log and tell the console, at most once per `_ANNOUNCE_EVERY` per kind of problem."""
+        key = key or message
+        now = time.monotonic()
+        if now - self._announced.get(key, -_ANNOUNCE_EVERY) < _ANNOUNCE_EVERY:
+            return False
+        self._announced[key] = now
+        if key == "drops":
+            message = f"{message} {self.dropped_events:,} dropped so far."
+        log.log(logging.ERROR if level == "error" else logging.WARNING, "%s", message)
+        if self.on_problem is not None:
+            try:
+                self.on_problem(level, message)
+            except Exception:  # the loop may be closing: the log line stays
+                pass
+        return True
 
     def _write(self, events: list[Event]) -> None:
         if not events:
             return
         try:
             self._transaction(events)
-        except Exception:
-            # One bad event must not cost the batch: write them one by one.
-            log.exception("capture batch failed; retrying event by event")
-            failed = 0
-            for event in events:
-                try:
-                    self._transaction([event])
-                except Exception as exc:
-                    failed += 1
-                    self.last_error = f"{type(event).__name__} {event.exchange_id}: {exc}"
-            if failed:
-                log.error("capture lost %d of %d events; last: %s", failed, len(events), self.last_error)
+            self.failing = False
+            return
+        except Exception as exc:
+            first_error = exc
+        if self.failing and _store_failure(first_error):
+            # The store itself refuses (full disk, read-only, corrupt): no use retrying
+            # each event; the problem is already announced (and re-announced now and then).
+            self._lost(len(events), len(events), first_error)
+            return
+        # One bad event must not cost the batch: write them one by one.
+        failed = 0
+        for event in events:
+            try:
+                self._transaction([event])
+            except Exception as exc:
+                failed += 1
+                self.last_error = f"{type(event).__name__} {event.exchange_id}: {exc}"
+        if failed:
+            self._lost(failed, len(events), first_error)
+
+    def _lost(self, failed: int, total: int, error: Exception) -> None:
+        self.failing = True
+        self.last_error = f"{type(error).__name__}: {error}"
+        self._announce("error", f"Capture writes are failing ({error}): {failed} of {total} events lost in the last batch; serving continues.", key=f"write:{error}")
 
     def _transaction(self, events: list[Event]) -> None:
         sizes = self._sizes
         self._parts.clear()
+        self._finishing = 0
         self._conn.execute("BEGIN")
         try:
             for event in events:
@@ -199,8 +358,10 @@ class CaptureWriter:
                 ((seq, kind, *pack(times, texts)) for (seq, kind), (times, texts) in self._parts.items()),
             )
             self._conn.execute("COMMIT")
+            self.finished_written += self._finishing
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite rolls back itself on a full disk
+                self._conn.execute("ROLLBACK")
             self._seqs.clear()  # may name rows that were just rolled back
             raise
 
@@ -230,18 +391,10 @@ class CaptureWriter:
                     self._conn.execute("UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?", (size, exchange_id))
             self._conn.execute("COMMIT")
         except Exception as exc:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite rolls back itself on a full disk
+                self._conn.execute("ROLLBACK")
             self.last_error = f"settling sizes: {exc}"
             log.exception("capture size bookkeeping failed")
-
-    def _prune(self) -> None:
-        try:
-            pruned = prune(self._conn, self._policy, self._clock())
-            if pruned:
-                log.info("capture retention pruned %d exchanges", pruned)
-        except Exception as exc:
-            self.last_error = f"pruning: {exc}"
-            log.exception("capture retention failed")
 
     # ---- one method per event type ----
 
@@ -252,7 +405,7 @@ class CaptureWriter:
             " model, stream, replay_of, request_headers, request_body, size_bytes)"
             " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                e.exchange_id, e.at, e.method, e.path, e.client, e.remote, e.model, e.stream,
+                e.exchange_id, e.at, e.method, redact_path(e.path), e.client, e.remote, e.model, e.stream,
                 e.replay_of, headers, e.body, len(e.body) + len(headers),
             ),
         )
@@ -287,6 +440,8 @@ class CaptureWriter:
     def _exchange_finished(self, e: ExchangeFinished) -> None:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
         self._seqs.pop(e.exchange_id, None)
+        self._finished_since_prune += 1
+        self._finishing += 1
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         self._conn.execute(
             "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"
@@ -303,3 +458,21 @@ class CaptureWriter:
 
     def _grow(self, exchange_id: str, size: int) -> None:
         self._sizes[exchange_id] = self._sizes.get(exchange_id, 0) + size
+
+
+def _file_id(path: str | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _store_failure(error: Exception) -> bool:
+    """An error of the store as a whole rather than of one event."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.DatabaseError) and any(
+        words in text for words in ("full", "readonly", "read-only", "malformed", "not a database", "disk i/o", "unable to open")
+    )

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..errors import ProxyError
+
 #: Inherited `CLAUDE_CODE_*` variables that configure how the CLI logs in or retries,
 #: which a user sets on purpose; every other one may leak from an outer agent.
 KEPT_CLAUDE_CODE_VARS = frozenset(
@@ -63,6 +65,41 @@ def build_argv(cli_path: str, options: RunOptions) -> list[str]:
         # Equals form: these flags are variadic and would swallow a following word.
         argv.append("--allowedTools=" + ",".join(options.allowed_tools))
     return argv
+
+
+#: Linux refuses (E2BIG) any single argument of 128 KiB or more (MAX_ARG_STRLEN, with its NUL).
+MAX_ARG_BYTES = 128 * 1024 - 1
+#: Room kept for the environment within the kernel's total for argv and environment.
+_ENV_ROOM = 256 * 1024
+
+
+def check_argv_size(argv: list[str]) -> None:
+    """Refuse (400) a command line the kernel would refuse to exec (E2BIG): thousands of
+    client tools make `--allowedTools` too long. A client mistake, not a missing CLI."""
+    total_limit = max((os.sysconf("SC_ARG_MAX") if hasattr(os, "sysconf") else 2 * 1024 * 1024) - _ENV_ROOM, 64 * 1024)
+    total = 0
+    for arg in argv:
+        size = len(arg.encode("utf-8", "surrogateescape"))
+        total += size + 1 + 8  # its NUL and its pointer
+        if size > MAX_ARG_BYTES:
+            raise argv_too_long(arg)
+    if total > total_limit:
+        raise argv_too_long(max(argv, key=len))
+
+
+def argv_too_long(arg: str = "--allowedTools=") -> ProxyError:
+    if arg.startswith("--json-schema="):
+        what, param = "The response_format JSON schema is", "response_format"
+    else:
+        what, param = "The list of tools is", "tools"
+    return ProxyError(
+        400,
+        f"{what} too long for the Claude CLI's command line (the system limits one argument to "
+        f"{MAX_ARG_BYTES + 1:,} bytes). Send fewer or shorter-named tools.",
+        code="argv_too_long" if param == "tools" else "schema_too_long",
+        param=param,
+        retryable=False,
+    )
 
 
 def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: float | None = None) -> dict[str, str]:

@@ -2,20 +2,40 @@
 
 Spawning is separate from feeding so that a run can be started before its request
 arrives (the CLI waits on stdin) and handed the prompt later.
+
+The whole tree is reaped, not just the CLI: it leads its own process group (killpg reaches
+what it starts there), and its descendants are sampled from /proc while it runs, so that
+one that made its own session is found and killed too once the CLI is gone. When the CLI
+exits while such a process still holds its stdout, stdout is cut after a short grace: the
+run ends at once (a crash, 502) instead of waiting for the idle timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 from collections import deque
 from typing import AsyncIterator, Callable
 
+from ..errors import ProxyError
+from . import proc_tree
+from .argv import argv_too_long
+
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
 READ_CHUNK = 256 * 1024
 STDERR_TAIL_BYTES = 16 * 1024
+#: The longest stdout line accepted. Real lines reach ~3 MB (a big answer in one
+#: `assistant` line); past this it is the CLI's fault (an endless line would otherwise grow
+#: memory until the idle timeout). `CLAUDE_MAX_TUI_MAX_LINE_BYTES` overrides it.
+MAX_LINE_BYTES = int(os.environ.get("CLAUDE_MAX_TUI_MAX_LINE_BYTES") or 64 * 1024 * 1024)
+#: Seconds stdout may stay open once the CLI has exited (what it wrote is still arriving);
+#: after that it is held by a stray descendant, and cut.
+STDOUT_AFTER_EXIT = 0.5
+#: Seconds between two samples of the CLI's descendants (and looks at its exit) while it runs.
+TREE_SAMPLE_EVERY = 0.25
 
 #: Every child spawned and not yet reaped. A handler cancelled mid-cleanup (its client
 #: left) leaves the reaping to a background task; shutdown reaps whatever is still here.
@@ -43,6 +63,12 @@ class CliProcess:
         self.more_buffered = False
         #: Why the engine ended the child, if it did.
         self.stopped_because: str | None = None
+        #: Descendants seen while it ran, as (pid, start time): killed once it is gone.
+        self._descendants: set[tuple[int, int]] = set()
+        self._sampler: asyncio.Task | None = None
+        #: stdout was cut: the CLI exited but something it started still held the pipe.
+        self.stdout_cut = False
+        self.max_line_bytes = MAX_LINE_BYTES
 
     def listen_stderr(self, on_stderr: Callable[[str], None] | None) -> None:
         """Who hears stderr from now on (a CLI started ahead gets its listener when attached)."""
@@ -57,8 +83,20 @@ class CliProcess:
         return self._proc.returncode if self._proc else None
 
     async def start(self) -> None:
-        """Spawn the child (no shell). Raises OSError if it cannot be executed."""
-        self._proc = await asyncio.create_subprocess_exec(
+        """Spawn the child (no shell). Raises OSError if it cannot be executed, a 400
+        ProxyError if its command line is too long for the system (E2BIG)."""
+        try:
+            self._proc = await self._spawn()
+        except OSError as exc:
+            if exc.errno == errno.E2BIG:
+                raise argv_too_long(max(self.argv, key=len)) from None
+            raise
+        _LIVE.add(self)
+        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
+        self._sampler = asyncio.ensure_future(self._sample_tree())
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -68,8 +106,6 @@ class CliProcess:
             # Its own process group, so a stop reaches anything it spawned too.
             start_new_session=True,
         )
-        _LIVE.add(self)
-        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
     async def send(self, data: bytes, *, close: bool = True) -> None:
         """Write to stdin, then close it (the CLI does not finish before EOF) unless the CLI
@@ -98,12 +134,16 @@ class CliProcess:
         assert self._proc and self._proc.stdout
         read = self._proc.stdout.read
         pending: list[bytes] = []  # the start of a line longer than one read
+        pending_size = 0
         while True:
             chunk = await read(READ_CHUNK)
             if not chunk:
                 break
             if b"\n" not in chunk:
                 pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size > self.max_line_bytes:
+                    raise self._line_too_long()
                 continue
             lines = chunk.split(b"\n")
             if pending:
@@ -111,6 +151,7 @@ class CliProcess:
                 lines[0] = b"".join(pending)
                 pending = []
             rest = lines.pop()
+            pending_size = len(rest)
             if rest:
                 pending.append(rest)
             last = len(lines) - 1
@@ -120,6 +161,54 @@ class CliProcess:
         self.more_buffered = False
         if pending:
             yield b"".join(pending)
+
+    def _line_too_long(self) -> ProxyError:
+        """The CLI's fault: it is stopped (the caller's cleanup reaps it) and the run fails."""
+        self.stopped_because = "line_too_long"
+        self.signal(signal.SIGKILL)
+        return ProxyError(
+            502,
+            f"The Claude CLI wrote a stdout line longer than {self.max_line_bytes:,} bytes; the run was stopped.",
+            code="cli_line_too_long",
+            source="cli",
+        )
+
+    async def _sample_tree(self) -> None:
+        """Note the CLI's descendants while it runs (after it exits they are re-parented
+        and can no longer be told apart), then cut its pipes if a straggler holds them.
+
+        The exit is polled through `returncode`: asyncio's `wait()` only returns once every
+        pipe is closed, which is exactly what a straggler prevents."""
+        assert self._proc
+        proc = self._proc
+        pid = proc.pid
+        while True:
+            # Not at once: a CLI has started nothing yet, and most short runs end before.
+            await asyncio.sleep(TREE_SAMPLE_EVERY)
+            if proc.returncode is not None:
+                break
+            self._descendants |= proc_tree.descendants(pid)
+        await asyncio.sleep(STDOUT_AFTER_EXIT)
+        transport = getattr(proc, "_transport", None)
+        if transport is None or transport.is_closing():
+            return
+        self._kill_strays()
+        for fd in (1, 2):
+            pipe = transport.get_pipe_transport(fd)
+            if pipe is not None and not pipe.is_closing():
+                self.stdout_cut = True
+                pipe.close()  # the reader sees EOF once what was buffered is read
+
+    def _kill_strays(self) -> None:
+        """Kill what the CLI left behind: its process group, and every descendant seen."""
+        if self._proc is None:
+            return
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc_tree.kill(self._descendants)
+        self._descendants.clear()
 
     async def _drain_stderr(self) -> None:
         assert self._proc and self._proc.stderr
@@ -143,6 +232,7 @@ class CliProcess:
         assert self._proc
         code = await self._proc.wait()
         _LIVE.discard(self)
+        self._end_tree()
         if self._stderr_task:
             try:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
@@ -183,7 +273,14 @@ class CliProcess:
                 self.signal(signal.SIGKILL)
         code = await self._proc.wait()
         _LIVE.discard(self)
+        self._end_tree()
         if self._stderr_task and not self._stderr_task.done():
             self._stderr_task.cancel()
         self._close_transport()
         return code
+
+    def _end_tree(self) -> None:
+        """The CLI is reaped: nothing it started may outlive it."""
+        if self._sampler is not None and not self._sampler.done():
+            self._sampler.cancel()
+        self._kill_strays()

@@ -55,9 +55,7 @@ def render_prompt(conversation: Conversation, extra_system: str | None = None) -
         if i:
             blocks.text("\n\n")
         blocks.parts(turn)
-    if not blocks.items:
-        blocks.text("")
-    return CliPrompt(system_prompt=system, blocks=tuple(blocks.items))
+    return CliPrompt(system_prompt=system, blocks=blocks.finish())
 
 
 def _render_turn(turn: Turn, blocks: "_Blocks") -> None:
@@ -73,22 +71,34 @@ def _render_turn(turn: Turn, blocks: "_Blocks") -> None:
 
 
 class _Blocks:
-    """Content blocks with adjacent text merged."""
+    """Content blocks with adjacent text merged. Text pieces are collected and joined once
+    per block: appending to a growing string would make rendering quadratic in the number
+    of messages (60,000 short ones froze the event loop for seconds)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("_items", "_pending")
 
     def __init__(self) -> None:
-        self.items: list[dict] = []
+        self._items: list[dict] = []
+        self._pending: list[str] = []
 
     def text(self, text: str) -> None:
-        if self.items and self.items[-1]["type"] == "text":
-            self.items[-1] = {"type": "text", "text": self.items[-1]["text"] + text}
-        else:
-            self.items.append({"type": "text", "text": text})
+        self._pending.append(text)
 
     def parts(self, turn: Turn) -> None:
         for part in turn.parts:
             if isinstance(part, TextPart):
-                self.text(part.text)
+                self._pending.append(part.text)
             elif isinstance(part, ImagePart):
-                self.items.append({"type": "image", "source": part.source()})
+                self._flush()
+                self._items.append({"type": "image", "source": part.source()})
+
+    def finish(self) -> tuple[dict, ...]:
+        self._flush()
+        if not self._items:
+            self._items.append({"type": "text", "text": ""})
+        return tuple(self._items)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._items.append({"type": "text", "text": "".join(self._pending)})
+            self._pending.clear()

@@ -32,7 +32,7 @@ from ..tools.bridge import CALL_TIMEOUT, ToolServer
 from ..tools.mcp_config import write_mcp_config
 from ..tools.stream_calls import ToolCallStarted
 from . import outcome
-from .argv import RunOptions, build_argv, build_env
+from .argv import RunOptions, build_argv, build_env, check_argv_size
 from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
@@ -101,6 +101,7 @@ class CliRun:
         if tools.offered:
             options = await self._offer_tools(options)
         argv = build_argv(self.settings.cli_path, options)
+        check_argv_size(argv)  # a 400 naming `tools`, not the spawn's E2BIG
         env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"), mcp_tool_timeout=CALL_TIMEOUT if tools.offered else None)
         process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)
         try:

@@ -13,6 +13,7 @@ from .chat_completions import chat_completions
 from .error_shapes import OPENAI
 from .exchanges import begin_exchange, close_exchange, send_error
 from .face import ErrorShape
+from .connections import read_body_within
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
 from .responses import compact_response, responses, retrieve_response
@@ -29,6 +30,7 @@ def make_web_app(engine: EngineView) -> web.Application:
         """Every failure is an OpenAI-shaped JSON error, and an exchange the user can see."""
         try:
             guard.check(request)
+            await read_body_within(request, engine.config.body_timeout)
             return await handler(request)
         except ProxyError as error:
             return await _reject(request, error)

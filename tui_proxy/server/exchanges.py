@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from ..capture.redact import redact_headers
+from ..capture.redact import redact_headers, redact_path
 from ..events import ErrorInfo, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..errors import ProxyError
@@ -29,7 +29,7 @@ def begin_exchange(request: web.Request, body: bytes, *, model: str | None = Non
     exchange.publish(
         RequestReceived,
         method=request.method,
-        path=request.path_qs,
+        path=redact_path(request.path_qs),
         headers={_text(name): _text(value) for name, value in redact_headers(request.headers).items()},
         body=body,
         client=_text(request.headers.get("User-Agent", "")),

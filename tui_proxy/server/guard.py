@@ -46,7 +46,7 @@ class Guard:
             # us with `Host: evil.example`. Only names we were told about pass.
             raise ProxyError(403, f"Host {request.host!r} is not allowed (DNS rebinding protection). Add it with --allowed-host.", kind="permission", code="host_not_allowed", retryable=False)
         origin = request.headers.get("Origin")
-        if origin is not None and not self._origin_allowed(origin):
+        if origin is not None and not self._origin_allowed(origin, request.host):
             raise ProxyError(403, f"Requests from web pages ({origin}) are not allowed.", kind="permission", code="origin_not_allowed", retryable=False)
         if self.api_key_digest is not None:
             self._check_key(request.headers.get("Authorization", ""))
@@ -57,11 +57,21 @@ class Guard:
         # A rebinding attack needs a domain name; an address typed as such is never one.
         return self.any_address and is_ip_literal(host)
 
-    def _origin_allowed(self, origin: str) -> bool:
+    def _origin_allowed(self, origin: str, host_header: str | None) -> bool:
+        """Only the proxy's own origin (the scheme-host-port the request was sent to): a page
+        on another localhost port is another web application, as foreign as any site."""
         if origin == "null":
             return False
-        host = (urlsplit(origin).hostname or "").lower()
-        return host in self.allowed_hosts or is_loopback(host)
+        try:
+            parts = urlsplit(origin)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not (host in self.allowed_hosts or is_loopback(host)):
+            return False
+        own_host, own_port = _host_and_port(host_header)
+        return host == own_host and port == (own_port or 80)
 
     def _check_key(self, authorization: str) -> None:
         scheme, _, token = authorization.partition(" ")
@@ -75,6 +85,15 @@ class Guard:
 def _digest(key: str) -> bytes:
     # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+
+
+def _host_and_port(host_header: str | None) -> tuple[str, int | None]:
+    """(hostname, port) of a Host header, the hostname as `urlsplit` gives it."""
+    try:
+        parts = urlsplit("//" + (host_header or ""))
+        return (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return "", None
 
 
 def _hostname(host_header: str | None) -> str:

@@ -41,7 +41,7 @@ def relay(face: Face):
     async def handle(request: web.Request) -> web.StreamResponse:
         engine = request.app[ENGINE]
         body = await request.read()
-        data, refused = decode_body(body, engine.config.max_prompt_chars)
+        data, refused = await decode_body(body, engine.config.max_prompt_chars)
         model, stream = peek_model_and_stream(data)
         exchange = begin_exchange(request, body, model=model, stream=stream)
         try:

@@ -13,7 +13,8 @@ from .keys import ENGINE
 async def health(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     cli = engine.cli_status
-    ok = bool(cli and cli.found and cli.logged_in is not False)
+    capture = capture_health(engine)
+    ok = bool(cli and cli.found and cli.logged_in is not False) and capture["ok"]
     return web.json_response(
         {
             "status": "ok" if ok else "degraded",
@@ -35,8 +36,19 @@ async def health(request: web.Request) -> web.Response:
             },
             "queued": engine.admission.waiting,
             "max_concurrency": engine.admission.max_concurrency,
+            "capture": capture,
         }
     )
+
+
+def capture_health(engine) -> dict:
+    """Whether exchanges are being kept: a failing store does not stop serving, so /health
+    is where scripts (and the console) learn that captures are being lost."""
+    if not engine.config.capture:
+        return {"enabled": False, "ok": True}
+    if engine.store is None:
+        return {"enabled": True, "ok": False, "error": "the capture store could not be opened (see the log)"}
+    return {"enabled": True, **engine.store.health()}
 
 
 async def list_models(request: web.Request) -> web.Response:

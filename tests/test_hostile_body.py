@@ -142,7 +142,7 @@ def _outside_strings(text: str) -> str:
 
 def test_rendering_keeps_every_message_in_order():
     chat = parse_chat_request(json.loads(chat_body(conversation_of(5_000))))
-    prompt = render_prompt(chat.conversation)
+    prompt = render_prompt(chat.request.conversation)
     text = prompt.text
     positions = [text.index(f"message {i}\n") for i in (0, 1, 2499, 4999)]
     assert positions == sorted(positions)

@@ -138,11 +138,14 @@ class CaptureStore:
         writer = self._writer
         if writer is None:
             return {"ok": True, "path": str(self.path), "read_only": True}
-        recent_drop = writer.last_drop_at is not None and time.monotonic() - writer.last_drop_at < 60
+        now = time.monotonic()
+        recent_drop = writer.last_drop_at is not None and now - writer.last_drop_at < 60
+        # A failing store that lets a small write through now and then is still losing captures.
+        recent_loss = writer.last_loss_at is not None and now - writer.last_loss_at < 60
         return {
-            "ok": not (writer.failing or writer.file_missing or recent_drop or not writer.alive),
+            "ok": not (writer.failing or recent_loss or writer.file_missing or recent_drop or not writer.alive),
             "path": str(self.path),
-            "error": writer.last_error if (writer.failing or writer.file_missing) else None,
+            "error": writer.last_error if (writer.failing or recent_loss or writer.file_missing) else None,
             "file_missing": writer.file_missing,
             "dropped_events": writer.dropped_events,
             "exchanges_written": writer.finished_written,

@@ -116,6 +116,8 @@ class CaptureWriter:
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         #: The last write error, for a health line in the console (None when fine).
         self.last_error: str | None = None
+        #: When events were last lost to a failing write (monotonic), even if a later one worked.
+        self.last_loss_at: float | None = None
         #: True while writes fail (cleared by the next successful commit).
         self.failing = False
         #: The store file is gone (deleted, or its folder): commits go nowhere.
@@ -327,6 +329,7 @@ class CaptureWriter:
 
     def _lost(self, failed: int, total: int, error: Exception) -> None:
         self.failing = True
+        self.last_loss_at = time.monotonic()
         self.last_error = f"{type(error).__name__}: {error}"
         self._announce("error", f"Capture writes are failing ({error}): {failed} of {total} events lost in the last batch; serving continues.", key=f"write:{error}")
 

@@ -178,7 +178,7 @@ class RunReader:
     def cut_done(self) -> Done:
         """Cut by `stop` or `max_tokens`: the CLI is stopped, so usage is partly estimated."""
         usage = usage_from_cli(self._message_usage, completion_override=self.limiter.tokens or estimate_tokens(""))
-        return Done(self.limiter.finish_reason or "stop", usage, self.init_model)
+        return Done(self.limiter.finish_reason or "stop", usage, self.init_model, stop_sequence=self.limiter.matched)
 
     def finish(self, *, now: float | None = None) -> tuple[list[RunEvent], Done]:
         """Judge the run once its stdout ended or its result came (fill `facts` first: exit
@@ -215,7 +215,7 @@ class RunReader:
             usage = usage_from_cli(_subtracted(result.usage, self._reported_usage))
         else:
             usage = usage_from_cli(result.usage, result.total_cost_usd)
-        return Done(finish_reason, usage, self.init_model, result.structured_output)
+        return Done(finish_reason, usage, self.init_model, result.structured_output, stop_sequence=self.limiter.matched)
 
     def resume(self, limiter: OutputLimiter) -> ToolCallCollector:
         """A new request goes on with this run after its tool calls: a new answer from here on.

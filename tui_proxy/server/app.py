@@ -9,13 +9,15 @@ from aiohttp import web
 
 from ..claude import outcome
 from ..errors import ProxyError
+from .anthropic_routes import count_tokens, model, models, wants_anthropic
 from .chat_completions import chat_completions
-from .error_shapes import OPENAI
+from .error_shapes import ANTHROPIC, OPENAI
 from .exchanges import begin_exchange, finish, send_error
 from .face import ErrorShape
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
-from .routes_info import health, list_models, retrieve_model
+from .messages import messages
+from .routes_info import health
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,28 @@ def make_web_app(engine: EngineView) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=engine.config.max_body_bytes)
     app[ENGINE] = engine
     app.router.add_get("/health", health)
-    app.router.add_get("/v1/models", list_models)
-    app.router.add_get(r"/v1/models/{model_id:.+}", retrieve_model)
+    # The model list in OpenAI's shape, or Anthropic's for requests with `anthropic-version`.
+    app.router.add_get("/v1/models", models)
+    app.router.add_get(r"/v1/models/{model_id:.+}", model)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.on_response_prepare.append(_anthropic_request_id)
     return app
 
 
 def error_shape(request: web.Request) -> ErrorShape:
     """The error shape of the face a request was aimed at (also for unknown routes)."""
+    if wants_anthropic(request):
+        return ANTHROPIC
     return OPENAI
+
+
+async def _anthropic_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Anthropic's clients read the request id from `request-id` (`x-request-id` stays too)."""
+    request_id = response.headers.get("x-request-id")
+    if request_id and wants_anthropic(request):
+        response.headers["request-id"] = request_id
 
 
 async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse:

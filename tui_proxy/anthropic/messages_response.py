@@ -35,6 +35,12 @@ def usage_object(usage: Usage) -> dict:
         "cache_creation_input_tokens": usage.cache_creation_tokens,
         "cache_read_input_tokens": usage.cached_tokens,
         "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"thinking_tokens": usage.reasoning_tokens},
+        # Not reported by the CLI: null, as the API itself sends when it has no figure.
+        "cache_creation": None,
+        "server_tool_use": None,
+        "service_tier": None,
+        "inference_geo": None,
     }
 
 
@@ -58,18 +64,28 @@ def message(message_id: str, model: str, *, text: str, thinking: str | None, don
     if thinking is not None:
         content.append({"type": "thinking", "thinking": thinking, "signature": signature(message_id)})
     if text or not done.tool_calls:
-        content.append({"type": "text", "text": text})
+        content.append({"type": "text", "text": text, "citations": None})
     for call in done.tool_calls:
-        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input(call)})
+        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input(call), "caller": DIRECT})
+    return _message(message_id, model, content, stop_reason(done), done.stop_sequence, usage_object(done.usage))
+
+
+#: A tool call made by the model itself (not by a server tool).
+DIRECT = {"type": "direct"}
+
+
+def _message(message_id: str, model: str, content: list, stop: str | None, stop_sequence: str | None, usage: dict) -> dict:
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": stop_reason(done),
-        "stop_sequence": done.stop_sequence,
-        "usage": usage_object(done.usage),
+        "stop_reason": stop,
+        "stop_sequence": stop_sequence,
+        "stop_details": None,
+        "container": None,
+        "usage": usage,
     }
 
 
@@ -89,8 +105,8 @@ class MessageEvents:
         self._tool_blocks: dict[int, int] = {}
 
     def start(self) -> list[tuple[str, str]]:
-        empty = {"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0}
-        start = {"id": self.message_id, "type": "message", "role": "assistant", "model": self.model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": empty}
+        # The counts come with message_delta (the CLI reports them at the end).
+        start = _message(self.message_id, self.model, [], None, None, usage_object(Usage()))
         return [_event("message_start", {"type": "message_start", "message": start}), _event("ping", {"type": "ping"})]
 
     def text(self, text: str) -> list[tuple[str, str]]:
@@ -113,7 +129,7 @@ class MessageEvents:
         self._next_index += 1
         self._tool_blocks[call_index] = index
         self._open = ("tool_use", index)
-        events.append(_event("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}}}))
+        events.append(_event("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}, "caller": DIRECT}}))
         return events
 
     def tool_call_arguments(self, call_index: int, fragment: str) -> list[tuple[str, str]]:

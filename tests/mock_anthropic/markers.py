@@ -36,13 +36,13 @@ def parse_marker(text: str) -> Marker | None:
     return Marker(match.group("name"), params)
 
 
-def find_marker(body: dict[str, Any]) -> Marker:
+def find_marker(body: dict[str, Any], default: str = DEFAULT_SCENARIO) -> Marker:
     """The first marker in the request's messages (oldest first), then in its system text."""
     for text in request_texts(body):
         marker = parse_marker(text)
         if marker is not None:
             return marker
-    return Marker(DEFAULT_SCENARIO)
+    return Marker(default)
 
 
 def request_texts(body: dict[str, Any]) -> Iterator[str]:

@@ -140,6 +140,37 @@ def _transcript_tool_result(body: dict[str, Any]) -> str | None:
     return found[-1].group(1)
 
 
+def model(request: ScenarioRequest) -> Outcome:
+    """A stand-in model for conformance suites run without markers: the result once a tool
+    result came (natively or in the proxy's transcript), a call of the first offered client
+    (`mcp__`) tool with arguments fitting its schema, thinking when an effort was asked for,
+    else the text answer."""
+    result = _last_tool_result(request.body)
+    if result is None:
+        result = _transcript_tool_result(request.body)
+    if result is not None:
+        return text_reply(("Tool result received: ", result[:200]))
+    client_tool = next((t for t in request.body.get("tools") or [] if str(t.get("name", "")).startswith("mcp__")), None)
+    if client_tool is not None:
+        arguments_json = json.dumps(_sample_arguments(client_tool.get("input_schema") or {}))
+        middle = len(arguments_json) // 2
+        call = ToolUseBlock(request.tool_use_id, client_tool["name"], (arguments_json[:middle], arguments_json[middle:]))
+        return Reply(blocks=(TextBlock(("I will call", " a tool.")), call), stop_reason="tool_use")
+    if (request.body.get("output_config") or {}).get("effort"):
+        return thinking(request)
+    return text_reply()
+
+
+_SAMPLES = {"string": "Paris", "number": 1.5, "integer": 1, "boolean": True, "array": [], "object": {}}
+
+
+def _sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Arguments valid for a simple object schema: a sample value per required property."""
+    properties = schema.get("properties") or {}
+    required = schema.get("required") or list(properties)[:1]
+    return {name: _SAMPLES.get((properties.get(name) or {}).get("type"), "x") for name in required}
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -220,6 +251,7 @@ SCENARIOS: dict[str, Scenario] = {
     "thinking": thinking,
     "tool_use": tool_use,
     "client_tools": client_tools,
+    "model": model,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

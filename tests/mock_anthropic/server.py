@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .markers import find_marker, system_text
+from .markers import DEFAULT_SCENARIO, find_marker, system_text
 from .replies import ApiError, BrokenStream, Outcome
 from .scenarios import SCENARIOS, ScenarioRequest, unknown_scenario
 from .wire import block_events, message_json, message_start, reply_events, sse_frame
@@ -44,8 +44,10 @@ class RecordedRequest:
 
 
 class MockAnthropic:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, event_delay: float = 0.002) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, event_delay: float = 0.002, default_scenario: str = DEFAULT_SCENARIO) -> None:
         self.host = host
+        #: The scenario of requests without a marker ("model" for conformance suites).
+        self.default_scenario = default_scenario
         self.port = port
         self.event_delay = event_delay  # pause between SSE events, so deltas arrive as separate reads
         self.requests: list[RecordedRequest] = []
@@ -98,7 +100,7 @@ class MockAnthropic:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        scenario = find_marker(body).scenario if request.path == "/v1/messages" and isinstance(body, dict) else None
+        scenario = find_marker(body, self.default_scenario).scenario if request.path == "/v1/messages" and isinstance(body, dict) else None
         self.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -125,7 +127,7 @@ class MockAnthropic:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        marker = find_marker(body)
+        marker = find_marker(body, self.default_scenario)
         number = next(self._ids)
         request_id = f"req_mock_{number:04d}"
         scenario = SCENARIOS.get(marker.scenario)

@@ -66,14 +66,13 @@ class Guard:
     def _check_key(self, authorization: str, x_api_key: str | None) -> None:
         scheme, _, token = authorization.partition(" ")
         given = _digest(token.strip()) if scheme.lower() == "bearer" else b""
-        # Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY), or as a bearer
-        # token (ANTHROPIC_AUTH_TOKEN); either may carry it.
-        given_x = _digest(x_api_key.strip()) if x_api_key is not None else b""
+        if x_api_key is not None:
+            # Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY), which wins
+            # over a bearer token (ANTHROPIC_AUTH_TOKEN) as it does at Anthropic.
+            given = _digest(x_api_key.strip())
         # Constant time: digests of equal length, compared with compare_digest, give no
-        # hint of how much of the key (or its length) matched. Both are always compared.
-        bearer_ok = hmac.compare_digest(given, self.api_key_digest or b"")
-        x_api_key_ok = hmac.compare_digest(given_x, self.api_key_digest or b"")
-        if not (bearer_ok or x_api_key_ok):
+        # hint of how much of the key (or its length) matched.
+        if not hmac.compare_digest(given, self.api_key_digest or b""):
             raise ProxyError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` (or `x-api-key: <key>`) with the key given to claude-max-tui.", code="invalid_api_key", retryable=False)
 
 

@@ -310,7 +310,7 @@ BAD = [
     ({"model": "sonnet", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "tool_choice": {"type": "any"}}, "tool_choice:"),
     ({"model": "sonnet", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "stop_sequences": [" "]}, "stop_sequences.0:"),
     ({"model": "sonnet", "max_tokens": 2000, "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "enabled", "budget_tokens": 500}}, "thinking.budget_tokens:"),
-    ({"model": "sonnet", "max_tokens": 2000, "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "enabled", "budget_tokens": 4000}}, "max_tokens:"),
+    ({"model": "sonnet", "max_tokens": 2000, "messages": [{"role": "user", "content": "hi"}], "thinking": {"type": "wild"}}, "thinking.type:"),
     ({"model": "sonnet", "max_tokens": 5, "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "x", "input": "no"}]}]}, "messages.0.content.0.input:"),
 ]
 
@@ -462,3 +462,41 @@ def test_display_turns():
         ("user", "and?"),
     ]
     assert display_turns(b"not a dict") == [] and display_turns({"messages": "x"}) == []
+
+
+# -- parsing into the neutral request ------------------------------------------------------
+
+
+def parse(**body):
+    from tui_proxy.anthropic.messages_request import parse_messages_request
+
+    return parse_messages_request({"model": "sonnet", "max_tokens": 100, **body})
+
+
+def test_tool_results_become_tool_turns_and_their_images_follow():
+    from tui_proxy.conversation import ImagePart, TextPart
+
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    messages = [
+        {"role": "user", "content": "Look"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "shot", "input": {"x": 1}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": [{"type": "text", "text": "here"}, image]}, {"type": "text", "text": "and?"}]},
+    ]
+    turns = parse(messages=messages).request.conversation.turns
+    assert [t.role for t in turns] == ["user", "assistant", "tool", "user", "user"]
+    assert turns[1].tool_calls[0].arguments == '{"x":1}'
+    tool = turns[2]
+    assert (tool.tool_call_id, tool.is_error) == ("toolu_1", True) and tool.text.startswith("here\n[1 image(s)")
+    assert turns[3].parts == (ImagePart(media_type="image/png", data=PNG),)
+    assert turns[4].parts == (TextPart("and?"),)
+
+
+@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (16384, "high"), (32768, "xhigh"), (65536, "max")])
+def test_thinking_budgets_map_to_efforts(budget, effort):
+    parsed = parse(messages=[{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": budget})
+    assert parsed.request.output.effort == effort and parsed.thinking.shown
+
+
+def test_accepted_and_ignored_fields():
+    parsed = parse(messages=[{"role": "user", "content": "hi"}], temperature=0.2, top_p=0.9, top_k=5, metadata={"user_id": "u"}, service_tier="auto", some_beta_field={"x": 1})
+    assert parsed.request.conversation.turns[0].text == "hi" and parsed.request.output.effort is None

@@ -73,7 +73,7 @@ def parse_messages_request(body: Any, *, count_only: bool = False) -> MessagesRe
     conversation = Conversation(_system(body.get("system")), _turns(body.get("messages")))
     tools = _tools(body.get("tools"))
     tool_choice, parallel = _tool_choice(body.get("tool_choice"), tools)
-    thinking, effort = _thinking(body.get("thinking"), max_tokens)
+    thinking, effort = _thinking(body.get("thinking"))
     effort = _output_effort(body.get("output_config")) or effort
     request = ModelRequest(
         model=models.resolve(model_id),
@@ -354,7 +354,7 @@ def _stop_sequences(raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _thinking(raw: Any, max_tokens: int | None) -> tuple[Thinking, str | None]:
+def _thinking(raw: Any) -> tuple[Thinking, str | None]:
     """What to show, and the CLI effort it asks for."""
     if raw is None:
         return Thinking(), None
@@ -375,8 +375,8 @@ def _thinking(raw: Any, max_tokens: int | None) -> tuple[Thinking, str | None]:
             raise invalid("thinking.budget_tokens", "Field required: an integer", "missing_required_parameter")
         if budget < MIN_THINKING_BUDGET:
             raise invalid("thinking.budget_tokens", f"Input should be greater than or equal to {MIN_THINKING_BUDGET}")
-        if max_tokens is not None and budget >= max_tokens:
-            raise invalid("max_tokens", "must be greater than thinking.budget_tokens")
+        # Not checked against max_tokens: with interleaved thinking (a beta header the face does
+        # not see) Anthropic lets the budget exceed it, and here max_tokens limits only the text.
         effort = next((level for bound, level in BUDGET_EFFORTS if budget < bound), "max")
         return shown, effort
     raise invalid("thinking.type", "Input should be 'enabled', 'adaptive' or 'disabled'")

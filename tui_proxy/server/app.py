@@ -84,7 +84,7 @@ async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse
 
 def _http_error(exc: web.HTTPException) -> ProxyError:
     if exc.status == 404:
-        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/models and /health.", code="not_found", retryable=False)
+        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models and /health.", code="not_found", retryable=False)
     if exc.status == 405:
         return ProxyError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
     if exc.status == 413:

@@ -8,6 +8,7 @@ llm-comply `--format anthropic` in full over this chain.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -155,3 +156,23 @@ async def test_llm_comply_anthropic_passes_in_full(engine, mock):
     offered = [{t["name"] for t in r.body.get("tools") or []} for r in mock.message_requests()]
     assert any("mcp__client__get_weather" in names for names in offered)
     assert any((r.body.get("output_config") or {}).get("effort") == "low" for r in mock.message_requests())
+
+
+async def test_the_real_claude_cli_is_a_client_of_the_messages_face(start_engine, tmp_path):
+    """A demanding Anthropic client: Claude Code itself (its TypeScript SDK, a streamed request
+    with its twelve built-in tools, adaptive thinking, context_management, metadata, system
+    blocks with cache_control) sent to the proxy, which answers with the fake CLI."""
+    cli = require_real_cli(find_real_cli())
+    engine = await start_engine()
+    home = tmp_path / "client-home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "ANTHROPIC_BASE_URL": engine.url, "ANTHROPIC_API_KEY": "sk-ant-api03-unused", "CLAUDE_CODE_MAX_RETRIES": "0", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    process = await asyncio.create_subprocess_exec(cli, "-p", "say hi to the proxy", "--model", "claude-sonnet-4", env=env, cwd=str(home), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert out.decode().startswith("You said: ")  # the fake's echo (of the CLI's first text block), through our SSE events
+    await asyncio.to_thread(engine.store.flush)
+    (capture,) = [c for c in await engine.store.alist(limit=10) if c.path.startswith("/v1/messages")]
+    full = await engine.store.aget(capture.id)
+    body = json.loads(full.request_body)
+    assert full.status == 200 and body["stream"] is True and len(body["tools"]) > 5 and "thinking" in body

@@ -100,6 +100,7 @@ async def test_stream_sends_anthropics_event_sequence(engine):
     assert all(data["type"] == name for name, data in events)  # the data's type repeats the event name
     start = events[0][1]["message"]
     assert start["id"] == "msg_" + headers["x-request-id"] and start["content"] == [] and start["stop_reason"] is None
+    assert headers["request-id"] == headers["x-request-id"]
     deltas = [data["delta"] for name, data in events if name == "content_block_delta"]
     assert {d["type"] for d in deltas} == {"text_delta"} and len(deltas) > 1
     assert "".join(d["text"] for d in deltas) == "You said: one two three"

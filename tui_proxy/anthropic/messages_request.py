@@ -37,7 +37,7 @@ UNSUPPORTED_BLOCKS = ("document", "search_result", "server_tool_use", "web_searc
 
 
 @dataclass(frozen=True, slots=True)
-class Thinking:
+class ThinkingDisplay:
     """What the client asked to see of the model's thinking."""
 
     #: Thinking blocks in the answer (`thinking` enabled or adaptive).
@@ -49,7 +49,7 @@ class Thinking:
 @dataclass(frozen=True, slots=True)
 class MessagesRequest:
     request: ModelRequest
-    thinking: Thinking
+    thinking: ThinkingDisplay
 
 
 def invalid(path: str, message: str, code: str = "invalid_value") -> ProxyError:
@@ -354,19 +354,19 @@ def _stop_sequences(raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _thinking(raw: Any) -> tuple[Thinking, str | None]:
+def _thinking(raw: Any) -> tuple[ThinkingDisplay, str | None]:
     """What to show, and the CLI effort it asks for."""
     if raw is None:
-        return Thinking(), None
+        return ThinkingDisplay(), None
     if not isinstance(raw, dict):
         raise invalid("thinking", "Input should be an object", "invalid_type")
     display = raw.get("display")
     if display not in (None, "summarized", "omitted"):
         raise invalid("thinking.display", "Input should be 'summarized' or 'omitted'")
-    shown = Thinking(shown=True, omitted=display == "omitted")
+    shown = ThinkingDisplay(shown=True, omitted=display == "omitted")
     kind = raw.get("type")
     if kind == "disabled":
-        return Thinking(), None
+        return ThinkingDisplay(), None
     if kind == "adaptive":
         return shown, None  # the CLI's own default: adaptive thinking at its default effort
     if kind == "enabled":

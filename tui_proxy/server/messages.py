@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..anthropic import messages_response
 from ..anthropic.errors import error_bytes
-from ..anthropic.messages_request import MessagesRequest, Thinking, parse_messages_request
+from ..anthropic.messages_request import MessagesRequest, ThinkingDisplay, parse_messages_request
 from ..errors import ProxyError
 from ..exchange import Exchange
 from .error_shapes import ANTHROPIC
@@ -29,7 +29,7 @@ class Messages:
         return MessagesStream(exchange, parsed)
 
     def body(self, exchange: Exchange, parsed: Parsed, answer: Answer) -> dict:
-        thinking: Thinking = parsed.extra
+        thinking: ThinkingDisplay = parsed.extra
         shown = None
         if thinking.shown and answer.thinking:
             shown = "" if thinking.omitted else answer.thinking
@@ -40,7 +40,7 @@ class MessagesStream:
     __slots__ = ("events", "thinking_shown")
 
     def __init__(self, exchange: Exchange, parsed: Parsed) -> None:
-        thinking: Thinking = parsed.extra
+        thinking: ThinkingDisplay = parsed.extra
         self.events = messages_response.MessageEvents(message_id(exchange), parsed.request.model.id)
         #: None: not shown; False: shown with its text; True: blocks without text (omitted).
         self.thinking_shown = (thinking.omitted if thinking.shown else None)

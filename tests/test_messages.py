@@ -421,8 +421,10 @@ async def test_count_tokens_is_an_estimate_and_spawns_nothing(sdk, engine, fake_
     assert 0 < (await short.parse()).input_tokens < 20 and long.input_tokens > 400
     assert image.input_tokens >= 1600
     assert list(fake_claude_env.iterdir()) == []
-    status, _, raw = await request(engine, "POST", "/v1/messages/count_tokens", {"model": "sonnet"})
+    status, headers, raw = await request(engine, "POST", "/v1/messages/count_tokens", {"model": "sonnet"})
     assert status == 400 and json.loads(raw)["error"]["message"].startswith("messages:")
+    capture = await await_capture(engine.store, headers["x-request-id"], timeout=10)
+    assert capture.error.type == "invalid_request_error" and json.loads(capture.request_body) == {"model": "sonnet"}
 
 
 async def test_models_in_anthropic_shape_with_anthropic_version(sdk, engine):

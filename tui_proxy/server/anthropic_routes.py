@@ -11,7 +11,9 @@ from ..anthropic import models as anthropic_models
 from ..anthropic.count_tokens import estimate_input_tokens
 from ..anthropic.messages_request import invalid, parse_messages_request
 from ..models import resolve
+from ..errors import ProxyError
 from .body import decode_body
+from .exchanges import begin_exchange, peek_model_and_stream
 from .keys import ENGINE
 from .routes_info import list_models, retrieve_model
 
@@ -30,9 +32,15 @@ async def count_tokens(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     body = await request.read()
     data, refused = decode_body(body, engine.config.max_prompt_chars)
-    if refused is not None:
-        raise refused
-    parsed = parse_messages_request(data, count_only=True)
+    try:
+        if refused is not None:
+            raise refused
+        parsed = parse_messages_request(data, count_only=True)
+    except ProxyError:
+        # A refused count is an exchange the user can see, with its body (a good count is not,
+        # like a model list: it runs nothing).
+        begin_exchange(request, body, model=peek_model_and_stream(data)[0])
+        raise
     if len(body) > INLINE_COUNT_BYTES:
         tokens = await asyncio.to_thread(estimate_input_tokens, parsed.request)
     else:

@@ -247,6 +247,18 @@ async def test_a_tool_result_after_the_wait_gets_a_new_run_with_the_transcript(s
     assert f'<tool_call id=\\"{call.id}\\" name=\\"get_weather\\">{{\\"city\\":\\"Paris\\"}}</tool_call>' in runs[1]["stdin"]
 
 
+async def test_text_after_the_tool_results_takes_a_new_run(sdk, fake_claude_env):
+    first = await sdk.messages.create(model="sonnet", max_tokens=200, tools=[WEATHER], messages=ASK)
+    call = first.content[-1]
+    results = [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}, {"type": "text", "text": "Note: it is Sunday."}]
+    followup = [*ASK, {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]}, {"role": "user", "content": results}]
+    await sdk.messages.create(model="sonnet", max_tokens=200, tools=[WEATHER], messages=followup)
+    runs = records(fake_claude_env)
+    assert len(runs) == 2
+    stdin = runs[1]["stdin"]
+    assert f'<tool_result tool_call_id=\\"{call.id}\\">\\nsunny\\n</tool_result>' in stdin and stdin.index("sunny") < stdin.index("Note: it is Sunday.")
+
+
 @pytest.mark.parametrize(
     ("tool_choice", "allowed", "instruction"),
     [

@@ -2,7 +2,7 @@
 
 The `anthropic` SDK talks to the proxy, the proxy runs the real `claude` binary, and that
 talks to the mock (markers in the prompt pick its behaviour; without one it plays a model:
-`model` calls the first client tool offered, thinks when an effort is asked for). Also runs
+`model_thinking` calls the first client tool offered, thinks when an effort is asked for). Also runs
 llm-comply `--format anthropic` in full over this chain.
 """
 
@@ -36,7 +36,7 @@ PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100
 
 @pytest.fixture
 async def mock():
-    async with MockAnthropic(default_scenario="model") as server:
+    async with MockAnthropic(default_scenario="model_thinking") as server:
         yield server
 
 

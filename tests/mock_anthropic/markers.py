@@ -37,7 +37,8 @@ def parse_marker(text: str) -> Marker | None:
 
 
 def find_marker(body: dict[str, Any], default: str = DEFAULT_SCENARIO) -> Marker:
-    """The first marker in the request's messages (oldest first), then in its system text."""
+    """The first marker in the request's messages (oldest first), then in its system text;
+    `default` names the scenario of a request without one."""
     for text in request_texts(body):
         marker = parse_marker(text)
         if marker is not None:

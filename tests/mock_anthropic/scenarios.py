@@ -141,34 +141,22 @@ def _transcript_tool_result(body: dict[str, Any]) -> str | None:
 
 
 def model(request: ScenarioRequest) -> Outcome:
-    """A stand-in model for conformance suites run without markers: the result once a tool
-    result came (natively or in the proxy's transcript), a call of the first offered client
-    (`mcp__`) tool with arguments fitting its schema, thinking when an effort was asked for,
-    else the text answer."""
-    result = _last_tool_result(request.body)
-    if result is None:
-        result = _transcript_tool_result(request.body)
-    if result is not None:
-        return text_reply(("Tool result received: ", result[:200]))
-    client_tool = next((t for t in request.body.get("tools") or [] if str(t.get("name", "")).startswith("mcp__")), None)
-    if client_tool is not None:
-        arguments_json = json.dumps(_sample_arguments(client_tool.get("input_schema") or {}))
-        middle = len(arguments_json) // 2
-        call = ToolUseBlock(request.tool_use_id, client_tool["name"], (arguments_json[:middle], arguments_json[middle:]))
-        return Reply(blocks=(TextBlock(("I will call", " a tool.")), call), stop_reason="tool_use")
-    if (request.body.get("output_config") or {}).get("effort"):
+    """A stand-in model for clients whose prompts carry no marker (conformance suites): it
+    calls the first client tool (`mcp__`) when one is offered and no result is pending
+    (like `client_tools`), and answers `text` otherwise."""
+    offered = any(str(tool.get("name", "")).startswith("mcp__") for tool in request.body.get("tools") or [])
+    if offered:
+        return client_tools(request)
+    return text(request)
+
+
+def model_thinking(request: ScenarioRequest) -> Outcome:
+    """`model`, thinking first when an effort is asked for (`output_config.effort`, from the
+    CLI's `--effort`): for the Messages face's conformance run, whose thinking test needs it."""
+    offered = any(str(tool.get("name", "")).startswith("mcp__") for tool in request.body.get("tools") or [])
+    if not offered and (request.body.get("output_config") or {}).get("effort"):
         return thinking(request)
-    return text_reply()
-
-
-_SAMPLES = {"string": "Paris", "number": 1.5, "integer": 1, "boolean": True, "array": [], "object": {}}
-
-
-def _sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    """Arguments valid for a simple object schema: a sample value per required property."""
-    properties = schema.get("properties") or {}
-    required = schema.get("required") or list(properties)[:1]
-    return {name: _SAMPLES.get((properties.get(name) or {}).get("type"), "x") for name in required}
+    return model(request)
 
 
 def max_tokens(request: ScenarioRequest) -> Outcome:
@@ -289,6 +277,7 @@ SCENARIOS: dict[str, Scenario] = {
     "midstream_error": failing(lambda request: BrokenStream("error", PARTIAL_REPLY, OVERLOADED), 1),
     "drop": failing(lambda request: BrokenStream("drop", PARTIAL_REPLY), 1),
     "stall": failing(lambda request: BrokenStream("stall", PARTIAL_REPLY), None),
+    "model_thinking": model_thinking,
 }
 
 

@@ -46,7 +46,8 @@ class RecordedRequest:
 class MockAnthropic:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, event_delay: float = 0.002, default_scenario: str = DEFAULT_SCENARIO) -> None:
         self.host = host
-        #: The scenario of requests without a marker ("model" for conformance suites).
+        #: What a request without a marker gets: "text", or e.g. "model" for clients (conformance
+        #: suites) whose prompts carry no marker.
         self.default_scenario = default_scenario
         self.port = port
         self.event_delay = event_delay  # pause between SSE events, so deltas arrive as separate reads

@@ -19,6 +19,17 @@ def echo(run: Run) -> None:
     run.result()
 
 
+def thinking_echo(run: Run) -> None:
+    """Thinking, then the echo (the conformance model when a thinking effort is asked for)."""
+    run.init()
+    response = run.response()
+    response.start()
+    response.thinking(texts.split_words("Let me think about what was said.", 3))
+    response.text(texts.split_words("You said: " + run.prompt.last_text[:ECHO_LIMIT], 4))
+    response.finish()
+    run.result()
+
+
 def fixed_text(run: Run) -> None:
     body = run.spec.str("text", "Hello from the fake Claude.")
     run.init()

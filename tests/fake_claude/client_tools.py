@@ -66,7 +66,8 @@ def structured(run: Run) -> None:
 
 def model(run: Run) -> None:
     """A stand-in model for conformance suites: structured output when a schema is given,
-    a tool call when tools are offered (and no tool result is pending), else an echo."""
+    a tool call when tools are offered (and no tool result is pending), thinking then an echo
+    when an effort is given, else an echo."""
     if run.session.args.value("--json-schema") is not None:
         structured(run)
     elif run.session.args.value("--mcp-config") and last_tool_result(run.prompt.text) is None:
@@ -75,6 +76,11 @@ def model(run: Run) -> None:
         run.init()
         run.answer(texts.split_words(f"The tool returned: {last_tool_result(run.prompt.text)}", 4))
         run.result()
+    elif run.session.args.value("--effort") is not None:
+        # Asked to think (reasoning_effort, Anthropic's `thinking`): thinking, then the echo.
+        from .answers import thinking_echo
+
+        thinking_echo(run)
     else:
         from .answers import echo
 

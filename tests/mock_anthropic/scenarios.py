@@ -150,6 +150,15 @@ def model(request: ScenarioRequest) -> Outcome:
     return text(request)
 
 
+def model_thinking(request: ScenarioRequest) -> Outcome:
+    """`model`, thinking first when an effort is asked for (`output_config.effort`, from the
+    CLI's `--effort`): for the Messages face's conformance run, whose thinking test needs it."""
+    offered = any(str(tool.get("name", "")).startswith("mcp__") for tool in request.body.get("tools") or [])
+    if not offered and (request.body.get("output_config") or {}).get("effort"):
+        return thinking(request)
+    return model(request)
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -268,6 +277,7 @@ SCENARIOS: dict[str, Scenario] = {
     "midstream_error": failing(lambda request: BrokenStream("error", PARTIAL_REPLY, OVERLOADED), 1),
     "drop": failing(lambda request: BrokenStream("drop", PARTIAL_REPLY), 1),
     "stall": failing(lambda request: BrokenStream("stall", PARTIAL_REPLY), None),
+    "model_thinking": model_thinking,
 }
 
 

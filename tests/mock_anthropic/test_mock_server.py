@@ -162,3 +162,23 @@ async def test_stall_goes_silent_after_message_start_until_shutdown(http):
         started = time.monotonic()
         await mock.close()
     assert time.monotonic() - started < 3
+
+
+async def test_model_thinking_scenario_plays_a_thinking_model_without_markers(http):
+    tool = {"name": "mcp__client__get_weather", "input_schema": {"type": "object", "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}, "required": ["location", "days"]}}
+    async with MockAnthropic(default_scenario="model_thinking") as mock:
+        async def ask(**extra):
+            async with http.post(f"{mock.base_url}/v1/messages", json=_body("What is the weather?", stream=False, **extra)) as response:
+                return await response.json()
+
+        called = await ask(tools=[tool])
+        assert called["stop_reason"] == "tool_use"
+        assert called["content"][-1]["name"] == "mcp__client__get_weather" and called["content"][-1]["input"] == {"city": "Paris"}
+        thought = await ask(output_config={"effort": "low"})
+        assert [block["type"] for block in thought["content"]] == ["thinking", "text"]
+        plain = await ask()
+        assert plain["content"] == [{"type": "text", "text": TEXT_ANSWER}]
+        result = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}]}
+        async with http.post(f"{mock.base_url}/v1/messages", json={**_body("q", stream=False, tools=[tool]), "messages": [result]}) as response:
+            assert (await response.json())["content"][0]["text"] == "Tool result received: sunny"
+        assert [r.scenario for r in mock.message_requests()] == ["model_thinking"] * 4

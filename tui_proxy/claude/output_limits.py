@@ -23,7 +23,7 @@ def estimate_tokens(text: str) -> int:
 class OutputLimiter:
     """Feed text deltas in order; get back what may be sent and whether to stop."""
 
-    __slots__ = ("stop", "max_tokens", "_held", "_hold", "_tokens", "finish_reason")
+    __slots__ = ("stop", "max_tokens", "_held", "_hold", "_tokens", "finish_reason", "matched")
 
     def __init__(self, stop: tuple[str, ...] = (), max_tokens: int | None = None) -> None:
         self.stop = stop
@@ -33,6 +33,8 @@ class OutputLimiter:
         self._tokens = 0
         #: "stop" or "length" once a limit was hit; then nothing more is sent.
         self.finish_reason: str | None = None
+        #: The stop sequence that cut the answer (Anthropic's `stop_sequence`).
+        self.matched: str | None = None
 
     @property
     def active(self) -> bool:
@@ -43,9 +45,10 @@ class OutputLimiter:
             return ""
         if self.stop:
             text = self._held + text
-            cut = min((i for i in (text.find(s) for s in self.stop) if i >= 0), default=-1)
+            cut, matched = min(((i, s) for s, i in ((s, text.find(s)) for s in self.stop) if i >= 0), default=(-1, None))
             if cut >= 0:
                 self.finish_reason = "stop"
+                self.matched = matched
                 return self._count(text[:cut])
             keep = len(text) - self._hold
             self._held = text[keep:] if self._hold else ""

@@ -180,7 +180,7 @@ class RunReader:
     def cut_done(self) -> Done:
         """Cut by `stop` or `max_tokens`: the CLI is stopped, so usage is partly estimated."""
         usage = usage_from_cli(self._message_usage, completion_override=self.limiter.tokens or estimate_tokens(""))
-        return Done(self.limiter.finish_reason or "stop", usage, self.init_model)
+        return Done(self.limiter.finish_reason or "stop", usage, self.init_model, stop_sequence=self.limiter.matched)
 
     def judge(self, *, now: float | None = None) -> tuple[list[RunEvent], Done]:
         """Judge the run once its stdout ended or its result came (fill `facts` first: exit
@@ -220,7 +220,7 @@ class RunReader:
             if cost is not None and self._cost_before:
                 cost = max(0.0, cost - self._cost_before)  # a later turn of a kept CLI: its own share
             usage = usage_from_cli(result.usage, cost)
-        return Done(finish_reason, usage, self.init_model, result.structured_output)
+        return Done(finish_reason, usage, self.init_model, result.structured_output, stop_sequence=self.limiter.matched)
 
     def next_turn(self, limiter: OutputLimiter) -> None:
         """The CLI answered a turn (its result line) and was kept: the conversation's next

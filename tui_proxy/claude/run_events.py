@@ -40,6 +40,8 @@ class Done:
     structured_output: object = None
     #: The client tool calls that ended the run (finish_reason "tool_calls").
     tool_calls: tuple[ToolCall, ...] = ()
+    #: The stop sequence that cut the answer, if one did.
+    stop_sequence: str | None = None
 
 
 RunEvent = Text | Thinking | Restart | ToolCallStarted | ToolCallArguments | Done

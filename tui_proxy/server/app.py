@@ -9,15 +9,17 @@ from aiohttp import web
 
 from ..claude import outcome
 from ..errors import ProxyError
+from .anthropic_routes import count_tokens, model, models, wants_anthropic
 from .chat_completions import chat_completions
-from .error_shapes import OPENAI
+from .error_shapes import ANTHROPIC, OPENAI
 from .exchanges import begin_exchange, close_exchange, send_error
 from .face import ErrorShape
 from .connections import read_body_within
 from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
+from .messages import messages
 from .responses import compact_response, responses, retrieve_response
-from .routes_info import health, list_models, retrieve_model
+from .routes_info import health
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +56,31 @@ def make_web_app(engine: EngineView) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=engine.config.max_body_bytes)
     app[ENGINE] = engine
     app.router.add_get("/health", health)
-    app.router.add_get("/v1/models", list_models)
-    app.router.add_get(r"/v1/models/{model_id:.+}", retrieve_model)
+    # The model list in OpenAI's shape, or Anthropic's for requests with `anthropic-version`.
+    app.router.add_get("/v1/models", models)
+    app.router.add_get(r"/v1/models/{model_id:.+}", model)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/responses/compact", compact_response)
     app.router.add_get("/v1/responses/{response_id}", retrieve_response)
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.on_response_prepare.append(_anthropic_request_id)
     return app
 
 
 def error_shape(request: web.Request) -> ErrorShape:
     """The error shape of the face a request was aimed at (also for unknown routes)."""
+    if wants_anthropic(request):
+        return ANTHROPIC
     return OPENAI
+
+
+async def _anthropic_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Anthropic's clients read the request id from `request-id` (`x-request-id` stays too)."""
+    request_id = response.headers.get("x-request-id")
+    if request_id and wants_anthropic(request):
+        response.headers["request-id"] = request_id
 
 
 async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse:
@@ -75,7 +90,7 @@ async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse
 
 def _http_error(exc: web.HTTPException) -> ProxyError:
     if exc.status == 404:
-        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/responses, /v1/models and /health.", code="not_found", retryable=False)
+        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/responses, /v1/messages, /v1/messages/count_tokens, /v1/models and /health.", code="not_found", retryable=False)
     if exc.status == 405:
         return ProxyError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
     if exc.status == 413:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ProxyError
+from ..anthropic import errors as anthropic_errors
 from ..openai import errors as openai_errors
 
 
@@ -20,3 +21,19 @@ class OpenAIErrors:
 
 
 OPENAI = OpenAIErrors()
+
+
+class AnthropicErrors:
+    """`{"type": "error", "error": {"type", "message"}}` with Anthropic's statuses (529 overloaded)."""
+
+    def status(self, error: ProxyError) -> int:
+        return anthropic_errors.error_status(error)
+
+    def type(self, error: ProxyError) -> str:
+        return anthropic_errors.error_type(error)
+
+    def body(self, error: ProxyError) -> bytes:
+        return anthropic_errors.error_bytes(error)
+
+
+ANTHROPIC = AnthropicErrors()

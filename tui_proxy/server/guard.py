@@ -49,7 +49,7 @@ class Guard:
         if origin is not None and not self._origin_allowed(origin, request.host):
             raise ProxyError(403, f"Requests from web pages ({origin}) are not allowed.", kind="permission", code="origin_not_allowed", retryable=False)
         if self.api_key_digest is not None:
-            self._check_key(request.headers.get("Authorization", ""))
+            self._check_key(request.headers.get("Authorization", ""), request.headers.get("x-api-key"))
 
     def _host_allowed(self, host: str) -> bool:
         if host in self.allowed_hosts or is_loopback(host):
@@ -73,13 +73,17 @@ class Guard:
         own_host, own_port = _host_and_port(host_header)
         return host == own_host and port == (own_port or 80)
 
-    def _check_key(self, authorization: str) -> None:
+    def _check_key(self, authorization: str, x_api_key: str | None) -> None:
         scheme, _, token = authorization.partition(" ")
         given = _digest(token.strip()) if scheme.lower() == "bearer" else b""
+        if x_api_key is not None:
+            # Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY), which wins
+            # over a bearer token (ANTHROPIC_AUTH_TOKEN) as it does at Anthropic.
+            given = _digest(x_api_key.strip())
         # Constant time: digests of equal length, compared with compare_digest, give no
         # hint of how much of the key (or its length) matched.
         if not hmac.compare_digest(given, self.api_key_digest or b""):
-            raise ProxyError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` with the key given to claude-max-tui.", code="invalid_api_key", retryable=False)
+            raise ProxyError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` (or `x-api-key: <key>`) with the key given to claude-max-tui.", code="invalid_api_key", retryable=False)
 
 
 def _digest(key: str) -> bytes:

@@ -24,7 +24,8 @@ from .. import models
 from ..conversation import Conversation, ImagePart, ModelRequest, OutputOptions, Part, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
 from ..errors import ProxyError
 # The same limits as the chat face: one image cap, one tool-name rule for the CLI's tool bridge.
-from ..openai.chat_request import IMAGE_TYPES, MAX_IMAGE_BYTES, TOOL_NAME
+from ..openai.chat_request import TOOL_NAME
+from ..openai.content import IMAGE_TYPES, MAX_IMAGE_BYTES
 
 #: `thinking.budget_tokens` -> the CLI's `--effort` (the CLI takes no budget): the smallest
 #: level whose bound exceeds the budget.

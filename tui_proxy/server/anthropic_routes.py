@@ -31,7 +31,7 @@ def wants_anthropic(request: web.Request) -> bool:
 async def count_tokens(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     body = await request.read()
-    data, refused = decode_body(body, engine.config.max_prompt_chars)
+    data, refused = await decode_body(body, engine.config.max_prompt_chars)
     try:
         if refused is not None:
             raise refused

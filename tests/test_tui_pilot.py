@@ -21,7 +21,7 @@ from tui_proxy.tui.widgets.status_header import StatusHeader
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 
 from test_tools_fake import WEATHER  # the same tool the fake CLI tests call
-from tests.tui_fixtures import chat_body, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
+from tests.tui_fixtures import chat_body, detail_text, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
 
 pytestmark = pytest.mark.usefixtures("fake_claude_env")
 
@@ -136,19 +136,19 @@ async def test_detail_view_tabs_show_request_response_stream_cli_timings(tmp_pat
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DetailScreen)
-        request = static_text(screen.query_one("#request-body"))
+        request = await detail_text(pilot, "request")
         assert "POST /v1/chat/completions" in request and "▌ user" in request and "hello there" in request
         assert '"model": "sonnet"' in request
         await pilot.press("2")
         await pilot.pause()
-        response = static_text(screen.query_one("#response-body"))
+        response = await detail_text(pilot, "response")
         assert "200" in response and f"chatcmpl-{exchange_id}" in response
         await pilot.press("3")
         await pilot.pause()
         assert "Hello from the fake Claude." in tokens_text_in(screen)
         await pilot.press("4")
         await pilot.pause()
-        assert screen.query_one(CliPanel).lines[-1].endswith("exit 0")
+        assert (await detail_text(pilot, "cli")).endswith("exit 0")
         await pilot.press("5")
         await pilot.pause()
         timings = static_text(screen.query_one("#timings-body"))
@@ -177,11 +177,11 @@ async def test_long_bodies_are_cut_until_f(tmp_path):
         await settle(pilot, finished(app, exchange_id))
         await pilot.press("enter")
         await pilot.pause()
-        body = static_text(app.screen.query_one("#request-body"))
+        body = await detail_text(pilot, "request")
         assert "press f to load all" in body
         await pilot.press("f")
         await pilot.pause()
-        assert "press f to load all" not in static_text(app.screen.query_one("#request-body"))
+        assert "press f to load all" not in await detail_text(pilot, "request")
 
 
 async def test_filter_copy_as_curl_and_clear(tmp_path):
@@ -392,7 +392,7 @@ async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_p
         await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("2")
         await settle(pilot)
-        response_tab = plain(app.screen.query_one("#response-body", Static).content)
+        response_tab = await detail_text(pilot, "response")
         assert "Tool calls (1)" in response_tab and "get_weather" in response_tab and '"city": "Paris"' in response_tab
 
         await pilot.press("escape", "r")

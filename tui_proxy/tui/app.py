@@ -20,12 +20,13 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent
 
 from ..config import Config
 from ..events import Notice
 from ..replay import ReplayRefused
 from .commands import ConsoleCommands
+from .screens.console import ConsoleScreen
 from ..ids import short_id
 from .curl import as_curl
 from .replay import replay_and_diff
@@ -41,7 +42,7 @@ from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
 from .widgets.problem_banner import ProblemBanner
-from .widgets.requests_table import NARROW_BELOW, RequestsTable
+from .widgets.requests_table import RequestsTable
 from .widgets.status_header import HeaderInfo, StatusHeader
 from .widgets.tokens_panel import TokensPanel
 
@@ -58,17 +59,9 @@ class ConsoleApp(App[int]):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS = [
-        Binding("enter", "open_detail", "Open", show=False, id="console.open", tooltip="Open the selected request's detail view"),
-        Binding("slash", "filter", "Filter", id="console.filter", tooltip="Filter the list: status>=400, model=x, live, text…"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="console.clear_filter", tooltip="Show every request again"),
         Binding("x", "kill", "Kill", id="console.kill", tooltip="Kill the selected run: its client gets an error, the CLI is reaped"),
-        Binding("r", "replay", "Replay", id="console.replay", tooltip="Send the selected request again (a new row, marked as a replay)"),
+        Binding("r", "replay", "Replay", id="console.replay", tooltip="Send the selected request again (asks first; a new row, marked as a replay)"),
         Binding("y", "copy_curl", "Curl", id="console.copy_curl", tooltip="Copy the selected request as a curl command"),
-        Binding("z", "clear", "Clear", id="console.clear", tooltip="Forget finished requests and errors (running ones stay)"),
-        Binding("t", "panel('tokens')", "Tokens", show=False, id="console.panel_tokens", tooltip="Bottom panel: streaming tokens"),
-        Binding("c", "panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
-        Binding("e", "panel('errors')", "Errors", show=False, id="console.panel_errors", tooltip="Bottom panel: errors"),
-        Binding("p", "pretty", "Pretty", show=False, id="console.pretty", tooltip="CLI lines: raw or pretty JSON"),
         Binding("question_mark,f1", "help", "Help", id="console.help", tooltip="Every key with its binding id"),
         Binding("q", "quit", "Quit", id="console.quit", tooltip="Stop the server, reap every child, leave"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="console.interrupt", tooltip="Same as q"),
@@ -93,25 +86,12 @@ class ConsoleApp(App[int]):
 
     # -- layout -----------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader(id="status")
-        yield ProblemBanner(id="problems")
-        table = RequestsTable(id="requests")
-        table.border_title = "Requests 0"
-        yield table
-        yield Input(placeholder="filter: status>=400  model=sonnet  live  error  !stream  text…", id="filter")
-        with TabbedContent(initial="tokens", id="inspector"):
-            with TabPane("t Tokens", id="tokens"):
-                yield TokensPanel(id="tokens-panel")
-            with TabPane("c CLI", id="cli"):
-                yield CliPanel(id="cli-panel")
-            with TabPane("e Errors", id="errors"):
-                yield ErrorsPanel(id="errors-panel")
-        yield Footer()
+    def get_default_screen(self) -> ConsoleScreen:
+        return ConsoleScreen()
 
     def _main(self, selector, expect_type=None):
         """Widgets of the main screen, found even while a detail or help screen is on top."""
-        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        screen = self.screen_stack[0]
         return screen.query_one(selector, expect_type) if expect_type else screen.query_one(selector)
 
     @property
@@ -120,9 +100,9 @@ class ConsoleApp(App[int]):
 
     # -- lifecycle --------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    async def console_mounted(self) -> None:
+        """The main screen is composed (ConsoleScreen.on_mount): start the flush and the engine."""
         self.set_keymap(keymap_from_environment())
-        self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
         self.table.focus()
         self._widgets_live = True
         self.set_interval(FLUSH_INTERVAL, self.flush, name="flush")
@@ -223,7 +203,8 @@ class ConsoleApp(App[int]):
         code = 0 if self.server_started else 1
         self.exit(code, return_code=code)
 
-    #: Actions that only make sense on the requests list, not over a detail or help screen.
+    #: Actions that only make sense on the requests list, not over a detail or help screen
+    #: (their keys live on ConsoleScreen; this stops the palette too).
     MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "panel", "pretty"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -295,10 +276,6 @@ class ConsoleApp(App[int]):
         if notice.level == "info":
             return
         self.notify(notice.message, severity="error" if notice.level == "error" else "warning", timeout=6)
-
-    def on_resize(self) -> None:
-        if self._widgets_live:
-            self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
 
     # -- events from widgets ------------------------------------------------------------
 
@@ -438,7 +415,7 @@ class ConsoleApp(App[int]):
         self.push_screen(
             HelpScreen(
                 [
-                    ("Console", self.BINDINGS),
+                    ("Console", [*ConsoleScreen.BINDINGS, *self.BINDINGS]),
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
                     ("Replay diff", ReplayDiffScreen.BINDINGS),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
 
 #: (name, help, action string run on the app)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -33,7 +30,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 
 class ConsoleCommands(Provider):
     def _runner(self, action: str) -> Callable[[], object]:
-        app: ConsoleApp = self.app  # type: ignore[assignment]
+        app = self.app  # any App: the actions are named, not imported (no cycle with app.py)
 
         def run() -> object:
             return app.run_action(action)

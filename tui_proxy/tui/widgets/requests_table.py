@@ -147,6 +147,8 @@ class RequestsTable(ScrollView, can_focus=True):
         self._selected: str | None = None
         #: Row base styles by (odd, selected, focused): looked up once, not per line.
         self._row_styles: dict[tuple, Style] = {}
+        #: The model last drawn from (a resize re-lays the columns from it).
+        self._state: ConsoleState | None = None
 
     # -- what tests and the app read ------------------------------------------------------
 
@@ -181,6 +183,7 @@ class RequestsTable(ScrollView, can_focus=True):
 
     def rebuild(self, state: ConsoleState) -> None:
         """Redraw every row (filter changed, columns changed, list cleared)."""
+        self._state = state
         keep = self.selected_id
         follow = self.following
         now = state.clock()
@@ -198,6 +201,7 @@ class RequestsTable(ScrollView, can_focus=True):
 
     def sync(self, state: ConsoleState, added: Iterable[str], updated: set[str], removed: Iterable[str]) -> None:
         """Apply one flush worth of changes; every in-flight row is refreshed (its clock runs)."""
+        self._state = state
         follow = self.following
         keep = self.selected_id
         now = state.clock()
@@ -333,16 +337,25 @@ class RequestsTable(ScrollView, can_focus=True):
             self.post_message(self.Chosen(self.selected_id))
 
     def on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y - 1
+        offset = event.get_content_offset(self)  # event.y counts the border line
+        if offset is None or offset.y == 0:  # the border or the header line
+            return
+        row = int(self.scroll_y) + offset.y - 1
         if 0 <= row < len(self._order):
             self._move(row)
             if event.chain >= 2:
                 self.action_choose()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._header = None
         self._strips.clear()
         self._row_styles.clear()
+        # The columns follow the NEW width (the terminal's, borders included).
+        narrow = self.outer_size.width < NARROW_BELOW
+        if self._state is not None:
+            self.set_narrow(narrow, self._state)
+        else:
+            self.narrow = narrow
         self._scroll_to_cursor()
 
     # -- rendering --------------------------------------------------------------------------

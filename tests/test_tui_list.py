@@ -1,0 +1,55 @@
+"""The requests list: columns that follow the terminal's size, mouse selection."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_proxy.tui.screens.detail import DetailScreen
+
+from tests.tui_fixtures import console_app, post_chat, settle
+
+pytestmark = pytest.mark.usefixtures("fake_claude_env")
+
+
+def header(app) -> str:
+    return "".join(segment.text for segment in app.table.render_line(0))
+
+
+async def test_resize_relays_the_columns_from_the_new_size(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await post_chat(app, "[[fake:text]] hi")
+        await settle(pilot, lambda: app.table.row_count == 1)
+        assert not app.table.narrow and " in " in header(app)
+
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot, lambda: app.table.narrow)
+        shown = header(app)
+        assert "ttft" in shown and "tok/s" in shown  # the narrow layout keeps the timing columns on screen
+        assert len(app.table.get_row_at(0)) == len(app.table.columns)
+
+        await pilot.resize_terminal(160, 40)
+        await settle(pilot, lambda: not app.table.narrow)
+        assert " in " in header(app)
+
+
+async def test_a_click_selects_the_clicked_row_and_a_double_click_opens_it(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=(150, 40)) as pilot:
+        ids = [(await post_chat(app, f"[[fake:text]] {n}"))[1] for n in range(3)]
+        await settle(pilot, lambda: app.table.row_count == 3)
+        # The list's top border is line 0, its header line 1: the first row is line 2.
+        table_top = app.table.region.y
+        await pilot.click("#requests", offset=(5, 2))
+        await settle(pilot)
+        assert app.table.selected_id == ids[0], table_top
+        await pilot.click("#requests", offset=(5, 3))
+        await settle(pilot)
+        assert app.table.selected_id == ids[1]
+        await pilot.click("#requests", offset=(5, 1))  # the header line selects nothing new
+        await settle(pilot)
+        assert app.table.selected_id == ids[1]
+
+        await pilot.click("#requests", offset=(5, 2), times=2)
+        await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.view.id == ids[0]

@@ -11,6 +11,8 @@ import aiohttp
 import pytest
 from textual.widgets import Static
 
+from tui_proxy.tui.screens.confirm import ConfirmScreen
+from tui_proxy.tui.screens.console import ConsoleScreen
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.screens.help import HelpScreen
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
@@ -316,7 +318,7 @@ async def test_every_binding_has_an_id_and_help_text():
     from tui_proxy.tui.app import ConsoleApp
     from tui_proxy.tui.widgets.requests_table import RequestsTable
 
-    for binding in [*ConsoleApp.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS, *ReplayDiffScreen.BINDINGS]:
+    for binding in [*ConsoleApp.BINDINGS, *ConsoleScreen.BINDINGS, *ConfirmScreen.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS, *ReplayDiffScreen.BINDINGS]:
         assert binding.id and binding.tooltip, binding
 
 
@@ -327,6 +329,8 @@ async def test_replay_sends_the_request_again_and_shows_the_diff(tmp_path, captu
         status, original, _ = await post_chat(app, "[[fake:text]] again please")
         await settle(pilot, finished(app, original))
         await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
         replay = app.state.newest
         assert replay.id != original and replay.replay_of == original
@@ -396,6 +400,8 @@ async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_p
         assert "Tool calls (1)" in response_tab and "get_weather" in response_tab and '"city": "Paris"' in response_tab
 
         await pilot.press("escape", "r")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
         shown = plain(app.screen.query_one("#replay-diff", Static).content)
         assert "  tool calls" in shown and shown.count('get_weather({"city":"Paris"})') == 2  # same call, both sides

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -26,7 +26,9 @@ from ..config import Config
 from ..events import Notice
 from ..replay import ReplayRefused
 from .commands import ConsoleCommands
+from .screens.confirm import ConfirmScreen
 from .screens.console import ConsoleScreen
+from . import formatting as fmt
 from ..ids import short_id
 from .curl import as_curl
 from .replay import replay_and_diff
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 
 #: Seconds between flushes of the model to the widgets (the issue asks for 1/8..1/4).
 FLUSH_INTERVAL = 1 / 5
+#: Keys closer together than this came from a paste or a burst, not from a typist.
+BURST_SECONDS = 0.02
 
 
 class ConsoleApp(App[int]):
@@ -83,6 +87,11 @@ class ConsoleApp(App[int]):
         self._log_handler: ConsoleLogHandler | None = None
         #: True between mount and unmount: the flush timer must not touch widgets outside it.
         self._widgets_live = False
+        #: When the last key arrived (Textual's event clock), and which keys came in a burst.
+        self._last_key_at = 0.0
+        self._burst_keys: dict[int, bool] = {}
+        #: True while the bindings of a key that came in a burst run.
+        self._key_burst = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -212,6 +221,55 @@ class ConsoleApp(App[int]):
             return False
         return True
 
+    # -- keys -------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Tell typed-ahead keys from decisions, and give the filter box its keys at once.
+
+        A key comes here twice: first from the terminal, then back from the focused widget
+        (bubbling) when the bindings run. A paste, a laggy SSH link or tmux send-keys
+        delivers keys closer together than any typist: those are a burst.
+        """
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        if not event.is_forwarded:
+            burst = event.time - self._last_key_at < BURST_SECONDS
+            self._last_key_at = event.time
+            if len(self._burst_keys) > 256:
+                self._burst_keys.clear()
+            self._burst_keys[id(event)] = burst
+            if self._opened_prompt(event):
+                # Handled here, before the keys behind it are forwarded to the list.
+                self._burst_keys.pop(id(event), None)
+                return
+            await super().on_event(event)
+            return
+        self._key_burst = self._burst_keys.pop(id(event), False)
+        screen = self.screen
+        if isinstance(screen, ConfirmScreen) and screen.typed_before_asked(event):
+            return  # typed ahead: no answer to a question it never saw
+        try:
+            await super().on_event(event)
+        finally:
+            self._key_burst = False
+
+    def _opened_prompt(self, event: events.Key) -> bool:
+        """Open the filter box (or the detail view's search box) if that is what this key does."""
+        screen = self.screen
+        if isinstance(screen.focused, Input):
+            return False
+        active = screen.active_bindings.get(event.key)
+        if active is None:
+            return False
+        if active.binding.id == "console.filter" and screen is self.screen_stack[0]:
+            self.action_filter()
+            return True
+        if active.binding.id == "detail.search" and isinstance(screen, DetailScreen):
+            screen.action_search()
+            return True
+        return False
+
     # -- the flush ----------------------------------------------------------------------
 
     def header_info(self, now: float) -> HeaderInfo:
@@ -321,8 +379,16 @@ class ConsoleApp(App[int]):
             return
         self.push_screen(DetailScreen(view))
 
-    @work(exclusive=False, group="kill")
-    async def action_kill(self) -> None:
+    def _typed_ahead(self, what: str) -> bool:
+        """True (and says so) when the key for `what` came in a burst: a paste or a laggy link, not a decision."""
+        if not self._key_burst:
+            return False
+        self.notify(f"Ignored {what}: its key came in a burst of typed keys (a paste?). Press it on its own.", severity="warning", timeout=4)
+        return True
+
+    def action_kill(self) -> None:
+        if self._typed_ahead("kill"):
+            return
         view = self.current_view()
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
@@ -330,14 +396,20 @@ class ConsoleApp(App[int]):
         if not view.in_flight:
             self.notify(f"{view.id} already finished.", severity="warning", timeout=3)
             return
+        self._kill(view)
+
+    @work(exclusive=False, group="kill")
+    async def _kill(self, view: ExchangeView) -> None:
         killed = await self.engine.kill(view.id)
         if killed:
             self.notify(f"Killed {view.id}: its client got an error, the CLI was reaped.", timeout=4)
         else:
             self.notify(f"{view.id} was not running any more.", severity="warning", timeout=3)
 
-    @work(exclusive=False, group="replay")
-    async def action_replay(self) -> None:
+    def action_replay(self) -> None:
+        """Replay spends quota: ask first (keys typed before the question never answer it)."""
+        if self._typed_ahead("replay"):
+            return
         view = self.current_view()
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
@@ -345,7 +417,16 @@ class ConsoleApp(App[int]):
         if not self.server_started:
             self.notify("The proxy is not listening: nothing to replay through.", severity="error")
             return
+        question = f"Send {short_id(view.id)} ({view.model or '-'}, {fmt.count(view.body_size)} bytes) to the model again?\nIt runs the CLI once more and spends quota."
 
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._replay(view)
+
+        self.push_screen(ConfirmScreen("Replay?", question), answered)
+
+    @work(exclusive=False, group="replay")
+    async def _replay(self, view: ExchangeView) -> None:
         self.notify(f"Replaying {short_id(view.id)}…", timeout=3)
         try:
             result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key)
@@ -355,7 +436,10 @@ class ConsoleApp(App[int]):
         except aiohttp.ClientError as error:
             self.notify(f"Replay of {short_id(view.id)} failed: {error}", severity="error")
             return
-        self.push_screen(ReplayDiffScreen(result))
+        if isinstance(self.screen, ReplayDiffScreen):
+            self.switch_screen(ReplayDiffScreen(result))  # one diff window at a time, the newest
+        else:
+            self.push_screen(ReplayDiffScreen(result))
 
     def action_copy_curl(self) -> None:
         view = self.current_view()
@@ -370,8 +454,17 @@ class ConsoleApp(App[int]):
         self.notify(f"Copied {view.id} as curl.", timeout=2)
 
     def action_clear(self) -> None:
-        self.state.clear()
+        if self._typed_ahead("clear"):
+            return
+        cleared = self.state.clear()
         self.flush()
+        if cleared:
+            self.notify(f"Cleared {cleared} finished requests: u brings them back.", timeout=6)
+
+    def action_undo_clear(self) -> None:
+        restored = self.state.undo_clear()
+        self.flush()
+        self.notify(f"Brought back {restored} requests." if restored else "Nothing to bring back.", timeout=3)
 
     def action_follow(self) -> None:
         self.table.action_follow()
@@ -384,8 +477,10 @@ class ConsoleApp(App[int]):
 
     def action_filter(self) -> None:
         field = self._main("#filter", Input)
-        field.add_class("-shown")
-        field.focus()
+        field.display = True
+        # Focused now, not after the queue (Widget.focus defers): the keys typed after `/`
+        # in one burst are forwarded next, and must reach the box, not the list.
+        self.screen_stack[0].set_focus(field)
 
     def action_set_filter(self, text: str) -> None:
         field = self._main("#filter", Input)
@@ -393,7 +488,7 @@ class ConsoleApp(App[int]):
             self._apply_filter(text)
         else:
             field.value = text  # Input.Changed applies it
-        field.set_class(bool(text), "-shown")
+        field.display = bool(text)
 
     def action_clear_filter(self) -> None:
         if self._main("#filter", Input).value or self.table.filter:
@@ -408,7 +503,7 @@ class ConsoleApp(App[int]):
 
     def _close_filter_input(self) -> None:
         field = self._main("#filter", Input)
-        field.set_class(bool(field.value), "-shown")
+        field.display = bool(field.value)
         self.table.focus()
 
     def action_help(self) -> None:

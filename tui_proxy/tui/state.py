@@ -86,6 +86,8 @@ class ConsoleState:
         #: Arrival times within the last minute, for requests per minute.
         self._arrivals: deque[float] = deque()
         self._changes = Changes()
+        #: What the last `clear` forgot, until it is undone (or the next clear).
+        self._cleared: tuple[list[ExchangeView], list[ErrorRow]] | None = None
         self._handlers: dict[type, Callable[[ExchangeView, Event], None]] = {
             CliSpawned: self._on_spawned,
             CliStdout: self._on_stdout,
@@ -302,9 +304,23 @@ class ConsoleState:
             view.version += 1
             self._changes.updated.add(exchange_id)
 
-    def clear(self) -> None:
-        """Forget finished exchanges and errors; in-flight ones stay (they are still running)."""
-        for exchange_id in [v.id for v in self.exchanges.values() if not v.in_flight]:
-            self._drop(exchange_id)
+    def clear(self) -> int:
+        """Forget finished exchanges and errors (in-flight ones stay); `undo_clear` brings them back."""
+        finished = [v for v in self.exchanges.values() if not v.in_flight]
+        for view in finished:
+            self._drop(view.id)
+        self._cleared = (finished, list(self.errors))
         self.errors.clear()
         self._changes.cleared = True
+        return len(finished)
+
+    def undo_clear(self) -> int:
+        """Put back what the last clear forgot (within the history bound); how many rows."""
+        if self._cleared is None:
+            return 0
+        views, errors = self._cleared
+        self._cleared = None
+        restored = self.add_history(views)
+        self.errors = deque([*errors, *self.errors], maxlen=MAX_ERRORS)
+        self._changes.cleared = True
+        return restored

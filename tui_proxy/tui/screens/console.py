@@ -23,6 +23,7 @@ class ConsoleScreen(Screen):
         Binding("slash", "app.filter", "Filter", id="console.filter", tooltip="Filter the list: status>=400, model=x, live, text…"),
         Binding("escape", "app.clear_filter", "Clear filter", show=False, id="console.clear_filter", tooltip="Show every request again"),
         Binding("z", "app.clear", "Clear", id="console.clear", tooltip="Forget finished requests and errors (running ones stay; u brings them back)"),
+        Binding("u", "app.undo_clear", "Undo clear", show=False, id="console.undo_clear", tooltip="Bring back what z cleared"),
         Binding("t", "app.panel('tokens')", "Tokens", show=False, id="console.panel_tokens", tooltip="Bottom panel: streaming tokens"),
         Binding("c", "app.panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
         Binding("e", "app.panel('errors')", "Errors", show=False, id="console.panel_errors", tooltip="Bottom panel: errors"),

@@ -221,7 +221,7 @@ class DetailScreen(Screen):
     def action_close(self) -> None:
         search = self.query_one("#detail-search", Input)
         if search.has_focus:
-            search.remove_class("-shown")
+            search.display = False
             self._focus_document()
             return
         self.dismiss()
@@ -250,8 +250,8 @@ class DetailScreen(Screen):
         if self.document() is None:
             self.action_tab("request")
         search = self.query_one("#detail-search", Input)
-        search.add_class("-shown")
-        search.focus()
+        search.display = True
+        self.set_focus(search)  # now: keys typed right after `/` belong to the box
 
     @on(Input.Submitted, "#detail-search")
     async def _search_submitted(self, event: Input.Submitted) -> None:

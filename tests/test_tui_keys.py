@@ -94,3 +94,18 @@ async def test_clear_in_a_burst_is_ignored_and_a_clear_can_be_undone(tmp_path):
         await pilot.press("u")
         await settle(pilot)
         assert app.table.row_count == 2
+
+
+async def test_the_replay_diff_keeps_the_replays_ttft_for_a_non_streamed_request(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await post_chat(app, "[[fake:text]] not streamed", stream=False)
+        await settle(pilot, lambda: app.table.row_count == 1)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
+        [ttft] = [row for row in app.screen.diff.rows if row.name == "ttft ms"]
+        replay = app.state.newest
+        assert replay.replay_of and replay.ttft_ms() is not None
+        assert ttft.original != "-" and ttft.new != "-"  # the client saw no first token: the proxy did

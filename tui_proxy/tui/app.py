@@ -429,7 +429,7 @@ class ConsoleApp(App[int]):
     async def _replay(self, view: ExchangeView) -> None:
         self.notify(f"Replaying {short_id(view.id)}…", timeout=3)
         try:
-            result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key)
+            result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key, seen=self.state.get)
         except ReplayRefused as refused:
             self.notify(str(refused), severity="warning", timeout=4)
             return

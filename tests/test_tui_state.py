@@ -16,7 +16,7 @@ from tui_proxy.events import (
 )
 from tui_proxy.tui import demo
 from tui_proxy.tui.curl import as_curl
-from tui_proxy.tui.filters import parse_filter
+from tui_proxy.tui.view_filter import parse_view_filter as parse_filter
 from tui_proxy.tui.formatting import client_name, duration
 from tui_proxy.tui.exchange_view import MAX_CLI_LINES
 from tui_proxy.tui.state import ConsoleState

@@ -32,7 +32,8 @@ from . import formatting as fmt
 from ..ids import short_id
 from .curl import as_curl
 from .replay import replay_and_diff
-from .filters import parse_filter
+from ..filters import FilterError
+from .view_filter import parse_view_filter
 from .history import fill_from_capture, view_from_summary
 from .keymap import keymap_from_environment
 from .log_handler import ConsoleLogHandler
@@ -87,6 +88,8 @@ class ConsoleApp(App[int]):
         self._log_handler: ConsoleLogHandler | None = None
         #: True between mount and unmount: the flush timer must not touch widgets outside it.
         self._widgets_live = False
+        #: Why the text in the filter box means nothing (shown under it), or None.
+        self.filter_error: str | None = None
         #: When the last key arrived (Textual's event clock), and which keys came in a burst.
         self._last_key_at = 0.0
         self._burst_keys: dict[int, bool] = {}
@@ -362,6 +365,9 @@ class ConsoleApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
+        if self.filter_error:
+            self.notify(f"Filter: {self.filter_error}", severity="error", timeout=6)
+            return  # the box stays open to fix it
         self._close_filter_input()
 
     # -- actions ------------------------------------------------------------------------
@@ -496,8 +502,18 @@ class ConsoleApp(App[int]):
         self._close_filter_input()
 
     def _apply_filter(self, text: str) -> None:
+        """Filter the list as the text is typed; a text that means nothing keeps the last filter and says why."""
+        field = self._main("#filter", Input)
+        try:
+            parsed = parse_view_filter(text)
+        except FilterError as error:
+            field.border_subtitle = str(error)
+            self.filter_error = str(error)
+            return
+        field.border_subtitle = ""
+        self.filter_error = None
         table = self.table
-        table.filter = parse_filter(text)
+        table.filter = parsed
         table.rebuild(self.state)
         self._show_selection()
 

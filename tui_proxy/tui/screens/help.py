@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from ..filters import HELP as FILTER_HELP
+from ...filters import HELP as FILTER_HELP
 from .boxed_modal import BoxedModal
 
 

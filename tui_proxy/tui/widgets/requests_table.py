@@ -28,7 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from .. import formatting as fmt
-from ..filters import MATCH_ALL, Filter
+from ...filters import MATCH_ALL, Filter
 from ..exchange_view import ExchangeView
 from ..state import ConsoleState
 

@@ -156,3 +156,12 @@ def test_big_bodies_are_cut_in_memory_and_never_replayed_or_exported_cut():
     state.apply(received("big", body=b"x" * (MAX_BODY_BYTES + 10)))
     view = state.get("big")
     assert len(view.body) == MAX_BODY_BYTES and view.body_size == MAX_BODY_BYTES + 10 and view.body_cut
+
+
+def test_the_demo_scene_shows_the_pinned_cli_version():
+    import re
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parent.parent / "scripts" / "install-claude-cli.sh").read_text()
+    [pinned] = re.findall(r'^CLAUDE_CLI_VERSION="([^"]+)"', script, flags=re.M)
+    assert demo.DemoCliStatus().version == pinned

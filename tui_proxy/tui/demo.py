@@ -34,11 +34,16 @@ from ..events import (
 T0 = 1_795_960_923.0
 
 
+#: The CLI version the project pins (scripts/install-claude-cli.sh, CLAUDE_CLI_VERSION);
+#: a test keeps the two equal.
+PINNED_CLI_VERSION = "2.1.328"
+
+
 @dataclass
 class DemoCliStatus:
     path: str | None = "/usr/local/bin/claude"
     found: bool = True
-    version: str | None = "2.1.4"
+    version: str | None = PINNED_CLI_VERSION
     logged_in: bool | None = True
     auth_method: str | None = "claude.ai max"
     error: str | None = None

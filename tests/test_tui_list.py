@@ -53,3 +53,29 @@ async def test_a_click_selects_the_clicked_row_and_a_double_click_opens_it(tmp_p
         await pilot.click("#requests", offset=(5, 2), times=2)
         await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
         assert app.screen.view.id == ids[0]
+
+
+async def test_restored_rows_keep_tok_s_and_the_list_opens_at_the_newest(tmp_path):
+    import time
+
+    from tui_proxy.capture import CaptureStore
+    from tui_proxy.capture.synthetic import exchange_events
+    from tui_proxy.events import EventBus
+
+    now = time.time()
+    with CaptureStore.open(tmp_path / "data" / "captures.sqlite3") as store:
+        bus = EventBus()
+        bus.subscribe(store.recorder())
+        for i in range(60):
+            for event in exchange_events(f"0193c1f2a{i:03d}-5e1f0{i:03d}", start=now - 600 + i):
+                bus.publish(event)
+    app = console_app(tmp_path, capture=True)
+    async with app.run_test(size=(150, 30)) as pilot:
+        await settle(pilot, lambda: app.table.row_count == 60)
+        await settle(pilot)
+        table = app.table
+        assert table.selected_id.endswith("5e1f0059")
+        top = int(table.scroll_y)
+        assert top <= table.cursor_row < top + table.scrollable_content_region.height - 1  # the newest is on screen
+        tps = [c.key for c in table.columns].index("tps")
+        assert table.get_row_at(59)[tps] not in ("-", "")

@@ -193,11 +193,13 @@ class RequestsTable(ScrollView, can_focus=True):
         self._strips.clear()
         self._header = None
         self.new_below = 0
+        self._changed()  # the new height first: scrolling to the cursor is clamped to it
         if follow or keep not in self._index:
             self._go_last()
         else:
             self._move(self._index[keep], scroll=True)
-        self._changed()
+        # And again once laid out (rows restored at start-up arrive before the first layout).
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def sync(self, state: ConsoleState, added: Iterable[str], updated: set[str], removed: Iterable[str]) -> None:
         """Apply one flush worth of changes; every in-flight row is refreshed (its clock runs)."""

@@ -109,3 +109,47 @@ async def test_the_replay_diff_keeps_the_replays_ttft_for_a_non_streamed_request
         replay = app.state.newest
         assert replay.replay_of and replay.ttft_ms() is not None
         assert ttft.original != "-" and ttft.new != "-"  # the client saw no first token: the proxy did
+
+
+async def test_help_shows_remapped_keys(tmp_path, monkeypatch):
+    from tui_proxy.tui.screens.help import HelpScreen
+    from tests.tui_fixtures import plain
+
+    monkeypatch.setenv("CLAUDE_MAX_TUI_KEYMAP", "console.kill=ctrl+k")
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = plain(app.screen.query_one("Static").content, width=140)
+        [kill] = [line for line in text.splitlines() if line.split()[-1:] == ["console.kill"]]
+        assert kill.split()[0] == "^k", kill
+
+
+async def test_copy_says_where_the_text_also_is_and_copies_answer_and_argv(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await post_chat(app, "[[fake:text]] copy me")
+        await settle(pilot, lambda: app.table.row_count == 1)
+        await pilot.press("y")
+        saved = tmp_path / "data" / "clipboard.txt"
+        assert saved.read_text() == app.clipboard and app.clipboard.startswith("curl ")
+        assert oct(saved.stat().st_mode & 0o777) == "0o600"
+        assert any(str(saved) in n.message for n in app._notifications)
+
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("a")
+        assert app.clipboard == str(app.state.newest.text) == saved.read_text()
+        await pilot.press("v")
+        assert app.clipboard.split()[0].endswith("claude") and "stream-json" in app.clipboard
+        await pilot.press("J")
+        assert app.clipboard.startswith("data: {")
+
+
+async def test_the_screenshot_command_saves_beside_the_captures(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.action_screenshot()
+        shots = list((tmp_path / "data" / "screenshots").glob("*.svg"))
+        assert len(shots) == 1 and "<svg" in shots[0].read_text()[:500]

@@ -254,6 +254,7 @@ async def test_port_in_use_is_shown_plainly(tmp_path):
             assert f"Cannot listen on 127.0.0.1:{port}" in banner and "--port 0" in banner
             assert "Traceback" not in banner
             assert "not listening" in static_text(app.query_one(StatusHeader))
+            assert "Send one" not in tokens_text(app) and "not listening" in tokens_text(app)
             await pilot.press("q")
         assert app.return_code == 1
     finally:

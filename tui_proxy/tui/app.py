@@ -12,7 +12,9 @@ import asyncio
 import errno
 import gc
 import logging
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
@@ -30,6 +32,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.console import ConsoleScreen
 from . import formatting as fmt
 from ..ids import short_id
+from .copying import COPY_PARTS, clipboard_file, copy_part
 from .curl import as_curl
 from .replay import replay_and_diff
 from ..filters import FilterError
@@ -136,10 +139,12 @@ class ConsoleApp(App[int]):
             self.listen_error, hint = describe_start_error(error, self.config)
             banner.set_problem("listen", self.listen_error, hint)
             self._show_cli_problem(banner)
+            self._main(TokensPanel).set_empty_text("The proxy is not listening: see the problem above.")
             return
         except Exception as error:  # a broken install must still show a readable screen
             self.listen_error = f"The proxy did not start: {type(error).__name__}: {error}"
             banner.set_problem("listen", self.listen_error, "Run with --headless to see the full log.")
+            self._main(TokensPanel).set_empty_text("The proxy is not listening: see the problem above.")
             return
         self.server_started = True
         self._show_cli_problem(banner)
@@ -456,8 +461,46 @@ class ConsoleApp(App[int]):
             self.notify(f"{view.id}'s body was cut in memory: export it from the capture store instead.", severity="warning")
             return
         base = getattr(self.engine, "url", None) or f"http://{self.config.host}:{self.config.port}"
-        self.copy_to_clipboard(as_curl(view, base))
-        self.notify(f"Copied {view.id} as curl.", timeout=2)
+        self.copy_text(as_curl(view, base), f"{short_id(view.id)} as curl")
+
+    def copy_text(self, text: str, what: str) -> None:
+        """To the clipboard (OSC 52, through tmux and SSH if they allow it) and, as no
+        terminal says whether it did, to a private file as well: the notice says where."""
+        self.copy_to_clipboard(text)
+        saved = clipboard_file(self.config)
+        try:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold prompts
+            with os.fdopen(fd, "w") as file:
+                file.write(text)
+        except OSError as error:
+            self.notify(f"Sent {what} to the clipboard (OSC 52); could not also save it: {error}", severity="warning", timeout=6)
+            return
+        tmux = " (tmux: set -g set-clipboard on)" if os.environ.get("TMUX") else ""
+        self.notify(f"Sent {what} to the clipboard (OSC 52{tmux}); also in {saved}", timeout=6)
+
+    def action_copy(self, part: str) -> None:
+        """Copy the answer, the response JSON, an SSE chunk or the argv of the current exchange."""
+        view = self.current_view()
+        if view is None:
+            self.notify("No request selected.", severity="warning", timeout=2)
+            return
+        text = copy_part(view, part, self.screen)
+        if text is None:
+            self.notify(f"{short_id(view.id)} has no {COPY_PARTS[part]}.", severity="warning", timeout=3)
+            return
+        self.copy_text(text, f"{short_id(view.id)}'s {COPY_PARTS[part]}")
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual saves to ~/Downloads, which many machines lack: save with the captures instead."""
+        folder = Path(path) if path else Path(self.config.data_dir) / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as error:
+            self.notify(f"Could not save the screenshot in {folder}: {error}", severity="error")
+            return
+        self.notify(f"Screenshot saved: {saved}", timeout=6)
 
     def action_clear(self) -> None:
         if self._typed_ahead("clear"):
@@ -525,6 +568,7 @@ class ConsoleApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(
             HelpScreen(
+                keymap_from_environment(),
                 [
                     ("Console", [*ConsoleScreen.BINDINGS, *self.BINDINGS]),
                     ("Requests list", RequestsTable.BINDINGS),

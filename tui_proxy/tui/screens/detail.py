@@ -115,6 +115,10 @@ class DetailScreen(Screen):
         Binding("n", "next_match", "Next", show=False, id="detail.next_match", tooltip="Next search match"),
         Binding("N", "previous_match", "Previous", show=False, id="detail.previous_match", tooltip="Previous search match"),
         Binding("w", "wrap", "Wrap", id="detail.wrap", tooltip="Wrap long lines, or scroll them sideways (← →)"),
+        Binding("a", "app.copy('answer')", "Copy answer", show=False, id="detail.copy_answer", tooltip="Copy the answer text"),
+        Binding("J", "app.copy('response')", "Copy JSON", show=False, id="detail.copy_response", tooltip="Copy the response JSON (the SSE chunks when streamed)"),
+        Binding("D", "app.copy('chunk')", "Copy chunk", show=False, id="detail.copy_chunk", tooltip="Copy the SSE chunk the search stands on (else the last)"),
+        Binding("v", "app.copy('argv')", "Copy argv", show=False, id="detail.copy_argv", tooltip="Copy the CLI argv as a shell command"),
         Binding("f", "load_all", "Load all", id="detail.load_all", tooltip="Load the rest of a long body"),
         Binding("p", "pretty", "Pretty CLI", id="detail.pretty", tooltip="Raw or pretty JSON CLI lines"),
     ]

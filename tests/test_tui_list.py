@@ -79,3 +79,44 @@ async def test_restored_rows_keep_tok_s_and_the_list_opens_at_the_newest(tmp_pat
         assert top <= table.cursor_row < top + table.scrollable_content_region.height - 1  # the newest is on screen
         tps = [c.key for c in table.columns].index("tps")
         assert table.get_row_at(59)[tps] not in ("-", "")
+
+
+async def test_a_request_answering_tool_calls_is_linked_to_the_one_that_made_them(tmp_path):
+    import aiohttp
+
+    from test_tools_fake import WEATHER
+    from tests.tui_fixtures import chat_body
+
+    app = console_app(tmp_path)
+    async with app.run_test(size=(180, 40)) as pilot:
+        body = chat_body('Weather in Paris? [[fake:tool_call args="{\\"city\\": \\"Paris\\"}"]]', stream=False)
+        body["tools"] = [WEATHER]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(app.engine.url + "/v1/chat/completions", json=body) as response:
+                first = await response.json()
+            first_id = response.headers["x-request-id"]
+            call = first["choices"][0]["message"]["tool_calls"][0]
+            body["messages"] += [first["choices"][0]["message"], {"role": "tool", "tool_call_id": call["id"], "content": "18°C, sunny"}]
+            async with session.post(app.engine.url + "/v1/chat/completions", json=body) as response:
+                await response.read()
+            second_id = response.headers["x-request-id"]
+        await settle(pilot, lambda: (v := app.state.get(second_id)) is not None and not v.in_flight)
+        assert app.state.get(second_id).continues == first_id and app.state.get(first_id).continued_by == second_id
+        note = [c.key for c in app.table.columns].index("note")
+        assert app.table.get_row_at(0)[note] == "→" + second_id.rsplit("-", 1)[-1][:6]
+        assert app.table.get_row_at(1)[note] == "↳" + first_id.rsplit("-", 1)[-1][:6]
+
+
+async def test_the_error_code_shows_in_the_list_and_the_errors_panel(tmp_path):
+    from tui_proxy.tui.widgets.errors_panel import ErrorsPanel
+
+    app = console_app(tmp_path)
+    async with app.run_test(size=(180, 40)) as pilot:
+        _, exchange_id, _ = await post_chat(app, "[[fake:max_turns]] loop", stream=False)
+        await settle(pilot, lambda: app.table.row_count == 1 and app.query_one(ErrorsPanel).row_count == 1)
+        error = app.state.get(exchange_id).error
+        assert error is not None and error.code
+        note = [c.key for c in app.table.columns].index("note")
+        assert app.table.get_row_at(0)[note] == error.code
+        panel = app.query_one(ErrorsPanel)
+        assert error.code in [str(cell) for cell in panel.get_row_at(0)]

@@ -180,7 +180,11 @@ class DetailScreen(Screen):
         title.append_text(fmt.status_text(view))
         title.append(f"  {fmt.clock_time(view.received_at)}  {fmt.duration(view.duration_ms(now))}")
         if view.error is not None:
-            title.append(f"  {view.error.type}", style="red")
+            title.append(f"  {view.error.code or view.error.type}", style="red")
+        if view.continues:
+            title.append(f"  ↳ answers the tool calls of {view.continues}", style="magenta")
+        if view.continued_by:
+            title.append(f"  → its tool calls answered in {view.continued_by}", style="magenta")
         self.query_one("#detail-title", Static).update(title)
         tab = self.active_tab
         # What each tab depends on: the request never changes once received, so a

@@ -54,6 +54,7 @@ COLUMNS = (
     Column("in", "in", 6, None, right=True),
     Column("out", "out", 6, 5, right=True),
     Column("tps", "tok/s", 6, 5, right=True),
+    Column("note", "code / agent loop", 17, None),
 )
 
 #: Below this width the table switches to its narrow columns.
@@ -79,12 +80,31 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "in": fmt.count(view.tokens_in),
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
         "tps": fmt.rate(view.tokens_per_second(now)),
+        "note": note(view),
     }
     if view.from_history:
         # Earlier runs, read back from the capture store: dimmed, so live traffic stands out.
         cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
         cells["status"] = Text(fmt.status_label(view, narrow=narrow), style=fmt.status_style(view) + " dim")
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
+
+
+def _short(exchange_id: str) -> str:
+    return exchange_id.rsplit("-", 1)[-1][:6]
+
+
+def note(view: ExchangeView) -> Text | str:
+    """The error code of a failed exchange; else its place in an agent loop: `↳a83c11`
+    (answers that exchange's tool calls), `→5e1f09` (its tool calls were answered there)."""
+    error = view.error
+    if error is not None:
+        return Text(error.code or error.type, style="red")
+    parts = []
+    if view.continues:
+        parts.append(f"↳{_short(view.continues)}")
+    if view.continued_by:
+        parts.append(f"→{_short(view.continued_by)}")
+    return Text(" ".join(parts), style="magenta") if parts else ""
 
 
 class RequestsTable(ScrollView, can_focus=True):

@@ -222,7 +222,7 @@ class ConsoleApp(App[int]):
 
     #: Actions that only make sense on the requests list, not over a detail or help screen
     #: (their keys live on ConsoleScreen; this stops the palette too).
-    MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "panel", "pretty"})
+    MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "undo_clear", "panel", "pretty", "sort"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
@@ -514,6 +514,18 @@ class ConsoleApp(App[int]):
         restored = self.state.undo_clear()
         self.flush()
         self.notify(f"Brought back {restored} requests." if restored else "Nothing to bring back.", timeout=3)
+
+    def action_sort(self, step: int) -> None:
+        """Sort by the next column (step 1), or reverse the order (step 0)."""
+        table = self.table
+        keys = [c.key for c in table.columns]
+        if step:
+            column = keys[(keys.index(table.sort_column) + 1) % len(keys)] if table.sort_column in keys else "time"
+            table.sort_by(column, reverse=column != "time")
+        else:
+            table.sort_by(table.sort_column, reverse=not table.sort_reverse)
+        order = "largest first" if table.sort_reverse else "smallest first"
+        self.notify(f"Sorted by {table.sort_column}, {order}." if table.sorted else "In arrival order.", timeout=2)
 
     def action_follow(self) -> None:
         self.table.action_follow()

@@ -16,6 +16,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("export: copy response JSON", "Copy the response JSON (the SSE chunks when streamed)", "copy('response')"),
     ("export: copy SSE chunk", "Copy the SSE chunk the detail search stands on, else the last", "copy('chunk')"),
     ("export: copy argv", "Copy the CLI argv as a shell command", "copy('argv')"),
+    ("view: sort by next column", "Sort the list by the next column (o); O reverses", "sort(1)"),
+    ("view: reverse sort", "Reverse the list's order", "sort(0)"),
     ("view: undo clear", "Bring back what the last clear forgot", "undo_clear"),
     ("app: screenshot", "Save an SVG screenshot with the captures", "screenshot"),
     ("view: follow newest", "Select the newest request and follow new ones", "follow"),

@@ -24,6 +24,8 @@ class ConsoleScreen(Screen):
         Binding("escape", "app.clear_filter", "Clear filter", show=False, id="console.clear_filter", tooltip="Show every request again"),
         Binding("z", "app.clear", "Clear", id="console.clear", tooltip="Forget finished requests and errors (running ones stay; u brings them back)"),
         Binding("u", "app.undo_clear", "Undo clear", show=False, id="console.undo_clear", tooltip="Bring back what z cleared"),
+        Binding("o", "app.sort(1)", "Sort", id="console.sort", tooltip="Sort the list by the next column (time, status, ttft, dur, tokens...); a header click too"),
+        Binding("O", "app.sort(0)", "Reverse", show=False, id="console.sort_reverse", tooltip="Reverse the sort order"),
         Binding("t", "app.panel('tokens')", "Tokens", show=False, id="console.panel_tokens", tooltip="Bottom panel: streaming tokens"),
         Binding("c", "app.panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
         Binding("e", "app.panel('errors')", "Errors", show=False, id="console.panel_errors", tooltip="Bottom panel: errors"),

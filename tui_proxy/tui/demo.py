@@ -270,6 +270,22 @@ async def stage(pilot, select: str | None = None, panel: str | None = None, scen
     await pilot.pause()
 
 
+async def press_and_draw(pilot, *keys: str, timeout: float = 10.0) -> None:
+    """Press keys, then wait until what they opened is drawn (detail tabs build in slices)."""
+    import asyncio
+
+    app = pilot.app
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not getattr(app.screen, "ready", True) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    app.flush()
+    await pilot.pause()
+
+
 def scene_replay_diff(app) -> ReplayDiff:
     """The scene's first answer against a replay that put it differently: the diff screen's picture."""
     from .view_capture import capture_from_view

@@ -24,8 +24,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
+    ConfirmScreen Static { width: 1fr; height: auto; }
     ConfirmScreen > Vertical {
-        width: auto; max-width: 80%; height: auto;
+        width: 64; max-width: 95%; height: auto;
         border: round $warning; border-title-style: bold; background: $surface; padding: 0 2;
     }
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 
 import aiohttp
@@ -339,7 +340,7 @@ async def test_replay_sends_the_request_again_and_shows_the_diff(tmp_path, captu
         assert table_rows(app.table)[1][1].endswith("⟲")
         shown = plain(app.screen.query_one("#replay-diff", Static).content)
         assert f"replay {replay.id} of {original}" in shown
-        rows = {line[2:20].strip(): line[20:].split() for line in shown.splitlines() if line[:1] in ("*", " ") and line[2:3].strip()}
+        rows = {cells[0]: cells[1:] for line in shown.splitlines() if len(cells := re.split(r"\s{2,}", line.lstrip("* ").strip())) >= 3}
         assert rows["status"] == ["200", "200"] and rows["finish reason"] == ["stop", "stop"]
         assert "answer text: identical" in shown
         await pilot.press("escape")

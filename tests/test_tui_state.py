@@ -165,3 +165,18 @@ def test_the_demo_scene_shows_the_pinned_cli_version():
     script = (Path(__file__).resolve().parent.parent / "scripts" / "install-claude-cli.sh").read_text()
     [pinned] = re.findall(r'^CLAUDE_CLI_VERSION="([^"]+)"', script, flags=re.M)
     assert demo.DemoCliStatus().version == pinned
+
+
+def test_long_values_in_the_replay_diff_fold_inside_their_column():
+    from tui_proxy.replay_diff import DiffRow, ReplayDiff
+    from tui_proxy.tui.screens.replay_diff import diff_renderable
+    from tests.tui_fixtures import plain
+
+    long_error = "server_error: " + "the CLI said something very long " * 8
+    d = ReplayDiff("orig-1", "new-2", (), (DiffRow("error", "-", long_error), DiffRow("status", "200", "503")))
+    shown = plain(diff_renderable(d), width=100).splitlines()
+    assert all(len(line.rstrip()) <= 100 for line in shown)
+    status = [line for line in shown if "status" in line]
+    assert len(status) == 1 and status[0].split() == ["*", "status", "200", "503"]
+    error_lines = [line for line in shown if "CLI said" in line]
+    assert len(error_lines) > 1 and all(line.index("CLI said") > 50 for line in error_lines)  # folded in the replay column

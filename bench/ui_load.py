@@ -1,6 +1,6 @@
 """Does the console slow the proxy? 20 concurrent streams of 500 tokens, console vs headless.
 
-    python bench/ui_load.py [--streams 20] [--tokens 500] [--delay-ms 5] [--rounds 3]
+    python bench/ui_load.py [--streams 20] [--tokens 500] [--delay-ms 5] [--rounds 3] [--no-details]
 
 Both modes run in one process, interleaved round by round, over the real engine and
 the project's fake CLI (`[[fake:tokens n=500 delay_ms=5]]`: 200 tokens/s per stream,
@@ -15,6 +15,11 @@ the clients, the worst gap between two chunks seen by one client, and the worst
 event-loop lag (a 5 ms ticker's largest overshoot), over the whole round and over the
 streaming phase only (after every stream's first token: the 20 CLI spawns at the
 start block the loop in both modes alike). Targets: ratio >= 0.95, lag < 50 ms.
+
+While the console's streams run, a user opens heavy detail views (unless --no-details):
+the detail of a 600-message, ~62 KB request (as agent clients send), its response tab,
+then the response tab of a 5 MB answer and `f` (load all). Both exchanges are sent
+before the round starts. How long each took to show is printed too.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -38,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from tui_proxy.config import Config  # noqa: E402
 from tui_proxy.engine import Engine  # noqa: E402
 from tui_proxy.tui.app import make_app  # noqa: E402
+from tui_proxy.tui.screens.detail import DetailScreen  # noqa: E402
 
 FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
 
@@ -52,6 +58,9 @@ class Round:
     streaming_loop_lag_ms: float
     #: CPU time of this process (engine, console, and the test clients) during the round.
     cpu_seconds: float
+    #: Each heavy detail view (console rounds with details), by name: seconds it took
+    #: to show, and the worst loop lag meanwhile (ms).
+    opened: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def tokens_per_second(self) -> float:
@@ -74,8 +83,8 @@ class LagMonitor:
             after = time.perf_counter()
             self.samples.append((after, after - before - self.period))
 
-    def worst(self, since: float = 0.0) -> float:
-        return max((lag for at, lag in self.samples if at >= since), default=0.0)
+    def worst(self, since: float = 0.0, until: float = float("inf")) -> float:
+        return max((lag for at, lag in self.samples if since <= at <= until), default=0.0)
 
     def __enter__(self) -> "LagMonitor":
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -86,7 +95,7 @@ class LagMonitor:
         self._task.cancel()
 
 
-async def one_stream(session: aiohttp.ClientSession, url: str, tokens: int, delay_ms: int) -> tuple[int, float, float]:
+async def one_stream(session: aiohttp.ClientSession, url: str, tokens: int, delay_ms: int, flowing: asyncio.Event) -> tuple[int, float, float]:
     """Tokens received, the worst pause between two chunks, when the first token came."""
     prompt = f"[[fake:tokens n={tokens} delay_ms={delay_ms}]] go"
     body = {"model": "sonnet", "stream": True, "messages": [{"role": "user", "content": prompt}]}
@@ -107,23 +116,30 @@ async def one_stream(session: aiohttp.ClientSession, url: str, tokens: int, dela
             if choices[0].get("delta", {}).get("content"):
                 received += 1
                 first = first or now
+                flowing.set()
     return received, worst_gap, first
 
 
-async def load(url: str, streams: int, tokens: int, delay_ms: int) -> Round:
+async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=None) -> Round:
+    """The streams; `meanwhile(flowing)` runs beside them (`flowing` is set at the first token)."""
     connector = aiohttp.TCPConnector(limit=streams)
+    flowing = asyncio.Event()
     async with aiohttp.ClientSession(connector=connector) as session:
         with LagMonitor() as monitor:
             started = time.perf_counter()
             cpu_started = time.process_time()
-            results = await asyncio.gather(*(one_stream(session, url, tokens, delay_ms) for _ in range(streams)))
+            side = asyncio.ensure_future(meanwhile(flowing)) if meanwhile else None
+            results = await asyncio.gather(*(one_stream(session, url, tokens, delay_ms, flowing) for _ in range(streams)))
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started
+            windows = await side if side else {}
+            # A tick that ends after a window ends was delayed by what happened in it.
+            opened = {name: (t1 - t0, monitor.worst(t0, t1 + 0.1) * 1000) for name, (t0, t1) in windows.items()}
     received = sum(r[0] for r in results)
     if received < streams * tokens:
         raise SystemExit(f"only {received} of {streams * tokens} tokens arrived: the run is not valid")
     all_flowing = max(r[2] for r in results)
-    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds)
+    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds, opened)
 
 
 def bench_config(data_dir: Path, streams: int) -> Config:
@@ -139,11 +155,70 @@ async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: in
         await engine.stop()
 
 
-async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int) -> tuple[Round, int]:
+#: A request as agent clients send it: 600 messages, ~62 KB.
+BIG_REQUEST = {
+    "model": "sonnet",
+    "stream": False,
+    "messages": [{"role": ("user", "assistant")[i % 2], "content": f"message {i}: " + "lorem ipsum dolor sit amet " * 3} for i in range(599)]
+    + [{"role": "user", "content": "[[fake:text text=ok]] and so?"}],
+}
+#: A 5 MB answer (not streamed: one JSON body).
+HUGE_ANSWER = {"model": "sonnet", "stream": False, "messages": [{"role": "user", "content": "[[fake:bigline size=5000000]] go"}]}
+
+
+async def send(url: str, body: dict) -> str:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url + "/v1/chat/completions", json=body) as response:
+            await response.read()
+            if response.status != 200:
+                raise SystemExit(f"the heavy exchange failed: {response.status}")
+            return response.headers["x-request-id"]
+
+
+async def until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise SystemExit("a detail view did not show in time")
+        await asyncio.sleep(0.005)
+
+
+async def open_heavy_details(app, pilot, big_id: str, huge_id: str, flowing: asyncio.Event) -> dict[str, tuple[float, float]]:
+    """What a user does while the streams run: open both heavy exchanges; when each began and showed."""
+    await flowing.wait()
+    await asyncio.sleep(0.3)  # every stream is flowing by now
+    opened: dict[str, tuple[float, float]] = {}
+
+    async def show(name: str, action) -> None:
+        started = time.perf_counter()
+        await action()
+        await until(lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
+        await asyncio.sleep(0)  # the next refresh draws it
+        opened[name] = (started, time.perf_counter())
+
+    await show("600-message request", lambda: app.push_screen(DetailScreen(app.state.get(big_id))))
+    await show("  its response tab", lambda: pilot.press("2"))
+    await pilot.press("escape")
+    await show("5 MB response", lambda: app.push_screen(DetailScreen(app.state.get(huge_id), initial_tab="response")))
+    await show("  f (load all)", lambda: pilot.press("f"))
+    await pilot.press("escape")
+    return opened
+
+
+async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int, details: bool) -> tuple[Round, int]:
     app = make_app(bench_config(data_dir, streams), freeze_gc=True)  # as run_console does
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
-        result = await load(app.engine.url, streams, tokens, delay_ms)
+        meanwhile = None
+        if details:
+            big_id = await send(app.engine.url, BIG_REQUEST)
+            huge_id = await send(app.engine.url, HUGE_ANSWER)
+            await until(lambda: all((v := app.state.get(i)) is not None and not v.in_flight for i in (big_id, huge_id)))
+
+            def meanwhile(flowing):
+                return open_heavy_details(app, pilot, big_id, huge_id, flowing)
+
+        result = await load(app.engine.url, streams, tokens, delay_ms, meanwhile)
         app.flush()
         await pilot.pause()
         rows = app.table.row_count
@@ -154,17 +229,21 @@ def median(rounds: list[Round], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in rounds)
 
 
-async def main(streams: int, tokens: int, delay_ms: int, rounds: int) -> int:
+async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: bool) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="ui-load-"))
     await headless_round(data_dir, streams, tokens, delay_ms)  # warm-up: imports, page cache for the fake CLI
     headless: list[Round] = []
     console: list[Round] = []
     for _ in range(rounds):  # interleaved, so drift on the machine hits both modes alike
         headless.append(await headless_round(data_dir, streams, tokens, delay_ms))
-        result, rows = await console_round(data_dir, streams, tokens, delay_ms)
+        result, rows = await console_round(data_dir, streams, tokens, delay_ms, details)
         console.append(result)
         assert rows >= streams, f"the console showed {rows} rows for {streams} streams"
     print(f"{streams} concurrent streams x {tokens} tokens, {delay_ms} ms between tokens, {rounds} rounds each (median)")
+    if details:
+        print("console rounds: heavy detail views opened while streaming (worst round):")
+        for name in console[0].opened:
+            print(f"  {name:22} shown in {max(r.opened[name][0] for r in console):5.2f} s, loop lag meanwhile {max(r.opened[name][1] for r in console):6.1f} ms")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine shows up as loop lag)")
     print(f"{'mode':10} {'wall s':>7} {'tok/s':>7} {'cpu s':>6} {'worst chunk gap ms':>19} {'worst loop lag ms':>18} {'while streaming':>16}")
     for name, runs in (("headless", headless), ("console", console)):
@@ -176,6 +255,7 @@ async def main(streams: int, tokens: int, delay_ms: int, rounds: int) -> int:
     ratio = median(console, "tokens_per_second") / median(headless, "tokens_per_second")
     worst_lag = max(r.streaming_loop_lag_ms for r in console)
     print(f"throughput ratio console/headless: {ratio:.3f} (target >= 0.95)")
+    print(f"worst gap between two SSE chunks through the console, all rounds: {max(r.worst_chunk_gap_ms for r in console):.1f} ms")
     print(f"worst event-loop lag while streaming through the console, all rounds: {worst_lag:.1f} ms (target < 50 ms)")
     print(f"  the same for the engine alone, for scale: {max(r.streaming_loop_lag_ms for r in headless):.1f} ms")
     return 0 if ratio >= 0.95 and worst_lag < 50 else 1
@@ -187,5 +267,6 @@ if __name__ == "__main__":
     parser.add_argument("--tokens", type=int, default=500)
     parser.add_argument("--delay-ms", type=int, default=5, help="pause before each token in the fake CLI")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-details", dest="details", action="store_false", help="do not open heavy detail views meanwhile")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.streams, args.tokens, args.delay_ms, args.rounds)))
+    raise SystemExit(asyncio.run(main(args.streams, args.tokens, args.delay_ms, args.rounds, args.details)))

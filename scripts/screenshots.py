@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_proxy.tui import demo  # noqa: E402
-from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, scene_replay_diff, stage  # noqa: E402
+from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, press_and_draw, scene_replay_diff, stage  # noqa: E402
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen  # noqa: E402
 
 # (file name, terminal size, row to select, bottom panel, keys pressed after)
@@ -49,11 +49,7 @@ async def shoot(name: str, size: tuple[int, int], select, panel, keys, out: Path
         await stage(pilot, select=select, panel=panel, scene=scene)
         if screen is not None:
             await app.push_screen(screen(app))
-        for key in keys:
-            await pilot.press(key)
-            await pilot.pause()
-        app.flush()
-        await pilot.pause()
+        await press_and_draw(pilot, *keys)
         path = out / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(out))
     return path

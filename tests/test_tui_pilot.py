@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 
 import aiohttp
 import pytest
 from textual.widgets import Static
 
+from tui_proxy.tui.screens.confirm import ConfirmScreen
+from tui_proxy.tui.screens.console import ConsoleScreen
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.screens.help import HelpScreen
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
@@ -21,7 +24,7 @@ from tui_proxy.tui.widgets.status_header import StatusHeader
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 
 from test_tools_fake import WEATHER  # the same tool the fake CLI tests call
-from tests.tui_fixtures import chat_body, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
+from tests.tui_fixtures import chat_body, detail_text, console_app, plain, post_chat, settle, sse_errors, static_text, table_rows
 
 pytestmark = pytest.mark.usefixtures("fake_claude_env")
 
@@ -136,19 +139,19 @@ async def test_detail_view_tabs_show_request_response_stream_cli_timings(tmp_pat
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DetailScreen)
-        request = static_text(screen.query_one("#request-body"))
+        request = await detail_text(pilot, "request")
         assert "POST /v1/chat/completions" in request and "▌ user" in request and "hello there" in request
         assert '"model": "sonnet"' in request
         await pilot.press("2")
         await pilot.pause()
-        response = static_text(screen.query_one("#response-body"))
+        response = await detail_text(pilot, "response")
         assert "200" in response and f"chatcmpl-{exchange_id}" in response
         await pilot.press("3")
         await pilot.pause()
         assert "Hello from the fake Claude." in tokens_text_in(screen)
         await pilot.press("4")
         await pilot.pause()
-        assert screen.query_one(CliPanel).lines[-1].endswith("exit 0")
+        assert (await detail_text(pilot, "cli")).endswith("exit 0")
         await pilot.press("5")
         await pilot.pause()
         timings = static_text(screen.query_one("#timings-body"))
@@ -177,11 +180,11 @@ async def test_long_bodies_are_cut_until_f(tmp_path):
         await settle(pilot, finished(app, exchange_id))
         await pilot.press("enter")
         await pilot.pause()
-        body = static_text(app.screen.query_one("#request-body"))
+        body = await detail_text(pilot, "request")
         assert "press f to load all" in body
         await pilot.press("f")
         await pilot.pause()
-        assert "press f to load all" not in static_text(app.screen.query_one("#request-body"))
+        assert "press f to load all" not in await detail_text(pilot, "request")
 
 
 async def test_filter_copy_as_curl_and_clear(tmp_path):
@@ -252,6 +255,7 @@ async def test_port_in_use_is_shown_plainly(tmp_path):
             assert f"Cannot listen on 127.0.0.1:{port}" in banner and "--port 0" in banner
             assert "Traceback" not in banner
             assert "not listening" in static_text(app.query_one(StatusHeader))
+            assert "Send one" not in tokens_text(app) and "not listening" in tokens_text(app)
             await pilot.press("q")
         assert app.return_code == 1
     finally:
@@ -316,7 +320,7 @@ async def test_every_binding_has_an_id_and_help_text():
     from tui_proxy.tui.app import ConsoleApp
     from tui_proxy.tui.widgets.requests_table import RequestsTable
 
-    for binding in [*ConsoleApp.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS, *ReplayDiffScreen.BINDINGS]:
+    for binding in [*ConsoleApp.BINDINGS, *ConsoleScreen.BINDINGS, *ConfirmScreen.BINDINGS, *RequestsTable.BINDINGS, *DetailScreen.BINDINGS, *HelpScreen.BINDINGS, *ReplayDiffScreen.BINDINGS]:
         assert binding.id and binding.tooltip, binding
 
 
@@ -327,6 +331,8 @@ async def test_replay_sends_the_request_again_and_shows_the_diff(tmp_path, captu
         status, original, _ = await post_chat(app, "[[fake:text]] again please")
         await settle(pilot, finished(app, original))
         await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
         replay = app.state.newest
         assert replay.id != original and replay.replay_of == original
@@ -334,7 +340,7 @@ async def test_replay_sends_the_request_again_and_shows_the_diff(tmp_path, captu
         assert table_rows(app.table)[1][1].endswith("⟲")
         shown = plain(app.screen.query_one("#replay-diff", Static).content)
         assert f"replay {replay.id} of {original}" in shown
-        rows = {line[2:20].strip(): line[20:].split() for line in shown.splitlines() if line[:1] in ("*", " ") and line[2:3].strip()}
+        rows = {cells[0]: cells[1:] for line in shown.splitlines() if len(cells := re.split(r"\s{2,}", line.lstrip("* ").strip())) >= 3}
         assert rows["status"] == ["200", "200"] and rows["finish reason"] == ["stop", "stop"]
         assert "answer text: identical" in shown
         await pilot.press("escape")
@@ -392,10 +398,12 @@ async def test_tool_calls_show_in_the_list_the_tokens_panel_and_the_detail(tmp_p
         await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("2")
         await settle(pilot)
-        response_tab = plain(app.screen.query_one("#response-body", Static).content)
+        response_tab = await detail_text(pilot, "response")
         assert "Tool calls (1)" in response_tab and "get_weather" in response_tab and '"city": "Paris"' in response_tab
 
         await pilot.press("escape", "r")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await settle(pilot, lambda: isinstance(app.screen, ReplayDiffScreen))
         shown = plain(app.screen.query_one("#replay-diff", Static).content)
         assert "  tool calls" in shown and shown.count('get_weather({"city":"Paris"})') == 2  # same call, both sides

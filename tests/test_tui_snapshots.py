@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tui_proxy.tui import demo
-from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, scene_replay_diff, stage
+from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, press_and_draw, scene_replay_diff, stage
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
 
 
@@ -25,9 +25,10 @@ def utc_clock(monkeypatch):
     time.tzset()
 
 
-def staged(select=None, panel=None, scene=True):
+def staged(select=None, panel=None, scene=True, keys=()):
     async def run_before(pilot) -> None:
         await stage(pilot, select=select, panel=panel, scene=scene)
+        await press_and_draw(pilot, *keys)
 
     return run_before
 
@@ -78,7 +79,7 @@ def test_terminal_80x24(snap_compare):
     ],
 )
 def test_detail_tab(snap_compare, tab, key, exchange):
-    assert snap_compare(make_demo_app(), terminal_size=(130, 40), run_before=staged(exchange), press=["enter", key])
+    assert snap_compare(make_demo_app(), terminal_size=(130, 40), run_before=staged(exchange, keys=("enter", key)))
 
 
 def test_error_state_port_in_use_and_logged_out(snap_compare):

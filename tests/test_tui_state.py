@@ -16,7 +16,7 @@ from tui_proxy.events import (
 )
 from tui_proxy.tui import demo
 from tui_proxy.tui.curl import as_curl
-from tui_proxy.tui.filters import parse_filter
+from tui_proxy.tui.view_filter import parse_view_filter as parse_filter
 from tui_proxy.tui.formatting import client_name, duration
 from tui_proxy.tui.exchange_view import MAX_CLI_LINES
 from tui_proxy.tui.state import ConsoleState
@@ -156,3 +156,27 @@ def test_big_bodies_are_cut_in_memory_and_never_replayed_or_exported_cut():
     state.apply(received("big", body=b"x" * (MAX_BODY_BYTES + 10)))
     view = state.get("big")
     assert len(view.body) == MAX_BODY_BYTES and view.body_size == MAX_BODY_BYTES + 10 and view.body_cut
+
+
+def test_the_demo_scene_shows_the_pinned_cli_version():
+    import re
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parent.parent / "scripts" / "install-claude-cli.sh").read_text()
+    [pinned] = re.findall(r'^CLAUDE_CLI_VERSION="([^"]+)"', script, flags=re.M)
+    assert demo.DemoCliStatus().version == pinned
+
+
+def test_long_values_in_the_replay_diff_fold_inside_their_column():
+    from tui_proxy.replay_diff import DiffRow, ReplayDiff
+    from tui_proxy.tui.screens.replay_diff import diff_renderable
+    from tests.tui_fixtures import plain
+
+    long_error = "server_error: " + "the CLI said something very long " * 8
+    d = ReplayDiff("orig-1", "new-2", (), (DiffRow("error", "-", long_error), DiffRow("status", "200", "503")))
+    shown = plain(diff_renderable(d), width=100).splitlines()
+    assert all(len(line.rstrip()) <= 100 for line in shown)
+    status = [line for line in shown if "status" in line]
+    assert len(status) == 1 and status[0].split() == ["*", "status", "200", "503"]
+    error_lines = [line for line in shown if "CLI said" in line]
+    assert len(error_lines) > 1 and all(line.index("CLI said") > 50 for line in error_lines)  # folded in the replay column

@@ -71,6 +71,13 @@ def plain(renderable: Any, width: int = 200) -> str:
     return capture.get()
 
 
+async def detail_text(pilot, tab: str) -> str:
+    """A document tab of the open detail view (request, response, cli), once it is built."""
+    screen = pilot.app.screen
+    await settle(pilot, lambda: screen.ready)
+    return screen.query_one(f"#{tab}-body").plain
+
+
 def static_text(widget) -> str:
     content = widget.content
     return content if isinstance(content, str) else plain(content)

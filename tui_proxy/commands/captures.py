@@ -18,6 +18,7 @@ from ..capture.export_curl import to_curl
 from ..capture.export_har import to_har
 from ..capture.export_json import capture_to_dict, summary_to_dict
 from ..config import Config, default_data_dir, env_value
+from ..filters import Fields, FilterError, parse_filter
 
 EXPORT_FORMATS = ("curl", "har", "json")
 
@@ -29,7 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     listing = actions.add_parser("list", help="newest first")
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     listing.add_argument("--before", metavar="ID", help="only older than this exchange (paging)")
-    listing.add_argument("--filter", metavar="TEXT", help="match id, path, model, client, status, error")
+    listing.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help="the console's filter language: status>=400 model=opus ttft>2s error !stream, free text (all must match)",
+    )
     listing.add_argument("--json", action="store_true", help="one JSON array of summaries")
 
     show = actions.add_parser("show", help="one exchange in full")
@@ -106,8 +111,69 @@ def run(args: argparse.Namespace) -> int:
         return _export(capture, args)
 
 
+#: Summaries read per page while filtering (the filter runs here, not in SQL).
+FILTER_PAGE = 500
+
+
+def _summary_text(s: CaptureSummary, needle: str) -> bool:
+    haystack = (s.id, s.path, s.model, s.client, s.error_type, s.error_message, s.finish_reason, str(s.status))
+    return any(needle in value.lower() for value in haystack if value)
+
+
+def _failed(s: CaptureSummary) -> bool:
+    return s.error_type is not None or (s.status or 0) >= 400
+
+
+#: The filter language read over stored summaries (the console reads it over live exchanges).
+SUMMARY_FIELDS = Fields(
+    values={
+        "status": lambda s: s.status,
+        "tokens": lambda s: s.completion_tokens,
+        "in": lambda s: s.prompt_tokens,
+        "ttft": lambda s: s.ttft_ms,
+        "dur": lambda s: s.duration_ms,
+        "model": lambda s: s.model,
+        "client": lambda s: s.client,
+        "id": lambda s: s.id,
+        "path": lambda s: s.path,
+        "code": lambda s: s.error_type,
+    },
+    flags={
+        "error": _failed,
+        "ok": lambda s: not s.in_progress and not _failed(s),
+        "live": lambda s: s.in_progress,
+        "done": lambda s: not s.in_progress,
+        "stream": lambda s: s.stream,
+        "thinking": lambda s: False,  # a summary does not say; `captures show` does
+        "tool": lambda s: s.finish_reason == "tool_calls",
+    },
+    text=_summary_text,
+)
+
+
+def filtered_summaries(store: CaptureStore, text: str, *, limit: int, before: str | None) -> list[CaptureSummary]:
+    """Newest first, the first `limit` that match `text` (FilterError if it means nothing)."""
+    matches = parse_filter(text, SUMMARY_FIELDS)
+    found: list[CaptureSummary] = []
+    cursor = before
+    while len(found) < limit:
+        page = store.list(limit=FILTER_PAGE, before=cursor)
+        found += [s for s in page if matches(s)]
+        if len(page) < FILTER_PAGE:
+            break
+        cursor = page[-1].id
+    return found[:limit]
+
+
 def _list(store: CaptureStore, args: argparse.Namespace) -> int:
-    summaries = store.list(limit=args.limit, before=args.before, filter_text=args.filter)
+    if args.filter:
+        try:
+            summaries = filtered_summaries(store, args.filter, limit=args.limit, before=args.before)
+        except FilterError as error:
+            print(f"captures list: bad --filter {args.filter!r}: {error}", file=sys.stderr)
+            return 2
+    else:
+        summaries = store.list(limit=args.limit, before=args.before)
     if args.json:
         print(json.dumps([summary_to_dict(s) for s in summaries], indent=2))
     else:

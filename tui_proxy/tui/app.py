@@ -12,24 +12,31 @@ import asyncio
 import errno
 import gc
 import logging
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent
 
 from ..config import Config
 from ..events import Notice
 from ..replay import ReplayRefused
 from .commands import ConsoleCommands
+from .screens.confirm import ConfirmScreen
+from .screens.console import ConsoleScreen
+from . import formatting as fmt
 from ..ids import short_id
+from .copying import COPY_PARTS, clipboard_file, copy_part
 from .curl import as_curl
 from .replay import replay_and_diff
-from .filters import parse_filter
+from ..filters import FilterError
+from .view_filter import parse_view_filter
 from .history import fill_from_capture, view_from_summary
 from .keymap import keymap_from_environment
 from .log_handler import ConsoleLogHandler
@@ -41,7 +48,7 @@ from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
 from .widgets.problem_banner import ProblemBanner
-from .widgets.requests_table import NARROW_BELOW, RequestsTable
+from .widgets.requests_table import RequestsTable
 from .widgets.status_header import HeaderInfo, StatusHeader
 from .widgets.tokens_panel import TokensPanel
 
@@ -50,6 +57,8 @@ if TYPE_CHECKING:
 
 #: Seconds between flushes of the model to the widgets (the issue asks for 1/8..1/4).
 FLUSH_INTERVAL = 1 / 5
+#: Keys closer together than this came from a paste or a burst, not from a typist.
+BURST_SECONDS = 0.02
 
 
 class ConsoleApp(App[int]):
@@ -58,17 +67,9 @@ class ConsoleApp(App[int]):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS = [
-        Binding("enter", "open_detail", "Open", show=False, id="console.open", tooltip="Open the selected request's detail view"),
-        Binding("slash", "filter", "Filter", id="console.filter", tooltip="Filter the list: status>=400, model=x, live, text…"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="console.clear_filter", tooltip="Show every request again"),
         Binding("x", "kill", "Kill", id="console.kill", tooltip="Kill the selected run: its client gets an error, the CLI is reaped"),
-        Binding("r", "replay", "Replay", id="console.replay", tooltip="Send the selected request again (a new row, marked as a replay)"),
+        Binding("r", "replay", "Replay", id="console.replay", tooltip="Send the selected request again (asks first; a new row, marked as a replay)"),
         Binding("y", "copy_curl", "Curl", id="console.copy_curl", tooltip="Copy the selected request as a curl command"),
-        Binding("z", "clear", "Clear", id="console.clear", tooltip="Forget finished requests and errors (running ones stay)"),
-        Binding("t", "panel('tokens')", "Tokens", show=False, id="console.panel_tokens", tooltip="Bottom panel: streaming tokens"),
-        Binding("c", "panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
-        Binding("e", "panel('errors')", "Errors", show=False, id="console.panel_errors", tooltip="Bottom panel: errors"),
-        Binding("p", "pretty", "Pretty", show=False, id="console.pretty", tooltip="CLI lines: raw or pretty JSON"),
         Binding("question_mark,f1", "help", "Help", id="console.help", tooltip="Every key with its binding id"),
         Binding("q", "quit", "Quit", id="console.quit", tooltip="Stop the server, reap every child, leave"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="console.interrupt", tooltip="Same as q"),
@@ -90,28 +91,22 @@ class ConsoleApp(App[int]):
         self._log_handler: ConsoleLogHandler | None = None
         #: True between mount and unmount: the flush timer must not touch widgets outside it.
         self._widgets_live = False
+        #: Why the text in the filter box means nothing (shown under it), or None.
+        self.filter_error: str | None = None
+        #: When the last key arrived (Textual's event clock), and which keys came in a burst.
+        self._last_key_at = 0.0
+        self._burst_keys: dict[int, bool] = {}
+        #: True while the bindings of a key that came in a burst run.
+        self._key_burst = False
 
     # -- layout -----------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader(id="status")
-        yield ProblemBanner(id="problems")
-        table = RequestsTable(id="requests")
-        table.border_title = "Requests 0"
-        yield table
-        yield Input(placeholder="filter: status>=400  model=sonnet  live  error  !stream  text…", id="filter")
-        with TabbedContent(initial="tokens", id="inspector"):
-            with TabPane("t Tokens", id="tokens"):
-                yield TokensPanel(id="tokens-panel")
-            with TabPane("c CLI", id="cli"):
-                yield CliPanel(id="cli-panel")
-            with TabPane("e Errors", id="errors"):
-                yield ErrorsPanel(id="errors-panel")
-        yield Footer()
+    def get_default_screen(self) -> ConsoleScreen:
+        return ConsoleScreen()
 
     def _main(self, selector, expect_type=None):
         """Widgets of the main screen, found even while a detail or help screen is on top."""
-        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        screen = self.screen_stack[0]
         return screen.query_one(selector, expect_type) if expect_type else screen.query_one(selector)
 
     @property
@@ -120,9 +115,9 @@ class ConsoleApp(App[int]):
 
     # -- lifecycle --------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    async def console_mounted(self) -> None:
+        """The main screen is composed (ConsoleScreen.on_mount): start the flush and the engine."""
         self.set_keymap(keymap_from_environment())
-        self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
         self.table.focus()
         self._widgets_live = True
         self.set_interval(FLUSH_INTERVAL, self.flush, name="flush")
@@ -144,10 +139,12 @@ class ConsoleApp(App[int]):
             self.listen_error, hint = describe_start_error(error, self.config)
             banner.set_problem("listen", self.listen_error, hint)
             self._show_cli_problem(banner)
+            self._main(TokensPanel).set_empty_text("The proxy is not listening: see the problem above.")
             return
         except Exception as error:  # a broken install must still show a readable screen
             self.listen_error = f"The proxy did not start: {type(error).__name__}: {error}"
             banner.set_problem("listen", self.listen_error, "Run with --headless to see the full log.")
+            self._main(TokensPanel).set_empty_text("The proxy is not listening: see the problem above.")
             return
         self.server_started = True
         self._show_cli_problem(banner)
@@ -223,13 +220,63 @@ class ConsoleApp(App[int]):
         code = 0 if self.server_started else 1
         self.exit(code, return_code=code)
 
-    #: Actions that only make sense on the requests list, not over a detail or help screen.
-    MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "panel", "pretty"})
+    #: Actions that only make sense on the requests list, not over a detail or help screen
+    #: (their keys live on ConsoleScreen; this stops the palette too).
+    MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "undo_clear", "panel", "pretty", "sort"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
             return False
         return True
+
+    # -- keys -------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Tell typed-ahead keys from decisions, and give the filter box its keys at once.
+
+        A key comes here twice: first from the terminal, then back from the focused widget
+        (bubbling) when the bindings run. A paste, a laggy SSH link or tmux send-keys
+        delivers keys closer together than any typist: those are a burst.
+        """
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        if not event.is_forwarded:
+            burst = event.time - self._last_key_at < BURST_SECONDS
+            self._last_key_at = event.time
+            if len(self._burst_keys) > 256:
+                self._burst_keys.clear()
+            self._burst_keys[id(event)] = burst
+            if self._opened_prompt(event):
+                # Handled here, before the keys behind it are forwarded to the list.
+                self._burst_keys.pop(id(event), None)
+                return
+            await super().on_event(event)
+            return
+        self._key_burst = self._burst_keys.pop(id(event), False)
+        screen = self.screen
+        if isinstance(screen, ConfirmScreen) and screen.typed_before_asked(event):
+            return  # typed ahead: no answer to a question it never saw
+        try:
+            await super().on_event(event)
+        finally:
+            self._key_burst = False
+
+    def _opened_prompt(self, event: events.Key) -> bool:
+        """Open the filter box (or the detail view's search box) if that is what this key does."""
+        screen = self.screen
+        if isinstance(screen.focused, Input):
+            return False
+        active = screen.active_bindings.get(event.key)
+        if active is None:
+            return False
+        if active.binding.id == "console.filter" and screen is self.screen_stack[0]:
+            self.action_filter()
+            return True
+        if active.binding.id == "detail.search" and isinstance(screen, DetailScreen):
+            screen.action_search()
+            return True
+        return False
 
     # -- the flush ----------------------------------------------------------------------
 
@@ -296,10 +343,6 @@ class ConsoleApp(App[int]):
             return
         self.notify(notice.message, severity="error" if notice.level == "error" else "warning", timeout=6)
 
-    def on_resize(self) -> None:
-        if self._widgets_live:
-            self.table.set_narrow(self.size.width < NARROW_BELOW, self.state)
-
     # -- events from widgets ------------------------------------------------------------
 
     @on(RequestsTable.Selected)
@@ -327,6 +370,9 @@ class ConsoleApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
+        if self.filter_error:
+            self.notify(f"Filter: {self.filter_error}", severity="error", timeout=6)
+            return  # the box stays open to fix it
         self._close_filter_input()
 
     # -- actions ------------------------------------------------------------------------
@@ -344,8 +390,16 @@ class ConsoleApp(App[int]):
             return
         self.push_screen(DetailScreen(view))
 
-    @work(exclusive=False, group="kill")
-    async def action_kill(self) -> None:
+    def _typed_ahead(self, what: str) -> bool:
+        """True (and says so) when the key for `what` came in a burst: a paste or a laggy link, not a decision."""
+        if not self._key_burst:
+            return False
+        self.notify(f"Ignored {what}: its key came in a burst of typed keys (a paste?). Press it on its own.", severity="warning", timeout=4)
+        return True
+
+    def action_kill(self) -> None:
+        if self._typed_ahead("kill"):
+            return
         view = self.current_view()
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
@@ -353,14 +407,20 @@ class ConsoleApp(App[int]):
         if not view.in_flight:
             self.notify(f"{view.id} already finished.", severity="warning", timeout=3)
             return
+        self._kill(view)
+
+    @work(exclusive=False, group="kill")
+    async def _kill(self, view: ExchangeView) -> None:
         killed = await self.engine.kill(view.id)
         if killed:
             self.notify(f"Killed {view.id}: its client got an error, the CLI was reaped.", timeout=4)
         else:
             self.notify(f"{view.id} was not running any more.", severity="warning", timeout=3)
 
-    @work(exclusive=False, group="replay")
-    async def action_replay(self) -> None:
+    def action_replay(self) -> None:
+        """Replay spends quota: ask first (keys typed before the question never answer it)."""
+        if self._typed_ahead("replay"):
+            return
         view = self.current_view()
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
@@ -368,17 +428,29 @@ class ConsoleApp(App[int]):
         if not self.server_started:
             self.notify("The proxy is not listening: nothing to replay through.", severity="error")
             return
+        question = f"Send {short_id(view.id)} ({view.model or '-'}, {fmt.count(view.body_size)} bytes) to the model again?\nIt runs the CLI once more and spends quota."
 
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._replay(view)
+
+        self.push_screen(ConfirmScreen("Replay?", question), answered)
+
+    @work(exclusive=False, group="replay")
+    async def _replay(self, view: ExchangeView) -> None:
         self.notify(f"Replaying {short_id(view.id)}…", timeout=3)
         try:
-            result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key)
+            result = await replay_and_diff(view, getattr(self.engine, "store", None), self.engine.url, self.config.api_key, seen=self.state.get)
         except ReplayRefused as refused:
             self.notify(str(refused), severity="warning", timeout=4)
             return
         except aiohttp.ClientError as error:
             self.notify(f"Replay of {short_id(view.id)} failed: {error}", severity="error")
             return
-        self.push_screen(ReplayDiffScreen(result))
+        if isinstance(self.screen, ReplayDiffScreen):
+            self.switch_screen(ReplayDiffScreen(result))  # one diff window at a time, the newest
+        else:
+            self.push_screen(ReplayDiffScreen(result))
 
     def action_copy_curl(self) -> None:
         view = self.current_view()
@@ -389,12 +461,71 @@ class ConsoleApp(App[int]):
             self.notify(f"{view.id}'s body was cut in memory: export it from the capture store instead.", severity="warning")
             return
         base = getattr(self.engine, "url", None) or f"http://{self.config.host}:{self.config.port}"
-        self.copy_to_clipboard(as_curl(view, base))
-        self.notify(f"Copied {view.id} as curl.", timeout=2)
+        self.copy_text(as_curl(view, base), f"{short_id(view.id)} as curl")
+
+    def copy_text(self, text: str, what: str) -> None:
+        """To the clipboard (OSC 52, through tmux and SSH if they allow it) and, as no
+        terminal says whether it did, to a private file as well: the notice says where."""
+        self.copy_to_clipboard(text)
+        saved = clipboard_file(self.config)
+        try:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold prompts
+            with os.fdopen(fd, "w") as file:
+                file.write(text)
+        except OSError as error:
+            self.notify(f"Sent {what} to the clipboard (OSC 52); could not also save it: {error}", severity="warning", timeout=6)
+            return
+        tmux = " (tmux: set -g set-clipboard on)" if os.environ.get("TMUX") else ""
+        self.notify(f"Sent {what} to the clipboard (OSC 52{tmux}); also in {saved}", timeout=6)
+
+    def action_copy(self, part: str) -> None:
+        """Copy the answer, the response JSON, an SSE chunk or the argv of the current exchange."""
+        view = self.current_view()
+        if view is None:
+            self.notify("No request selected.", severity="warning", timeout=2)
+            return
+        text = copy_part(view, part, self.screen)
+        if text is None:
+            self.notify(f"{short_id(view.id)} has no {COPY_PARTS[part]}.", severity="warning", timeout=3)
+            return
+        self.copy_text(text, f"{short_id(view.id)}'s {COPY_PARTS[part]}")
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual saves to ~/Downloads, which many machines lack: save with the captures instead."""
+        folder = Path(path) if path else Path(self.config.data_dir) / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as error:
+            self.notify(f"Could not save the screenshot in {folder}: {error}", severity="error")
+            return
+        self.notify(f"Screenshot saved: {saved}", timeout=6)
 
     def action_clear(self) -> None:
-        self.state.clear()
+        if self._typed_ahead("clear"):
+            return
+        cleared = self.state.clear()
         self.flush()
+        if cleared:
+            self.notify(f"Cleared {cleared} finished requests: u brings them back.", timeout=6)
+
+    def action_undo_clear(self) -> None:
+        restored = self.state.undo_clear()
+        self.flush()
+        self.notify(f"Brought back {restored} requests." if restored else "Nothing to bring back.", timeout=3)
+
+    def action_sort(self, step: int) -> None:
+        """Sort by the next column (step 1), or reverse the order (step 0)."""
+        table = self.table
+        keys = [c.key for c in table.columns]
+        if step:
+            column = keys[(keys.index(table.sort_column) + 1) % len(keys)] if table.sort_column in keys else "time"
+            table.sort_by(column, reverse=column != "time")
+        else:
+            table.sort_by(table.sort_column, reverse=not table.sort_reverse)
+        order = "largest first" if table.sort_reverse else "smallest first"
+        self.notify(f"Sorted by {table.sort_column}, {order}." if table.sorted else "In arrival order.", timeout=2)
 
     def action_follow(self) -> None:
         self.table.action_follow()
@@ -407,8 +538,10 @@ class ConsoleApp(App[int]):
 
     def action_filter(self) -> None:
         field = self._main("#filter", Input)
-        field.add_class("-shown")
-        field.focus()
+        field.display = True
+        # Focused now, not after the queue (Widget.focus defers): the keys typed after `/`
+        # in one burst are forwarded next, and must reach the box, not the list.
+        self.screen_stack[0].set_focus(field)
 
     def action_set_filter(self, text: str) -> None:
         field = self._main("#filter", Input)
@@ -416,7 +549,7 @@ class ConsoleApp(App[int]):
             self._apply_filter(text)
         else:
             field.value = text  # Input.Changed applies it
-        field.set_class(bool(text), "-shown")
+        field.display = bool(text)
 
     def action_clear_filter(self) -> None:
         if self._main("#filter", Input).value or self.table.filter:
@@ -424,21 +557,32 @@ class ConsoleApp(App[int]):
         self._close_filter_input()
 
     def _apply_filter(self, text: str) -> None:
+        """Filter the list as the text is typed; a text that means nothing keeps the last filter and says why."""
+        field = self._main("#filter", Input)
+        try:
+            parsed = parse_view_filter(text)
+        except FilterError as error:
+            field.border_subtitle = str(error)
+            self.filter_error = str(error)
+            return
+        field.border_subtitle = ""
+        self.filter_error = None
         table = self.table
-        table.filter = parse_filter(text)
+        table.filter = parsed
         table.rebuild(self.state)
         self._show_selection()
 
     def _close_filter_input(self) -> None:
         field = self._main("#filter", Input)
-        field.set_class(bool(field.value), "-shown")
+        field.display = bool(field.value)
         self.table.focus()
 
     def action_help(self) -> None:
         self.push_screen(
             HelpScreen(
+                keymap_from_environment(),
                 [
-                    ("Console", self.BINDINGS),
+                    ("Console", [*ConsoleScreen.BINDINGS, *self.BINDINGS]),
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
                     ("Replay diff", ReplayDiffScreen.BINDINGS),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
 
 #: (name, help, action string run on the app)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -15,6 +12,14 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("request: kill", "Stop the selected run; its client gets an error", "kill"),
     ("request: replay", "Send the selected request again through the proxy", "replay"),
     ("export: copy as curl", "Copy the selected request as a curl command", "copy_curl"),
+    ("export: copy answer", "Copy the answer text", "copy('answer')"),
+    ("export: copy response JSON", "Copy the response JSON (the SSE chunks when streamed)", "copy('response')"),
+    ("export: copy SSE chunk", "Copy the SSE chunk the detail search stands on, else the last", "copy('chunk')"),
+    ("export: copy argv", "Copy the CLI argv as a shell command", "copy('argv')"),
+    ("view: sort by next column", "Sort the list by the next column (o); O reverses", "sort(1)"),
+    ("view: reverse sort", "Reverse the list's order", "sort(0)"),
+    ("view: undo clear", "Bring back what the last clear forgot", "undo_clear"),
+    ("app: screenshot", "Save an SVG screenshot with the captures", "screenshot"),
     ("view: follow newest", "Select the newest request and follow new ones", "follow"),
     ("view: clear finished", "Forget finished requests and errors", "clear"),
     ("view: tokens panel", "Show the streaming tokens of the selection", "panel('tokens')"),
@@ -33,7 +38,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 
 class ConsoleCommands(Provider):
     def _runner(self, action: str) -> Callable[[], object]:
-        app: ConsoleApp = self.app  # type: ignore[assignment]
+        app = self.app  # any App: the actions are named, not imported (no cycle with app.py)
 
         def run() -> object:
             return app.run_action(action)

@@ -34,11 +34,16 @@ from ..events import (
 T0 = 1_795_960_923.0
 
 
+#: The CLI version the project pins (scripts/install-claude-cli.sh, CLAUDE_CLI_VERSION);
+#: a test keeps the two equal.
+PINNED_CLI_VERSION = "2.1.328"
+
+
 @dataclass
 class DemoCliStatus:
     path: str | None = "/usr/local/bin/claude"
     found: bool = True
-    version: str | None = "2.1.4"
+    version: str | None = PINNED_CLI_VERSION
     logged_in: bool | None = True
     auth_method: str | None = "claude.ai max"
     error: str | None = None
@@ -261,6 +266,22 @@ async def stage(pilot, select: str | None = None, panel: str | None = None, scen
     if panel is not None:
         app.action_panel(panel)
     await pilot.pause()
+    app.flush()
+    await pilot.pause()
+
+
+async def press_and_draw(pilot, *keys: str, timeout: float = 10.0) -> None:
+    """Press keys, then wait until what they opened is drawn (detail tabs build in slices)."""
+    import asyncio
+
+    app = pilot.app
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not getattr(app.screen, "ready", True) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
     app.flush()
     await pilot.pause()
 

@@ -119,6 +119,10 @@ class ExchangeView:
     complete: bool = True
     final_ttft_ms: float | None = None
     final_duration_ms: float | None = None
+    #: The exchange whose tool calls this request answers (its messages carry their
+    #: results), and the one that answered this one's: the agent loop, linked.
+    continues: str | None = None
+    continued_by: str | None = None
     #: Bumped on every change: lets views cache what they rendered.
     version: int = 0
     #: Read back from the capture store (an earlier run), not seen live.

@@ -32,6 +32,10 @@ def view_from_summary(summary: CaptureSummary) -> ExchangeView:
     view.status = summary.status
     view.finish_reason = summary.finish_reason
     view.final_ttft_ms = summary.ttft_ms
+    if summary.ttft_ms is not None:
+        # What tok/s is measured over: first token to the end (a live row keeps both).
+        view.first_token_at = summary.started_at + summary.ttft_ms / 1000
+        view.last_token_at = view.finished_at
     view.final_duration_ms = summary.duration_ms
     view.complete = summary.complete
     if summary.prompt_tokens is not None or summary.completion_tokens is not None:

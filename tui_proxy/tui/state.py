@@ -9,6 +9,7 @@ on text, CLI lines and chunks.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from .exchange_view import MAX_BODY_BYTES, CliLine, ExchangeView
 
 MAX_ERRORS = 500
 MAX_NOTICES = 200
+#: Tool call ids remembered to link a request to the one whose calls it answers.
+MAX_TOOL_CALL_OWNERS = 4096
+_TOOL_CALL_ID = re.compile(rb'"tool_call_id"\s*:\s*"([^"]{1,200})"')
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,6 +48,8 @@ class ErrorRow:
     source: str
     type: str
     message: str
+    #: The error code the client got (`cli_crashed`, `max_turns`...), when there is one.
+    code: str | None = None
 
 
 @dataclass(slots=True)
@@ -86,6 +92,10 @@ class ConsoleState:
         #: Arrival times within the last minute, for requests per minute.
         self._arrivals: deque[float] = deque()
         self._changes = Changes()
+        #: Tool call id → the exchange that made the call (bounded, oldest dropped).
+        self._tool_call_owners: OrderedDict[str, str] = OrderedDict()
+        #: What the last `clear` forgot, until it is undone (or the next clear).
+        self._cleared: tuple[list[ExchangeView], list[ErrorRow]] | None = None
         self._handlers: dict[type, Callable[[ExchangeView, Event], None]] = {
             CliSpawned: self._on_spawned,
             CliStdout: self._on_stdout,
@@ -131,12 +141,26 @@ class ConsoleState:
             stream=e.stream,
             replay_of=e.replay_of,
         )
+        self._link_tool_results(view)
         self.exchanges[view.id] = view
         self.totals.requests += 1
         self._arrivals.append(e.at)
         self._changes.added.append(view.id)
         while len(self.exchanges) > self.history:
             self._evict_oldest()
+
+    def _link_tool_results(self, view: ExchangeView) -> None:
+        """A request carrying results of tool calls continues the exchange that made them."""
+        if b'"tool_call_id"' not in view.body:  # a bytes search: no JSON parse per request
+            return
+        for call_id in _TOOL_CALL_ID.findall(view.body):
+            owner = self.exchanges.get(self._tool_call_owners.get(call_id.decode("utf-8", "replace"), ""))
+            if owner is not None and owner.id != view.id:
+                view.continues = owner.id
+                owner.continued_by = view.id
+                owner.version += 1
+                self._changes.updated.add(owner.id)
+                return
 
     def _evict_oldest(self) -> None:
         # Finished exchanges go first; only a flood of in-flight ones evicts a live one.
@@ -194,9 +218,13 @@ class ConsoleState:
             view.text.append(e.text)
             view.deltas += 1
 
-    @staticmethod
-    def _on_tool_calls(view: ExchangeView, e: ToolCallsRequested) -> None:
+    def _on_tool_calls(self, view: ExchangeView, e: ToolCallsRequested) -> None:  # type: ignore[override]
         view.tool_calls = e.calls
+        owners = self._tool_call_owners
+        for call_id, _, _ in e.calls:
+            owners[call_id] = view.id
+        while len(owners) > MAX_TOOL_CALL_OWNERS:
+            owners.popitem(last=False)
 
     @staticmethod
     def _on_response_started(view: ExchangeView, e: ResponseStarted) -> None:
@@ -239,6 +267,7 @@ class ConsoleState:
                 source=error.source if error else "http",
                 type=error.type if error else "http_error",
                 message=error.message if error else f"status {e.status}",
+                code=error.code if error else None,
             )
             self.errors.append(row)
             self._changes.errors.append(row)
@@ -302,9 +331,23 @@ class ConsoleState:
             view.version += 1
             self._changes.updated.add(exchange_id)
 
-    def clear(self) -> None:
-        """Forget finished exchanges and errors; in-flight ones stay (they are still running)."""
-        for exchange_id in [v.id for v in self.exchanges.values() if not v.in_flight]:
-            self._drop(exchange_id)
+    def clear(self) -> int:
+        """Forget finished exchanges and errors (in-flight ones stay); `undo_clear` brings them back."""
+        finished = [v for v in self.exchanges.values() if not v.in_flight]
+        for view in finished:
+            self._drop(view.id)
+        self._cleared = (finished, list(self.errors))
         self.errors.clear()
         self._changes.cleared = True
+        return len(finished)
+
+    def undo_clear(self) -> int:
+        """Put back what the last clear forgot (within the history bound); how many rows."""
+        if self._cleared is None:
+            return 0
+        views, errors = self._cleared
+        self._cleared = None
+        restored = self.add_history(views)
+        self.errors = deque([*errors, *self.errors], maxlen=MAX_ERRORS)
+        self._changes.cleared = True
+        return restored

@@ -1,116 +1,36 @@
 """The detail view of one exchange: request, response, live stream, CLI, timings, error.
 
-Tabs other than Stream and CLI are rebuilt only when the exchange changed and the
-tab is visible. Bodies are cut at BODY_LINES lines (`f` loads the rest), because
-a multi-megabyte Static would stall the whole console, proxy included.
+A tab is rebuilt only when the exchange changed and the tab is visible. The request,
+response and CLI tabs are documents of lines (`TextLines`): built in slices of the
+loop and drawn only where visible, so a 600-message request or a 5 MB answer never
+stalls the proxy. Bodies still stop at BODY_LINES lines until `f`, to bound the work.
 """
 
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from .. import formatting as fmt
-from ..conversation import conversation, redact_headers
+from ..documents import request_lines, response_lines, transcript_lines
 from ..exchange_view import ExchangeView
-from ..widgets.cli_panel import CliPanel
+from ..widgets.text_lines import TextLines
 from ..widgets.tokens_panel import TokensPanel
 
-#: Lines of a body shown before "press f for the rest" (mitmproxy stops at 512 too).
-BODY_LINES = 512
-
 TABS = ("request", "response", "stream", "cli", "timings", "error")
+#: Tabs drawn as documents of lines (built in slices, searchable, wrap or scroll sideways).
+DOCUMENT_TABS = ("request", "response", "cli")
 
 
 def _section(title: str) -> Text:
     return Text(f"\n{title}", style="bold underline")
-
-
-def _headers_table(headers: dict[str, str]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    for name, value in headers.items():
-        table.add_row(Text(name), Text(value))
-    return table
-
-
-def _json_block(raw: str | bytes, full: bool) -> RenderableType:
-    text, more = fmt.cut_lines(fmt.pretty_json(raw), None if full else BODY_LINES)
-    parts: list[RenderableType] = [Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default")]
-    if more:
-        parts.append(Text(f"… {more} more lines: press f to load all", style="bold yellow"))
-    return Group(*parts)
-
-
-def request_renderable(view: ExchangeView, full: bool) -> RenderableType:
-    line = Text()
-    line.append(f"{view.method} {view.path}", style="bold")
-    line.append(f"   client {view.client or '-'}   from {view.remote or '-'}   {'stream' if view.stream else 'no stream'}")
-    if view.replay_of:
-        line.append(f"   replay of {view.replay_of}", style="magenta")
-    parts: list[RenderableType] = [
-        line,
-        _section("Headers"),
-        _headers_table(redact_headers(view.headers)),
-        _section("Conversation"),
-        conversation(view.body, max_chars=None if full else 4000),
-        _section(f"Body ({fmt.count(view.body_size)} bytes)"),
-    ]
-    if view.body_cut:
-        parts.append(Text(f"Only the first {fmt.count(len(view.body))} bytes are kept in memory; the capture store has it all.", style="yellow"))
-    parts.append(_json_block(view.body, full))
-    return Group(*parts)
-
-
-def response_renderable(view: ExchangeView, full: bool) -> RenderableType:
-    if view.response_status is None and view.in_flight:
-        return Text("No response yet: the proxy holds the headers until the model speaks.", style="dim")
-    head = Text()
-    status = view.status if view.status is not None else view.response_status
-    head.append(f"{status} ", style=fmt.status_style(view))
-    head.append(f"{'text/event-stream' if view.stream else 'application/json'}")
-    if view.finish_reason:
-        head.append(f"   finish {view.finish_reason}")
-    if view.usage:
-        u = view.usage
-        head.append(f"   tokens {u.prompt_tokens} in (cached {u.cached_tokens}) / {u.completion_tokens} out")
-        if u.cost_usd is not None:
-            head.append(f"   ${u.cost_usd:.4f}")
-    else:
-        head.append("   usage not reported yet" if view.in_flight else "   usage missing", style="yellow")
-    parts: list[RenderableType] = [head, _section("Headers"), _headers_table(view.response_headers)]
-    if view.tool_calls:
-        parts += [_section(f"Tool calls ({len(view.tool_calls)})"), *_tool_calls(view)]
-    if not view.stream:
-        parts += [_section("Body"), _json_block(view.chunks[-1], full) if view.chunks else Text("(none)", style="dim")]
-        return Group(*parts)
-    parts += [_section("Final text"), Text(str(view.text) or "(none)")]
-    limit = None if full else BODY_LINES
-    chunks = list(view.chunks)
-    shown = chunks if limit is None else chunks[:limit]
-    parts.append(_section(f"Chunks ({view.chunks_total})"))
-    if view.chunks_total > len(chunks):
-        parts.append(Text(f"… {view.chunks_total - len(chunks)} earlier chunks dropped (per-request cap)", style="dim"))
-    parts.append(Text("\n".join(f"data: {c}" for c in shown), style="dim"))
-    if len(shown) < len(chunks):
-        parts.append(Text(f"… {len(chunks) - len(shown)} more chunks: press f to load all", style="bold yellow"))
-    return Group(*parts)
-
-
-def _tool_calls(view: ExchangeView) -> list[RenderableType]:
-    parts: list[RenderableType] = []
-    for call_id, name, arguments in view.tool_calls:
-        parts.append(Text.assemble((name, "bold"), (f"  {call_id}", "dim")))
-        parts.append(Syntax(fmt.pretty_json(arguments), "json", theme="ansi_dark", word_wrap=True, background_color="default"))
-    return parts
 
 
 def timings_renderable(view: ExchangeView, now: float) -> RenderableType:
@@ -184,13 +104,21 @@ def error_renderable(view: ExchangeView) -> RenderableType:
 
 class DetailScreen(Screen):
     BINDINGS = [
-        Binding("escape,q", "close", "Back", id="detail.close", tooltip="Back to the requests list"),
+        Binding("escape,q", "close", "Back", id="detail.close", tooltip="Back to the requests list (or out of the search box)"),
         Binding("1", "tab('request')", "Request", show=False, id="detail.tab_request", tooltip="Show the request tab"),
         Binding("2", "tab('response')", "Response", show=False, id="detail.tab_response", tooltip="Show the response tab"),
         Binding("3", "tab('stream')", "Stream", show=False, id="detail.tab_stream", tooltip="Show the live stream tab"),
         Binding("4", "tab('cli')", "CLI", show=False, id="detail.tab_cli", tooltip="Show the CLI transcript tab"),
         Binding("5", "tab('timings')", "Timings", show=False, id="detail.tab_timings", tooltip="Show the timings tab"),
         Binding("6", "tab('error')", "Error", show=False, id="detail.tab_error", tooltip="Show the error tab"),
+        Binding("slash", "search", "Search", id="detail.search", tooltip="Search the request, response or CLI tab (n next, N previous)"),
+        Binding("n", "next_match", "Next", show=False, id="detail.next_match", tooltip="Next search match"),
+        Binding("N", "previous_match", "Previous", show=False, id="detail.previous_match", tooltip="Previous search match"),
+        Binding("w", "wrap", "Wrap", id="detail.wrap", tooltip="Wrap long lines, or scroll them sideways (← →)"),
+        Binding("a", "app.copy('answer')", "Copy answer", show=False, id="detail.copy_answer", tooltip="Copy the answer text"),
+        Binding("J", "app.copy('response')", "Copy JSON", show=False, id="detail.copy_response", tooltip="Copy the response JSON (the SSE chunks when streamed)"),
+        Binding("D", "app.copy('chunk')", "Copy chunk", show=False, id="detail.copy_chunk", tooltip="Copy the SSE chunk the search stands on (else the last)"),
+        Binding("v", "app.copy('argv')", "Copy argv", show=False, id="detail.copy_argv", tooltip="Copy the CLI argv as a shell command"),
         Binding("f", "load_all", "Load all", id="detail.load_all", tooltip="Load the rest of a long body"),
         Binding("p", "pretty", "Pretty CLI", id="detail.pretty", tooltip="Raw or pretty JSON CLI lines"),
     ]
@@ -199,25 +127,29 @@ class DetailScreen(Screen):
         super().__init__()
         self.view = view
         self.full = False
+        self.pretty = False
         self.initial_tab = initial_tab
         self._drawn: dict[str, tuple] = {}
+        #: Document tabs whose lines are being built (in slices, by a worker).
+        self._building: set[str] = set()
         self._widgets_live = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
         with TabbedContent(initial=self.initial_tab, id="detail-tabs"):
             with TabPane("1 Request", id="request"):
-                yield VerticalScroll(Static(id="request-body"))
+                yield TextLines(id="request-body")
             with TabPane("2 Response", id="response"):
-                yield VerticalScroll(Static(id="response-body"))
+                yield TextLines(id="response-body")
             with TabPane("3 Stream", id="stream"):
                 yield TokensPanel(id="detail-stream")
             with TabPane("4 CLI", id="cli"):
-                yield CliPanel(id="detail-cli")
+                yield TextLines(id="cli-body")
             with TabPane("5 Timings", id="timings"):
                 yield VerticalScroll(Static(id="timings-body"))
             with TabPane("6 Error", id="error"):
                 yield VerticalScroll(Static(id="error-body"))
+        yield Input(placeholder="search this tab (enter: find, n/N: next/previous, escape: close)", id="detail-search")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -226,7 +158,16 @@ class DetailScreen(Screen):
 
     @property
     def active_tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        return self.query_one("#detail-tabs", TabbedContent).active
+
+    @property
+    def ready(self) -> bool:
+        """True once the visible tab shows the exchange (a document tab may still be building)."""
+        return self._widgets_live and self.active_tab not in self._building
+
+    def document(self, tab: str | None = None) -> TextLines | None:
+        tab = tab or self.active_tab
+        return self.query_one(f"#{tab}-body", TextLines) if tab in DOCUMENT_TABS else None
 
     def refresh_view(self, now: float, *, force: bool = False) -> None:
         """Redraw what is visible, if the exchange changed since it was drawn."""
@@ -239,47 +180,107 @@ class DetailScreen(Screen):
         title.append_text(fmt.status_text(view))
         title.append(f"  {fmt.clock_time(view.received_at)}  {fmt.duration(view.duration_ms(now))}")
         if view.error is not None:
-            title.append(f"  {view.error.type}", style="red")
+            title.append(f"  {view.error.code or view.error.type}", style="red")
+        if view.continues:
+            title.append(f"  ↳ answers the tool calls of {view.continues}", style="magenta")
+        if view.continued_by:
+            title.append(f"  → its tool calls answered in {view.continued_by}", style="magenta")
         self.query_one("#detail-title", Static).update(title)
         tab = self.active_tab
         # What each tab depends on: the request never changes once received, so a
-        # streaming exchange does not re-highlight its body at every flush.
+        # streaming exchange does not rebuild its body at every flush.
         ticking = view.in_flight and int(now * 4)
         key = {
             "request": (self.full,),
             "response": (view.version, self.full),
+            "cli": (view.version, self.pretty),
             "timings": (view.version, ticking),
         }.get(tab, (view.version, ticking))
         if not force and self._drawn.get(tab) == key:
             return
         self._drawn[tab] = key
-        if tab == "request":
-            self.query_one("#request-body", Static).update(request_renderable(view, self.full))
-        elif tab == "response":
-            self.query_one("#response-body", Static).update(response_renderable(view, self.full))
+        if tab in DOCUMENT_TABS:
+            self._building.add(tab)
+            self.run_worker(self._build(tab), group=f"detail-{tab}", exclusive=True)
         elif tab == "stream":
             self.query_one(TokensPanel).show(view, now)
-        elif tab == "cli":
-            self.query_one(CliPanel).show(view)
         elif tab == "timings":
             self.query_one("#timings-body", Static).update(timings_renderable(view, now))
         elif tab == "error":
             self.query_one("#error-body", Static).update(error_renderable(view))
 
+    async def _build(self, tab: str) -> None:
+        """Build a document tab in slices of the loop (see TextLines.fill)."""
+        view = self.view
+        if tab == "request":
+            lines = request_lines(view, self.full)
+        elif tab == "response":
+            lines = response_lines(view, self.full)
+        else:
+            lines = transcript_lines(view, self.pretty)
+        try:
+            await self.query_one(f"#{tab}-body", TextLines).fill(lines, keep_position=tab == "cli" and view.in_flight)
+        finally:
+            self._building.discard(tab)
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
 
     def action_close(self) -> None:
+        search = self.query_one("#detail-search", Input)
+        if search.has_focus:
+            search.display = False
+            self._focus_document()
+            return
         self.dismiss()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.query_one("#detail-tabs", TabbedContent).active = tab
 
     def action_load_all(self) -> None:
         self.full = True
         self.refresh_view(self.app.clock(), force=True)  # type: ignore[attr-defined]
-        self.notify("Loaded the whole body.", timeout=2)
+        self.notify("Loading the whole body…", timeout=2)
 
     def action_pretty(self) -> None:
-        self.query_one(CliPanel).toggle_pretty(self.view)
+        self.pretty = not self.pretty
+        self.action_tab("cli")
+        self.refresh_view(self.app.clock(), force=True)  # type: ignore[attr-defined]
 
+    def action_wrap(self) -> None:
+        document = self.document()
+        if document is None:
+            self.notify("Wrap applies to the request, response and CLI tabs.", timeout=2)
+            return
+        document.action_toggle_wrap()
+
+    def action_search(self) -> None:
+        if self.document() is None:
+            self.action_tab("request")
+        search = self.query_one("#detail-search", Input)
+        search.display = True
+        self.set_focus(search)  # now: keys typed right after `/` belong to the box
+
+    @on(Input.Submitted, "#detail-search")
+    async def _search_submitted(self, event: Input.Submitted) -> None:
+        document = self.document()
+        self._focus_document()
+        if document is None:
+            return
+        found = await document.search(event.value)
+        if event.value:
+            where = f"{found} lines match {event.value!r}: n next, N previous" if found else f"No match for {event.value!r} in this tab."
+            self.notify(where, severity="information" if found else "warning", timeout=3)
+
+    def _focus_document(self) -> None:
+        document = self.document()
+        if document is not None:
+            document.focus()
+
+    def action_next_match(self) -> None:
+        if (document := self.document()) is not None:
+            document.action_next_match()
+
+    def action_previous_match(self) -> None:
+        if (document := self.document()) is not None:
+            document.action_previous_match()

@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from .. import formatting as fmt
 from ..state import ErrorRow
 
-COLUMNS = (("time", 8), ("id", 6), ("sent", 4), ("source", 10), ("type", 22))
+COLUMNS = (("time", 8), ("id", 6), ("sent", 4), ("source", 10), ("type", 22), ("code", 20))
 
 
 class ErrorsPanel(DataTable):
@@ -46,6 +46,7 @@ class ErrorsPanel(DataTable):
                 status,
                 row.source,
                 row.type,
+                row.code or "-",
                 row.message.replace("\n", " ⏎ "),
                 key=f"{self._count}:{row.exchange_id}",
             )

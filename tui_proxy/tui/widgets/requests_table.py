@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -28,7 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from .. import formatting as fmt
-from ..filters import MATCH_ALL, Filter
+from ...filters import MATCH_ALL, Filter
 from ..exchange_view import ExchangeView
 from ..state import ConsoleState
 
@@ -54,7 +54,24 @@ COLUMNS = (
     Column("in", "in", 6, None, right=True),
     Column("out", "out", 6, 5, right=True),
     Column("tps", "tok/s", 6, 5, right=True),
+    Column("note", "code / agent loop", 17, None),
 )
+
+#: How each column sorts (None sorts last); "time" is arrival order.
+SORT_KEYS: dict[str, Callable[[ExchangeView], object]] = {
+    "time": lambda v: v.received_at,
+    "id": lambda v: v.id.rsplit("-", 1)[-1],
+    "client": lambda v: fmt.client_name(v.client),
+    "model": lambda v: v.model,
+    "stream": lambda v: v.stream,
+    "status": lambda v: v.status,
+    "ttft": lambda v: v.ttft_ms(),
+    "dur": lambda v: v.final_duration_ms,
+    "in": lambda v: v.tokens_in,
+    "out": lambda v: v.tokens_out,
+    "tps": lambda v: v.tokens_per_second(v.finished_at or v.received_at),
+    "note": lambda v: str(note(v)),
+}
 
 #: Below this width the table switches to its narrow columns.
 NARROW_BELOW = 110
@@ -79,12 +96,31 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "in": fmt.count(view.tokens_in),
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
         "tps": fmt.rate(view.tokens_per_second(now)),
+        "note": note(view),
     }
     if view.from_history:
         # Earlier runs, read back from the capture store: dimmed, so live traffic stands out.
         cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
         cells["status"] = Text(fmt.status_label(view, narrow=narrow), style=fmt.status_style(view) + " dim")
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
+
+
+def _short(exchange_id: str) -> str:
+    return exchange_id.rsplit("-", 1)[-1][:6]
+
+
+def note(view: ExchangeView) -> Text | str:
+    """The error code of a failed exchange; else its place in an agent loop: `↳a83c11`
+    (answers that exchange's tool calls), `→5e1f09` (its tool calls were answered there)."""
+    error = view.error
+    if error is not None:
+        return Text(error.code or error.type, style="red")
+    parts = []
+    if view.continues:
+        parts.append(f"↳{_short(view.continues)}")
+    if view.continued_by:
+        parts.append(f"→{_short(view.continued_by)}")
+    return Text(" ".join(parts), style="magenta") if parts else ""
 
 
 class RequestsTable(ScrollView, can_focus=True):
@@ -134,6 +170,9 @@ class RequestsTable(ScrollView, can_focus=True):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.filter: Filter = MATCH_ALL
+        #: The column the rows are sorted by, and whether the largest comes first.
+        self.sort_column = "time"
+        self.sort_reverse = False
         self.narrow = False
         self.new_below = 0
         self.cursor_row = 0
@@ -147,6 +186,8 @@ class RequestsTable(ScrollView, can_focus=True):
         self._selected: str | None = None
         #: Row base styles by (odd, selected, focused): looked up once, not per line.
         self._row_styles: dict[tuple, Style] = {}
+        #: The model last drawn from (a resize re-lays the columns from it).
+        self._state: ConsoleState | None = None
 
     # -- what tests and the app read ------------------------------------------------------
 
@@ -181,23 +222,33 @@ class RequestsTable(ScrollView, can_focus=True):
 
     def rebuild(self, state: ConsoleState) -> None:
         """Redraw every row (filter changed, columns changed, list cleared)."""
+        self._state = state
         keep = self.selected_id
         follow = self.following
         now = state.clock()
-        self._order = [v.id for v in state if self.filter(v)]
+        shown = [v for v in state if self.filter(v)]
+        if self.sort_column != "time" or self.sort_reverse:
+            key = SORT_KEYS[self.sort_column]
+            known = [v for v in shown if key(v) is not None]
+            unknown = [v for v in shown if key(v) is None]  # last, whichever the direction
+            shown = sorted(known, key=key, reverse=self.sort_reverse) + unknown
+        self._order = [v.id for v in shown]
         self._reindex()
         self._cells = {i: row_cells(state.exchanges[i], now, self.narrow) for i in self._order}
         self._strips.clear()
         self._header = None
         self.new_below = 0
+        self._changed()  # the new height first: scrolling to the cursor is clamped to it
         if follow or keep not in self._index:
             self._go_last()
         else:
             self._move(self._index[keep], scroll=True)
-        self._changed()
+        # And again once laid out (rows restored at start-up arrive before the first layout).
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def sync(self, state: ConsoleState, added: Iterable[str], updated: set[str], removed: Iterable[str]) -> None:
         """Apply one flush worth of changes; every in-flight row is refreshed (its clock runs)."""
+        self._state = state
         follow = self.following
         keep = self.selected_id
         now = state.clock()
@@ -213,7 +264,7 @@ class RequestsTable(ScrollView, can_focus=True):
                 gone.add(exchange_id)
             elif not shown and self.filter(view):
                 needs_rebuild = True  # it belongs somewhere in the middle
-        if needs_rebuild:
+        if needs_rebuild or (self.sorted and (added or updated)):  # a sorted row may move anywhere
             self.rebuild(state)
             return
         if gone:
@@ -253,6 +304,19 @@ class RequestsTable(ScrollView, can_focus=True):
             else:
                 self._move(min(self.cursor_row, max(0, len(self._order) - 1)), scroll=False)
         self._changed()
+
+    @property
+    def sorted(self) -> bool:
+        """Sorted by anything but arrival order."""
+        return self.sort_column != "time" or self.sort_reverse
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by `column` (again on the same column: the other way round)."""
+        if reverse is None:
+            reverse = not self.sort_reverse if column == self.sort_column else column != "time"
+        self.sort_column, self.sort_reverse = column, reverse
+        if self._state is not None:
+            self.rebuild(self._state)
 
     def _reindex(self) -> None:
         self._index = {exchange_id: i for i, exchange_id in enumerate(self._order)}
@@ -333,16 +397,30 @@ class RequestsTable(ScrollView, can_focus=True):
             self.post_message(self.Chosen(self.selected_id))
 
     def on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y - 1
+        offset = event.get_content_offset(self)  # event.y counts the border line
+        if offset is None:
+            return
+        if offset.y == 0:  # the header line: sort by the clicked column
+            column = self.column_at(offset.x)
+            if column is not None:
+                self.sort_by(column)
+            return
+        row = int(self.scroll_y) + offset.y - 1
         if 0 <= row < len(self._order):
             self._move(row)
             if event.chain >= 2:
                 self.action_choose()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._header = None
         self._strips.clear()
         self._row_styles.clear()
+        # The columns follow the NEW width (the terminal's, borders included).
+        narrow = self.outer_size.width < NARROW_BELOW
+        if self._state is not None:
+            self.set_narrow(narrow, self._state)
+        else:
+            self.narrow = narrow
         self._scroll_to_cursor()
 
     # -- rendering --------------------------------------------------------------------------
@@ -379,6 +457,21 @@ class RequestsTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
 
+    def _label(self, column: Column) -> str:
+        width = (column.narrow_width if self.narrow else column.width) or 0
+        if self.sorted and column.key == self.sort_column:
+            return column.label[: width - 1] + ("▼" if self.sort_reverse else "▲")
+        return column.label[:width]
+
+    def column_at(self, x: int) -> str | None:
+        """The column under content offset `x` (a click on the header sorts by it)."""
+        at = int(self.scroll_x)
+        for column in self.columns:
+            at += ((column.narrow_width if self.narrow else column.width) or 0) + 2
+            if x < at:
+                return column.key
+        return None
+
     def _row_style(self, odd: bool, selected: bool) -> Style:
         key = (odd, selected, self.has_focus)
         style = self._row_styles.get(key)
@@ -394,10 +487,10 @@ class RequestsTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            key = (width, self.narrow, self.has_focus)
+            key = (width, self.narrow, self.has_focus, self.sort_column, self.sort_reverse)
             if self._header is None or self._header[0] != key:
                 style = self.get_component_rich_style("requests--header")
-                labels = [Text(c.label[: (c.narrow_width if self.narrow else c.width) or 0]) for c in self.columns]
+                labels = [Text(self._label(c)) for c in self.columns]
                 self._header = (key, self._compose_line(labels, style))
             return self._header[1]
         row = int(self.scroll_y) + y - 1

@@ -63,10 +63,18 @@ class TokensPanel(Vertical):
         super().__init__(**kwargs)
         self.exchange_id: str | None = None
         self._drawn: tuple | None = None
+        #: What the panel says before any request.
+        self.empty_text = "No request yet. Send one to the address above."
 
     def compose(self) -> ComposeResult:
-        yield Static("No request yet. Send one to the address above.", classes="summary")
+        yield Static(self.empty_text, classes="summary")
         yield StreamText()
+
+    def set_empty_text(self, text: str) -> None:
+        """What to say before any request (the proxy may not be listening at all)."""
+        self.empty_text = text
+        if self._drawn is None:
+            self.query_one(".summary", Static).update(text, layout=False)
 
     @property
     def plain(self) -> str:
@@ -78,7 +86,7 @@ class TokensPanel(Vertical):
             if self._drawn is not None:
                 self._drawn = None
                 self.exchange_id = None
-                self.query_one(".summary", Static).update("No request selected.", layout=False)
+                self.query_one(".summary", Static).update("No request selected." if self.empty_text.startswith("No request") else self.empty_text, layout=False)
                 self.query_one(StreamText).set_runs(())
             return
         key = (view.id, view.version, view.in_flight and int(now * 4))

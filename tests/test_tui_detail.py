@@ -1,0 +1,111 @@
+"""The detail view of big exchanges: built in slices of the loop, drawn only where visible,
+searchable, wrapping or scrolling sideways."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from tui_proxy.tui import documents
+from tui_proxy.tui.screens.detail import DetailScreen
+from tui_proxy.tui.widgets import text_lines
+from tui_proxy.tui.widgets.text_lines import TextLines
+
+from tests.tui_fixtures import console_app, detail_text, settle
+
+pytestmark = pytest.mark.usefixtures("fake_claude_env")
+
+SIZE = (120, 30)
+
+#: As agent clients send them: 600 messages, ~62 KB.
+BIG_MESSAGES = [{"role": ("user", "assistant")[i % 2], "content": f"message {i}: " + "lorem ipsum dolor sit amet " * 3} for i in range(599)]
+
+
+async def post(app, body: dict) -> str:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(app.engine.url + "/v1/chat/completions", json=body) as response:
+            await response.read()
+            assert response.status == 200
+            return response.headers["x-request-id"]
+
+
+def finished(app, exchange_id: str):
+    return lambda: (v := app.state.get(exchange_id)) is not None and not v.in_flight
+
+
+async def test_a_600_message_request_is_built_in_slices_and_drawn_only_where_visible(tmp_path, monkeypatch):
+    monkeypatch.setattr(text_lines, "SLICE_SECONDS", 0.0)  # yield at every pause point, whatever the machine's speed
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = BIG_MESSAGES + [{"role": "user", "content": "[[fake:text]] and so?"}]
+        exchange_id = await post(app, {"model": "sonnet", "messages": messages})
+        await settle(pilot, finished(app, exchange_id))
+        assert len(app.state.get(exchange_id).body) > 60_000
+
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        app.push_screen(DetailScreen(app.state.get(exchange_id)))
+        await settle(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen._widgets_live)
+        screen = app.screen
+        screen.refresh_view(app.clock(), force=True)
+        task = asyncio.ensure_future(ticker())
+        await settle(pilot, lambda: screen.ready)
+        task.cancel()
+        # The loop ran other work while the conversation was being built.
+        assert ticks > 10
+
+        document = screen.query_one("#request-body", TextLines)
+        shown = document.plain
+        assert shown.count("▌ user") == 301 and shown.count("▌ assistant") == 299
+        assert "message 598: lorem" in shown
+        # Only what is on screen was ever rendered.
+        assert len(document.lines) > 1000 and 0 < len(document._strips) <= SIZE[1]
+
+
+def test_a_5_mb_string_is_pretty_printed_with_pause_points_and_a_line_is_cut_to_the_screen():
+    huge = json.dumps({"choices": [{"message": {"content": "lorem ipsum " * 420_000}}]})
+    produced = list(documents.json_lines(huge, None))
+    pauses = sum(1 for line in produced if line is None)
+    lines = [line for line in produced if line is not None]
+    assert pauses >= 60  # one per 64 KB piece of the 5 MB string
+    assert "\n".join(lines) == json.dumps(json.loads(huge), indent=2, ensure_ascii=False)
+
+
+async def test_search_n_and_N_move_between_matches_and_w_wraps_long_lines(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        messages = BIG_MESSAGES[:200] + [{"role": "user", "content": "[[fake:text]] needle " + "x" * 500 + " end"}]
+        exchange_id = await post(app, {"model": "sonnet", "messages": messages})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        screen = app.screen
+        document = screen.query_one("#request-body", TextLines)
+
+        await pilot.press("slash", *"message 15", "enter")
+        await settle(pilot, lambda: document.matches)
+        # message 15, 150..159 in the conversation, and the same in the JSON body
+        first = document.matches[document.current_match]
+        assert "message 15" in document.plain.split("\n")[first]
+        assert document.scroll_y <= first < document.scroll_y + document.scrollable_content_region.height
+        await pilot.press("n")
+        second = document.matches[document.current_match]
+        assert second > first
+        await pilot.press("N")
+        assert document.matches[document.current_match] == first
+
+        long_line = next(i for i, line in enumerate(document.plain.split("\n")) if "x" * 500 in line)
+        assert document.virtual_size.width > 500  # scrolls sideways
+        await pilot.press("w")
+        await pilot.pause()
+        assert document.wrap and document.virtual_size.width <= SIZE[0]
+        assert document._row_of_line(long_line + 1) - document._row_of_line(long_line) >= 500 // SIZE[0]

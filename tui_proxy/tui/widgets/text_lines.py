@@ -1,0 +1,252 @@
+"""A long document drawn with the line API: only the lines on screen are ever rendered.
+
+A Static holding a 600-message conversation or a 5 MB body measured, wrapped and
+highlighted all of it on the event loop (2.5 s and 16 s, every client stalled). Here a
+document is a list of lines (built off the loop by `fill`, in slices); drawing a line
+crops it to the visible columns first, so even a 5 MB single line costs one screen
+width. Long lines scroll sideways (`←` `→`) or wrap (`w`); `/` `n` `N` search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from bisect import bisect_right
+from itertools import accumulate
+from typing import Iterable, Union
+
+from rich.cells import cell_len
+from rich.highlighter import JSONHighlighter
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+class JsonLine(str):
+    """A line of (pretty) JSON: highlighted when drawn, and only then."""
+
+    __slots__ = ()
+
+
+#: A line of a document: a styled Text (short lines the view builds) or a plain string.
+Line = Union[Text, str]
+
+#: Seconds of loop time a slice of building or searching may take before yielding.
+SLICE_SECONDS = 0.004
+#: Lines shorter than this are measured in cells exactly; longer ones by characters.
+EXACT_MEASURE = 4096
+
+_JSON = JSONHighlighter()
+_MATCH = Style(bgcolor="yellow", color="black")
+_CURRENT_MATCH = Style(bgcolor="dark_orange", color="black", bold=True)
+
+
+def _plain(line: Line) -> str:
+    return line.plain if isinstance(line, Text) else line
+
+
+def _width(line: Line) -> int:
+    plain = _plain(line)
+    return cell_len(plain) if len(plain) < EXACT_MEASURE and not plain.isascii() else len(plain)
+
+
+async def collect(lines: Iterable[Line | None]) -> tuple[list[Line], int]:
+    """Run a line generator in slices of the loop; the lines and the widest one's width.
+
+    The generator may yield None: a point to pause at that adds no line.
+    """
+    out: list[Line] = []
+    widest = 0
+    deadline = time.perf_counter() + SLICE_SECONDS
+    for count, line in enumerate(lines, 1):
+        if line is not None:
+            out.append(line)
+            widest = max(widest, _width(line))
+        if not count % 64 and time.perf_counter() > deadline:
+            await asyncio.sleep(0)
+            deadline = time.perf_counter() + SLICE_SECONDS
+    return out, widest
+
+
+class TextLines(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    TextLines { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; scrollbar-size-horizontal: 1; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lines: list[Line] = []
+        self.wrap = False
+        #: Lines that contain the search text, and which one is current.
+        self.matches: list[int] = []
+        self.current_match = -1
+        self.needle = ""
+        self._widest = 0
+        #: Wrapped mode: rows before the end of each line (cumulative), at `_rows_width`.
+        self._rows: list[int] = []
+        self._rows_width = 0
+        self._strips: dict[tuple, Strip] = {}
+
+    # -- content ------------------------------------------------------------------------
+
+    async def fill(self, lines: Iterable[Line | None], *, keep_position: bool = False) -> None:
+        """Replace the document with `lines` (a generator is run in slices of the loop)."""
+        built, widest = await collect(lines)
+        self.set_lines(built, widest, keep_position=keep_position)
+
+    def set_lines(self, lines: list[Line], widest: int | None = None, *, keep_position: bool = False) -> None:
+        """Show these lines from the top; or, with keep_position, where the reader was (following the end if there)."""
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        self.lines = lines
+        self._widest = widest if widest is not None else max((_width(line) for line in lines), default=0)
+        self._strips.clear()
+        self._rows_width = 0
+        self.matches, self.current_match = [], -1
+        if self.needle:
+            self.run_worker(self.search(self.needle, jump=False), group="search", exclusive=True)
+        self._relayout()
+        if not keep_position:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+        elif at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    @property
+    def plain(self) -> str:
+        """The document as text (tests read it)."""
+        return "\n".join(_plain(line) for line in self.lines)
+
+    # -- layout -------------------------------------------------------------------------
+
+    def _text_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
+
+    def _relayout(self) -> None:
+        if self.wrap:
+            width = self._text_width()
+            if width != self._rows_width:
+                self._rows = list(accumulate(max(1, -(-len(_plain(line)) // width)) for line in self.lines))
+                self._rows_width = width
+            size = Size(width, self._rows[-1] if self._rows else 0)
+        else:
+            size = Size(self._widest, len(self.lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self._strips.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def action_toggle_wrap(self) -> None:
+        top = self._line_at_row(int(self.scroll_y))[0]
+        self.wrap = not self.wrap
+        self._relayout()
+        self._scroll_to_line(top, at_top=True)
+        self.notify("Long lines wrap." if self.wrap else "Long lines scroll sideways (← →).", timeout=2)
+
+    def _line_at_row(self, row: int) -> tuple[int, int]:
+        """(line index, piece of it) shown at virtual row `row`."""
+        if not self.wrap:
+            return row, 0
+        index = bisect_right(self._rows, row)
+        start = self._rows[index - 1] if index else 0
+        return index, row - start
+
+    def _row_of_line(self, index: int) -> int:
+        if not self.wrap or not index:
+            return index
+        return self._rows[index - 1]
+
+    def _scroll_to_line(self, index: int, *, at_top: bool = False, column: int = 0) -> None:
+        row = self._row_of_line(index)
+        height = self.scrollable_content_region.height
+        top = row if at_top else max(0, row - height // 3)
+        x = 0 if self.wrap or column < self._text_width() - 4 else max(0, column - self._text_width() // 3)
+        self.scroll_to(x, top, animate=False, immediate=True)
+
+    # -- search -------------------------------------------------------------------------
+
+    async def search(self, needle: str, *, jump: bool = True) -> int:
+        """Find the lines holding `needle` (any case), in slices; jump to the first below the top."""
+        self.needle = needle
+        found: list[int] = []
+        lowered = needle.lower()
+        if lowered:
+            deadline = time.perf_counter() + SLICE_SECONDS
+            for index, line in enumerate(self.lines):
+                if lowered in _plain(line).lower():
+                    found.append(index)
+                if not index % 256 and time.perf_counter() > deadline:
+                    await asyncio.sleep(0)
+                    deadline = time.perf_counter() + SLICE_SECONDS
+        self.matches = found
+        self.current_match = -1
+        self._strips.clear()
+        if jump and found:
+            top = self._line_at_row(int(self.scroll_y))[0]
+            self._go_to_match(bisect_right(found, top - 1) % len(found))
+        self.refresh()
+        return len(found)
+
+    def _go_to_match(self, which: int) -> None:
+        self.current_match = which
+        index = self.matches[which]
+        column = _plain(self.lines[index]).lower().find(self.needle.lower())
+        self._strips.clear()
+        self._scroll_to_line(index, column=max(0, column))
+        self.refresh()
+
+    def _step_match(self, step: int) -> None:
+        if not self.needle:
+            self.notify("Search first: /", timeout=2)
+            return
+        if not self.matches:
+            self.notify(f"No match for {self.needle!r}.", severity="warning", timeout=2)
+            return
+        self._go_to_match((self.current_match + step) % len(self.matches))
+
+    def action_next_match(self) -> None:
+        self._step_match(1)
+
+    def action_previous_match(self) -> None:
+        self._step_match(-1 if self.current_match >= 0 else 0)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self._text_width()
+        index, piece = self._line_at_row(int(self.scroll_y) + y)
+        if index >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        scroll_x = 0 if self.wrap else int(self.scroll_x)
+        current = self.current_match >= 0 and self.matches[self.current_match] == index
+        key = (index, piece, width, scroll_x, self.wrap, current)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) > 2000:
+                self._strips.clear()
+            strip = self._strips[key] = self._render(self.lines[index], piece, width, scroll_x, current)
+        return strip
+
+    def _render(self, line: Line, piece: int, width: int, scroll_x: int, current: bool) -> Strip:
+        start = piece * width if self.wrap else scroll_x
+        plain = _plain(line)
+        exact = len(plain) < EXACT_MEASURE and not plain.isascii()
+        # Crop first: only the visible part of a line is ever turned into segments.
+        if exact and not self.wrap:
+            text = line.copy() if isinstance(line, Text) else Text(line)
+        else:
+            text = line[start : start + width] if isinstance(line, Text) else Text(line[start : start + width])
+            start = 0
+        if isinstance(line, JsonLine):
+            _JSON.highlight(text)
+        if self.needle and self.needle.lower() in text.plain.lower():
+            text.highlight_words([self.needle], _CURRENT_MATCH if current else _MATCH, case_sensitive=False)
+        text.no_wrap = True
+        text.end = ""
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        if start:
+            strip = strip.crop(start, start + width)
+        return strip.crop(0, width).extend_cell_length(width).apply_style(self.rich_style)

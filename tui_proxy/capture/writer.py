@@ -29,6 +29,7 @@ from operator import attrgetter
 from typing import Callable
 
 from ..events import (
+    CliContinued,
     CliExited,
     CliSpawned,
     CliStderr,
@@ -156,6 +157,7 @@ class CaptureWriter:
         self._apply: dict[type, Callable[[Event], None]] = {
             RequestReceived: self._request_received,
             CliSpawned: self._cli_spawned,
+            CliContinued: self._cli_continued,
             CliExited: self._cli_exited,
             ResponseStarted: self._response_started,
             ToolCallsRequested: self._tool_calls_requested,
@@ -421,6 +423,11 @@ class CaptureWriter:
             (json.dumps(list(e.argv)), e.pid, e.stdin, e.cwd, e.system_prompt, e.exchange_id),
         )
         self._grow(e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
+
+    def _cli_continued(self, e: CliContinued) -> None:
+        # No spawn of its own: the CLI of an earlier exchange went on (argv stays empty).
+        self._conn.execute("UPDATE exchanges SET cli_pid = ?, cli_stdin = ? WHERE id = ?", (e.pid, e.stdin, e.exchange_id))
+        self._grow(e.exchange_id, len(e.stdin))
 
     def _cli_exited(self, e: CliExited) -> None:
         self._conn.execute(

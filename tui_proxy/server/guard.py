@@ -75,14 +75,15 @@ class Guard:
 
     def _check_key(self, authorization: str, x_api_key: str | None) -> None:
         scheme, _, token = authorization.partition(" ")
-        given = _digest(token.strip()) if scheme.lower() == "bearer" else b""
-        if x_api_key is not None:
-            # Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY), which wins
-            # over a bearer token (ANTHROPIC_AUTH_TOKEN) as it does at Anthropic.
-            given = _digest(x_api_key.strip())
-        # Constant time: digests of equal length, compared with compare_digest, give no
-        # hint of how much of the key (or its length) matched.
-        if not hmac.compare_digest(given, self.api_key_digest or b""):
+        absent = bytes(32)  # a missing credential: same length as a digest, matches no key
+        bearer = _digest(token.strip()) if scheme.lower() == "bearer" else absent
+        # Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY), OpenAI's as a
+        # bearer token (so do ANTHROPIC_AUTH_TOKEN setups): either one carrying the key will do.
+        header = _digest(x_api_key.strip()) if x_api_key is not None else absent
+        # Constant time: digests of equal length, compared with compare_digest (both, always),
+        # give no hint of how much of the key (or its length) matched.
+        expected = self.api_key_digest or b""
+        if not (hmac.compare_digest(bearer, expected) | hmac.compare_digest(header, expected)):
             raise ProxyError(401, "Incorrect API key provided. Send `Authorization: Bearer <key>` (or `x-api-key: <key>`) with the key given to claude-max-tui.", code="invalid_api_key", retryable=False)
 
 

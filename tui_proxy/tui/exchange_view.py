@@ -123,6 +123,10 @@ class ExchangeView:
     #: results), and the one that answered this one's: the agent loop, linked.
     continues: str | None = None
     continued_by: str | None = None
+    #: The CLI run answering this exchange, and the exchange it answered before when it was
+    #: continued (tool results, or a conversation's next turn) rather than spawned.
+    run_id: str = ""
+    continued_from: str | None = None
     #: Bumped on every change: lets views cache what they rendered.
     version: int = 0
     #: Read back from the capture store (an earlier run), not seen live.

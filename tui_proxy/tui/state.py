@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ..events import (
+    CliContinued,
     CliExited,
     CliSpawned,
     CliStderr,
@@ -98,6 +99,7 @@ class ConsoleState:
         self._cleared: tuple[list[ExchangeView], list[ErrorRow]] | None = None
         self._handlers: dict[type, Callable[[ExchangeView, Event], None]] = {
             CliSpawned: self._on_spawned,
+            CliContinued: self._on_continued,
             CliStdout: self._on_stdout,
             CliStderr: self._on_stderr,
             CliExited: self._on_exited,
@@ -185,6 +187,15 @@ class ConsoleState:
         view.stdin = e.stdin
         view.cwd = e.cwd
         view.system_prompt = e.system_prompt
+        view.spawned_at = e.at
+        view.run_id = e.run_id
+
+    @staticmethod
+    def _on_continued(view: ExchangeView, e: CliContinued) -> None:  # type: ignore[override]
+        view.pid = e.pid
+        view.stdin = e.stdin
+        view.run_id = e.run_id
+        view.continued_from = e.previous_exchange_id
         view.spawned_at = e.at
 
     @staticmethod

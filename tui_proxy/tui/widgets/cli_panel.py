@@ -17,6 +17,10 @@ from ..exchange_view import CliLine, ExchangeView
 
 
 def transcript_head(view: ExchangeView) -> list[str]:
+    if view.continued_from is not None:
+        # No spawn: the CLI that answered an earlier exchange goes on (runs/parked.py, warm.py).
+        given = ["stdin (the new messages):", *("  " + line for line in fmt.pretty_json(view.stdin.strip()).splitlines())] if view.stdin else ["(the client's tool results were handed to the waiting CLI)"]
+        return [f"── {view.id} · pid {view.pid} · the CLI run {view.run_id} that answered {view.continued_from} goes on", *given, "── output"]
     if not view.argv:
         state = "waiting for a slot…" if view.in_flight else "no CLI run (answered by the proxy)"
         return [f"── {view.id}: {state}"]

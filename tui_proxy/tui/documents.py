@@ -13,6 +13,8 @@ from typing import Any, Iterator, Optional
 from rich.text import Text
 
 from . import formatting as fmt
+from ..anthropic.messages_request import display_turns as messages_display_turns
+from ..openai.responses_request import display_turns as responses_display_turns
 from .conversation import content_text, parse_body, redact_headers, ROLE_STYLES
 from .exchange_view import ExchangeView
 from .widgets.cli_panel import full_transcript
@@ -102,26 +104,39 @@ def text_lines(text: str, style: str = "") -> Lines:
         yield Text(line, style=style) if style else line
 
 
-def conversation_lines(body: bytes, max_chars: int | None) -> Lines:
-    """Each message as `▌ role` then its text; long messages are cut (the body has them)."""
+def conversation_lines(body: bytes, max_chars: int | None, path: str = "") -> Lines:
+    """Each message as `▌ role` then its text; long messages are cut (the body has them).
+    The face the request came in by (its path) says how to read its turns."""
     data = parse_body(body)
-    messages = data.get("messages") if isinstance(data, dict) else None
-    if not isinstance(messages, list):
+    if path.startswith("/v1/messages"):
+        turns = messages_display_turns(data)
+    elif path.startswith("/v1/responses"):
+        turns = responses_display_turns(data)
+    else:
+        turns = _chat_turns(data)
+    if not turns:
         yield Text("(no messages in this body)", style="dim")
         return
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        role = str(message.get("role", "?"))
-        text = content_text(message.get("content"))
-        for call in message.get("tool_calls") or []:
-            function = call.get("function", {}) if isinstance(call, dict) else {}
-            text += f"\n→ {function.get('name', '?')}({function.get('arguments', '')})"
+    for role, text in turns:
         if max_chars is not None and len(text) > max_chars:
             text = text[:max_chars] + f"… ({len(text) - max_chars} more characters: press f)"
         yield Text(f"▌ {role}", style=ROLE_STYLES.get(role, "bold"))
         yield from text_lines(text.strip())
         yield ""
+
+
+def _chat_turns(data) -> list[tuple[str, str]]:
+    messages = data.get("messages") if isinstance(data, dict) else None
+    turns = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict):
+            continue
+        text = content_text(message.get("content"))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function", {}) if isinstance(call, dict) else {}
+            text += f"\n→ {function.get('name', '?')}({function.get('arguments', '')})"
+        turns.append((str(message.get("role", "?")), text))
+    return turns
 
 
 def request_lines(view: ExchangeView, full: bool) -> Lines:
@@ -134,7 +149,7 @@ def request_lines(view: ExchangeView, full: bool) -> Lines:
     yield from section("Headers")
     yield from header_lines(redact_headers(view.headers))
     yield from section("Conversation")
-    yield from conversation_lines(view.body, None if full else MESSAGE_CHARS)
+    yield from conversation_lines(view.body, None if full else MESSAGE_CHARS, view.path)
     yield from section(f"Body ({fmt.count(view.body_size)} bytes)")
     if view.body_cut:
         yield Text(f"Only the first {fmt.count(len(view.body))} bytes are kept in memory; the capture store has it all.", style="yellow")

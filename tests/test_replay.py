@@ -228,3 +228,27 @@ def test_tool_calls_are_read_from_streamed_pieces_and_whole_messages_and_diffed_
     assert not diff(original, same).outcome_changed  # a new call id, the same call
     row = {r.name: r for r in diff(original, other).rows}["tool calls"]
     assert row.changed and row.original == 'get_weather({"city":"Paris"})' and diff(original, other).outcome_changed
+
+
+def test_anthropic_answers_are_read_whole_and_streamed():
+    """The replay diff compares answers of the Messages face too (issue 14)."""
+    from tui_proxy.capture.model import TimedLine
+    from tui_proxy.replay import read_answer
+
+    message = {"type": "message", "role": "assistant", "model": "claude-sonnet-4", "content": [{"type": "text", "text": "Hi there."}, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}], "stop_reason": "tool_use", "usage": {"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 7}}
+    whole = read_answer((), json.dumps(message).encode(), streaming=False)
+    assert (whole.text, whole.finish_reason, whole.model) == ("Hi there.", "tool_use", "claude-sonnet-4")
+    assert whole.tool_calls == (("toolu_1", "get_weather", '{"city": "Paris"}'),)
+    assert (whole.usage.prompt_tokens, whole.usage.completion_tokens) == (15, 7)
+    events = [
+        {"type": "message_start", "message": {"model": "claude-sonnet-4", "usage": {"input_tokens": 10, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi "}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "there."}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}},
+        {"type": "message_stop"},
+    ]
+    streamed = read_answer(tuple(TimedLine(0.0, json.dumps(e)) for e in events), b"", streaming=True)
+    assert (streamed.text, streamed.finish_reason) == ("Hi there.", "end_turn")
+    assert (streamed.usage.prompt_tokens, streamed.usage.completion_tokens) == (10, 4)

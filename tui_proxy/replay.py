@@ -189,7 +189,7 @@ def edit_in_editor(body: bytes, *, editor: str | None = None) -> bytes:
 
 def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, streaming: bool) -> Answer:
     """Answer text, finish reason, model, usage and error from chat completions,
-    legacy completions or responses bodies (or their SSE chunks)."""
+    legacy completions, responses or Anthropic messages bodies (or their SSE chunks)."""
     if streaming:
         objects = [obj for obj in (_json(c.text) for c in chunks) if isinstance(obj, dict)]
     else:
@@ -203,6 +203,16 @@ def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, st
     for obj in objects:
         if obj.get("type") == "response.output_text.delta":  # responses API stream
             text.append(obj.get("delta") or "")
+            continue
+        anthropic = _anthropic_piece(obj, calls)
+        if anthropic is not None:  # an Anthropic message or one of its stream events
+            piece, stop, model, piece_usage = anthropic.text, anthropic.stop or finish_reason, anthropic.model or model, anthropic.usage
+            text.append(piece)
+            finish_reason = stop
+            if piece_usage is not None:  # message_start has the prompt, message_delta the output
+                usage = piece_usage if usage is None else Usage(max(usage.prompt_tokens, piece_usage.prompt_tokens), piece_usage.completion_tokens, max(usage.cached_tokens, piece_usage.cached_tokens))
+            if anthropic.error is not None:
+                error = anthropic.error
             continue
         # Responses API stream events wrap the response object; its output repeats the deltas.
         wrapped = isinstance(obj.get("response"), dict)
@@ -233,9 +243,59 @@ def read_answer(chunks: list[TimedLine] | tuple[TimedLine, ...], body: bytes, st
     return Answer("".join(text), finish_reason, model, usage, error, calls.result())
 
 
+@dataclass(slots=True)
+class _AnthropicPiece:
+    text: str = ""
+    stop: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+
+
+def _anthropic_piece(obj: dict[str, Any], calls: "_ToolCalls") -> _AnthropicPiece | None:
+    """What an Anthropic `message` (or a stream event of one) says of the answer; None for
+    anything else."""
+    kind = obj.get("type")
+    if kind == "message" and obj.get("role") == "assistant":
+        for position, block in enumerate(obj.get("content") or ()):
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                calls.add_chat({"index": position, "id": block.get("id"), "function": {"name": block.get("name"), "arguments": json.dumps(block.get("input"))}}, position)
+        text = "".join(b.get("text") or "" for b in obj.get("content") or () if isinstance(b, dict) and b.get("type") == "text")
+        return _AnthropicPiece(text, obj.get("stop_reason"), obj.get("model"), _anthropic_usage(obj.get("usage")))
+    if kind == "message_start":
+        message = obj.get("message") or {}
+        return _AnthropicPiece(model=message.get("model"), usage=_anthropic_usage(message.get("usage")))
+    if kind == "content_block_start":
+        block = obj.get("content_block") or {}
+        if block.get("type") == "tool_use":
+            calls.add_chat({"index": obj.get("index"), "id": block.get("id"), "function": {"name": block.get("name")}}, 0)
+        return _AnthropicPiece()
+    if kind == "content_block_delta":
+        delta = obj.get("delta") or {}
+        if delta.get("type") == "input_json_delta":
+            calls.add_chat({"index": obj.get("index"), "function": {"arguments": delta.get("partial_json") or ""}}, 0)
+        return _AnthropicPiece(text=delta.get("text") or "" if delta.get("type") == "text_delta" else "")
+    if kind == "message_delta":
+        return _AnthropicPiece(stop=(obj.get("delta") or {}).get("stop_reason"), usage=_anthropic_usage(obj.get("usage")))
+    if kind == "error" and isinstance(obj.get("error"), dict):
+        e = obj["error"]
+        return _AnthropicPiece(error=ErrorInfo(status=0, type=str(e.get("type") or ""), message=str(e.get("message") or "")))
+    if kind in ("content_block_stop", "message_stop", "ping"):
+        return _AnthropicPiece()
+    return None
+
+
+def _anthropic_usage(usage: Any) -> Usage | None:
+    if not isinstance(usage, dict) or "output_tokens" not in usage:
+        return None
+    prompt = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
+    return Usage(prompt_tokens=prompt, completion_tokens=int(usage.get("output_tokens") or 0), cached_tokens=int(usage.get("cache_read_input_tokens") or 0))
+
+
 class _ToolCalls:
     """Tool calls from chat message/delta `tool_calls` (streamed ones come in pieces, by
-    index) or a responses object's `function_call` items (the last object has them all)."""
+    index), Anthropic tool_use blocks, or a responses object's `function_call` items (the
+    last object has them all)."""
 
     def __init__(self) -> None:
         self._chat: dict[int, list[str]] = {}

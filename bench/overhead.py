@@ -52,7 +52,9 @@ async def direct_run(prompt_text: str, workdir: str) -> tuple[float, float]:
     argv = build_argv(FAKE, RunOptions(model="sonnet"))
     env = build_env(os.environ, tmpdir=workdir)
     start = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=workdir, env=env)
+    # Its own session, as the proxy starts its children: this kernel gives each session its own
+    # CPU share, and a baseline in the bench's session would be slowed on a loaded machine.
+    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=workdir, env=env, start_new_session=True)
     proc.stdin.write(prompt.stdin_line().encode())
     proc.stdin.close()
     ttft = None
@@ -112,11 +114,13 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--no-capture", action="store_true", help="run the proxy without its capture store")
+    parser.add_argument("--pool-size", type=int, default=0, help="CLIs the proxy starts ahead (default 0: every request spawns, like the direct runs)")
     args = parser.parse_args()
     prompt_text = f"[[fake:tokens n={args.tokens} delay_ms={args.delay_ms}]] bench"
 
     with tempfile.TemporaryDirectory() as tmp:
-        proxy, base = await start_proxy(os.path.join(tmp, "data"), *(["--no-capture"] if args.no_capture else []))
+        extra = ["--pool-size", str(args.pool_size), "--warm-conversations", "0", *(["--no-capture"] if args.no_capture else [])]
+        proxy, base = await start_proxy(os.path.join(tmp, "data"), *extra)
         try:
             url = base + "/chat/completions"
             direct_ttft, direct_total, proxy_ttft, proxy_total = [], [], [], []
@@ -144,7 +148,7 @@ async def main() -> None:
     ttft_ratio = statistics.median(proxy_ttft) / statistics.median(direct_ttft)
     total_ratio = statistics.median(proxy_total) / statistics.median(direct_total)
     capture = "off" if args.no_capture else "on"
-    print(f"rounds: {args.rounds}, stream of {args.tokens} deltas, delay {args.delay_ms} ms, capture {capture}, {os.cpu_count()} cores")
+    print(f"rounds: {args.rounds}, stream of {args.tokens} deltas, delay {args.delay_ms} ms, capture {capture}, pool {args.pool_size}, {os.cpu_count()} cores")
     print(f"direct TTFT  {summary(direct_ttft)}")
     print(f"proxy  TTFT  {summary(proxy_ttft)}")
     print(f"direct total {summary(direct_total)}")

@@ -129,7 +129,7 @@ class Rig:
                 patch.setenv(name, value)
             await engine.start()
         # The children get the environment the engine saw at start; make that dependency loud.
-        inherited = engine.runs.settings.inherited_env if engine.runs else {}
+        inherited = engine.runs.settings.inherited_env if engine.runs is not None else {}
         for name, value in env.items():
             assert inherited.get(name) == value, f"engine {profile.name}: {name} not taken from the environment at start"
         self.engines[profile.name] = engine

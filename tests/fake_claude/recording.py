@@ -44,6 +44,13 @@ class Recorder:
         self.record["stdin"] = self.stdin.decode("utf-8", "replace")
         self.save()
 
+    def resumed(self, records: list) -> None:
+        """The session file's records, for `--resume` runs."""
+        if self.path is None:
+            return
+        self.record["resumed"] = records
+        self.save()
+
     def scenario(self, name: str, params: dict, source: str) -> None:
         if self.path is None:
             return

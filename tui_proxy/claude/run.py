@@ -21,11 +21,12 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
 from ..errors import ProxyError
-from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, ToolCallsRequested
+from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, HistorySent, TokenDelta, ToolCallsRequested
 from ..exchange import Exchange
 from ..conversation import ToolCall
 from ..tools.bridge import CALL_TIMEOUT, ToolServer
@@ -33,12 +34,14 @@ from ..tools.mcp_config import write_mcp_config
 from ..tools.stream_calls import ToolCallStarted
 from . import outcome
 from .argv import RunOptions, build_argv, build_env
+from .history import NotNative
 from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
 from .reader import RunReader
 from .run_dir import make_run_dir
 from .run_events import Done, RunEvent, Text, Thinking
+from .session_file import CliContext, SessionFile, appended_records, remove_session_file, session_records, today, write_session_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,13 @@ class RunSettings:
     #: How long a CLI may linger after its result line before it is stopped.
     exit_grace: float = 2.0
     kill_grace: float = 2.0
+    #: The one working directory of every run (claude/workdir.py); None: one per run.
+    workdir: str | None = None
+    #: Where the CLI looks for the session files of runs in `workdir`; None: no history is
+    #: sent natively (every earlier turn goes in a transcript).
+    sessions_dir: str | None = None
+    #: What the CLI says of its environment and models (learnt from its own records).
+    context: CliContext | None = None
 
 
 class CliRun:
@@ -71,6 +81,13 @@ class CliRun:
         self._tool_server: ToolServer | None = None
         self._events: AsyncIterator[RunEvent] | None = None
         self._run_dir: str | None = None
+        #: The session file this run resumes (the history as native messages), until removed.
+        self._session: SessionFile | None = None
+        #: The CLI may append to the session file (we learn its attachments from what it adds).
+        self._learning = False
+        self._mode, self._mode_reason = "single", ""
+        self._fallback = False
+        self._options = plan.options
         self._last_output: float | None = None
         self._attached_at = 0.0  # the first-output and total clocks count from here, per request
         self._stop_reason: str | None = None
@@ -84,38 +101,91 @@ class CliRun:
     # -- start ---------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        """Make the run's private folder and spawn the CLI, which then waits on stdin.
-        Raises the 503 `cli_not_found` when it cannot be executed."""
+        """Make the run's private folder (and its session file) and spawn the CLI, which then
+        waits on stdin. Raises the 503 `cli_not_found` when it cannot be executed."""
         self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.plan.prompt.system_prompt)
+        history = self.plan.history
+        if isinstance(history, NotNative):
+            self._mode, self._mode_reason = "transcript", history.reason
+        elif self.settings.sessions_dir is None:
+            self._mode, self._mode_reason = ("single" if len(history) == 1 else "transcript"), "sessions_off"
+        else:
+            try:
+                self._session = await asyncio.to_thread(self._write_session, history)
+                self._mode = "session"
+            except OSError as exc:
+                self._mode, self._mode_reason = "transcript", f"session_file_unwritable: {exc.strerror or exc}"
         options = self.plan.options
         if self.plan.prompt.system_prompt is not None:
             options = replace(options, system_prompt_file=os.path.join(self._run_dir, "system-prompt.txt"))
-        tools = self.plan.tools
-        if tools.offered:
+        if self.plan.tools.offered:
             options = await self._offer_tools(options)
-        argv = build_argv(self.settings.cli_path, options)
-        env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"), mcp_tool_timeout=CALL_TIMEOUT if tools.offered else None)
-        process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)
+        self._options = options
+        await self._spawn()
+
+    def _write_session(self, messages) -> SessionFile:
+        settings, model = self.settings, self.plan.options.model
+        context = settings.context or CliContext()
+        assert settings.sessions_dir is not None
+        self._learning = not context.knows(model)
+        session_id = str(uuid.uuid4())  # a new one per request: nothing is shared between requests
+        identity = context.models.get(model, {}).get("identity", {})
+        records = session_records(
+            messages,
+            session_id=session_id,
+            cwd=self._cwd(),
+            model_name=identity.get("modelId") or model,
+            attachments=context.attachments(model, today()),
+        )
+        return write_session_file(settings.sessions_dir, session_id, records)
+
+    def _cwd(self) -> str:
+        assert self._run_dir
+        return self.settings.workdir or os.path.join(self._run_dir, "cwd")
+
+    async def _spawn(self) -> None:
+        assert self._run_dir
+        tools = self.plan.tools
+        session = self._session
+        argv = build_argv(self.settings.cli_path, self._options, resume=session.session_id if session else None, persist_session=self._learning and session is not None)
+        env = build_env(
+            self.settings.inherited_env,
+            tmpdir=os.path.join(self._run_dir, "tmp"),
+            mcp_tool_timeout=CALL_TIMEOUT if tools.offered else None,
+            resume=session is not None,
+        )
+        process = CliProcess(argv, env=env, cwd=self._cwd(), on_stderr=self._on_stderr)
         try:
             await process.start()
         except OSError as exc:
             raise outcome.cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process
 
+    def _stdin(self) -> str:
+        # A resumed run gets no line: the message to answer is the session file's last record.
+        return "" if self._session is not None else self.plan.prompt.stdin_line()
+
+    def _announce(self) -> None:
+        assert self.process is not None and self.exchange is not None
+        self.exchange.publish(
+            CliSpawned,
+            argv=tuple(self.process.argv),
+            pid=self.process.pid or 0,
+            stdin=self._stdin(),
+            cwd=self.process.cwd,
+            system_prompt=self.plan.prompt.system_prompt,
+            run_id=self.id,
+        )
+        history = self.plan.history
+        messages = 0 if isinstance(history, NotNative) else len(history)
+        self.exchange.publish(HistorySent, mode=self._mode, messages=messages, reason=self._mode_reason, fallback=self._fallback, run_id=self.id)
+
     def attach(self, exchange: Exchange) -> None:
         """Answer `exchange` from now on: its clocks start, it hears of the run."""
         assert self.process is not None, "prepare() first"
         self.exchange = exchange
         self._attached_at = time.monotonic()
-        exchange.publish(
-            CliSpawned,
-            argv=tuple(self.process.argv),
-            pid=self.process.pid or 0,
-            stdin=self.plan.prompt.stdin_line(),
-            cwd=self.process.cwd,
-            system_prompt=self.plan.prompt.system_prompt,
-            run_id=self.id,
-        )
+        self._announce()
         self._watchdog = asyncio.ensure_future(self._watch())
 
     def resume(self, exchange: Exchange, limiter: OutputLimiter, results: dict[str, tuple[str, bool]]) -> None:
@@ -142,47 +212,99 @@ class CliRun:
         return _until_done(self._events)
 
     async def _run(self) -> AsyncIterator[RunEvent]:
-        process = self.process
-        assert process is not None and self.exchange is not None, "prepare() and attach() first"
-        await process.send(self.plan.prompt.stdin_line().encode())
-        reader = self.reader
-        async for raw in process.stdout_lines():
-            self._last_output = time.monotonic()
-            line = raw.decode("utf-8", "replace")
-            self.exchange.publish(CliStdout, line=line, run_id=self.id)
-            try:
-                events = reader.feed(line)
-            except ProxyError:  # the CLI could not reach the run's tool endpoint
-                self._stop_reason = "tool_server_failed"
-                raise
-            for event in events:
+        assert self.process is not None and self.exchange is not None, "prepare() and attach() first"
+        while True:
+            process = self.process
+            await process.send(self._stdin().encode())
+            reader = self.reader
+            answered = False  # anything passed on: from then on this child's answer is the answer
+            async for raw in process.stdout_lines():
+                self._last_output = time.monotonic()
+                line = raw.decode("utf-8", "replace")
+                self.exchange.publish(CliStdout, line=line, run_id=self.id)
+                try:
+                    events = reader.feed(line)
+                except ProxyError:  # the CLI could not reach the run's tool endpoint
+                    self._stop_reason = "tool_server_failed"
+                    raise
+                for event in events:
+                    answered = True
+                    yield self._passed_on(event)
+                stop = reader.stop
+                if stop == "output_limit":
+                    self._stop_reason = "output_limit"
+                    yield reader.cut_done()
+                    return
+                if stop == "tool_calls":
+                    self.awaiting_tools = True
+                    yield self._tool_calls_done()
+                    # Resumed (see resume()): a new request, a new answer from here on.
+                    answered = True
+                    continue
+                if stop == "result":
+                    if self._learning and self._session is not None:
+                        await self._learn(self._session)  # before the next turn can be planned
+                    break
+            # stdout ended (or the result came): judge the run.
+            facts = reader.facts
+            if facts.result is None:
+                facts.returncode = await self._wait_exit()
+            facts.stderr_tail = process.stderr_tail()
+            if self._stop_reason in ("killed", "shutdown", "disconnect"):
+                raise outcome.stopped(self._stop_reason)
+            if self._stop_reason in ("first_output", "idle", "total"):
+                facts.timed_out = self._stop_reason
+                facts.timeout_seconds = self._timeout_for(self._stop_reason)
+            elif self._session is not None and not answered:
+                why = _resume_failure(facts)
+                if why is not None:
+                    await self._fall_back(why)
+                    continue
+            last, done = reader.finish()
+            for event in last:
                 yield self._passed_on(event)
-            stop = reader.stop
-            if stop == "output_limit":
-                self._stop_reason = "output_limit"
-                yield reader.cut_done()
-                return
-            if stop == "tool_calls":
-                self.awaiting_tools = True
-                yield self._tool_calls_done()
-                # Resumed (see resume()): a new request, a new answer from here on.
-                continue
-            if stop == "result":
-                break
-        # stdout ended (or the result came): judge the run.
-        facts = reader.facts
-        if facts.result is None:
-            facts.returncode = await self._wait_exit()
-        facts.stderr_tail = process.stderr_tail()
-        if self._stop_reason in ("killed", "shutdown", "disconnect"):
-            raise outcome.stopped(self._stop_reason)
-        if self._stop_reason in ("first_output", "idle", "total"):
-            facts.timed_out = self._stop_reason
-            facts.timeout_seconds = self._timeout_for(self._stop_reason)
-        last, done = reader.finish()
-        for event in last:
-            yield self._passed_on(event)
-        yield done
+            yield done
+            return
+
+    async def _fall_back(self, why: str) -> None:
+        """The CLI could not resume the session file: answer with a transcript run instead,
+        in the same run folder, and say so (`HistorySent(fallback=True)`)."""
+        old = self.process
+        assert old is not None and self.exchange is not None
+        code = await old.stop("resume_failed", grace=self.settings.kill_grace)
+        self.exchange.publish(CliExited, returncode=code, killed_because=None, run_id=self.id)
+        await self._forget_session()
+        self._mode, self._mode_reason, self._fallback = "transcript", f"resume_failed: {why}", True
+        self.reader = RunReader(self.plan.limiter(), parallel_tool_calls=self.plan.tools.parallel, structured=bool(self.plan.options.json_schema), tools_offered=bool(self.plan.tools.offered))
+        await self._spawn()
+        self._last_output = None
+        self._attached_at = time.monotonic()
+        self._announce()
+
+    async def _learn(self, session: SessionFile) -> None:
+        """Take the environment and model attachments the CLI appended (it writes them before
+        its API call); later runs then write them themselves and the prefix holds."""
+        context = self.settings.context
+        if context is not None:
+            records = await asyncio.to_thread(appended_records, session)
+            context.learn(self.plan.options.model, records)
+            self._learning = not context.knows(self.plan.options.model)
+
+    async def _forget_session(self) -> None:
+        """After the child exited: learn what the CLI appended (if it could), remove the file
+        and any folder the CLI kept beside it."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        context = self.settings.context
+
+        def forget() -> None:
+            if self._learning and context is not None:
+                context.learn(self.plan.options.model, appended_records(session))
+            remove_session_file(session)
+            shutil.rmtree(session.path[: -len(".jsonl")], ignore_errors=True)
+
+        await asyncio.to_thread(forget)
 
     def _passed_on(self, event: RunEvent) -> RunEvent:
         """Model output is timed and shown to subscribers as it passes."""
@@ -241,6 +363,7 @@ class CliRun:
                     pass  # still running: it ends on its own now that the child is gone
             if self._tool_server is not None:
                 await self._tool_server.stop()
+            await self._forget_session()
             if self._run_dir:
                 await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
 
@@ -292,6 +415,21 @@ async def _until_done(events: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent
         yield event
         if type(event) is Done:
             return
+
+
+def _resume_failure(facts) -> str | None:
+    """Why the CLI did not even start on the session file, or None. An API error is a result
+    with subtype "success" (it would fail a transcript run too); a failed resume is an
+    `error_during_execution` result ("No conversation found ...") or an exit with no result."""
+    result = facts.result
+    if result is not None:
+        if result.subtype == "error_during_execution":
+            return "; ".join(result.errors) or result.subtype
+        return None
+    if facts.returncode not in (0, None):
+        tail = (facts.stderr_tail or "").strip().splitlines()
+        return f"exit {facts.returncode}" + (f": {tail[-1][:200]}" if tail else "")
+    return None
 
 
 def _arguments(call: ToolCall) -> object:

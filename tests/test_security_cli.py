@@ -74,7 +74,11 @@ async def test_the_cli_gets_no_tools_settings_mcp_or_sessions(start_engine, fake
     assert not set(FORBIDDEN_FLAGS) & set(flags)
     # --resume names only a session file the proxy wrote in its own private cwd's project folder.
     session_file = os.path.join(os.path.expanduser("~"), ".claude", "projects", "".join(c if c.isalnum() else "-" for c in run["cwd"]), f"{flags['--resume']}.jsonl")
-    assert run["resumed"] and run["resumed"][0]["sessionId"] == flags["--resume"] and not os.path.exists(session_file)
+    assert run["resumed"] and run["resumed"][0]["sessionId"] == flags["--resume"]
+    deadline = time.monotonic() + 5
+    while os.path.exists(session_file):  # removed once the child is reaped, just after the answer
+        assert time.monotonic() < deadline, "session file left behind"
+        await asyncio.sleep(0.02)
     assert ("--input-format", "stream-json") == tuple(argv[argv.index("--input-format") : argv.index("--input-format") + 2])
     # User and system text travel on stdin and through a private file, never in argv
     # (argv is world-readable in /proc and ps, and would be parsed as flags).

@@ -95,11 +95,13 @@ async def test_the_cli_gets_no_tools_settings_mcp_or_sessions(start_engine, fake
 
     cwd = run["cwd"]
     assert cwd != str(project) and not cwd.startswith(str(project)) and cwd != os.path.expanduser("~")
-    assert env["TMPDIR"] != "/tmp" and os.path.dirname(env["TMPDIR"]) == os.path.dirname(cwd)  # private, per run
+    run_dir = os.path.dirname(env["TMPDIR"])
+    assert env["TMPDIR"] != "/tmp" and run_dir.startswith(os.path.dirname(cwd) + os.sep)  # private, per run
     deadline = time.monotonic() + 5
-    while os.path.exists(cwd):  # removed once the child is reaped, just after the answer
+    while os.path.exists(run_dir):  # removed once the child is reaped, just after the answer
         assert time.monotonic() < deadline, "run folder left behind"
         await asyncio.sleep(0.02)
+    assert os.listdir(cwd) == []  # the shared cwd stays empty
 
 
 async def test_runs_share_one_empty_private_working_directory_and_have_their_own_tmpdir(start_engine, fake_claude_env):

@@ -82,12 +82,17 @@ def test_negative_fuzzing_gets_only_4xx_and_never_reaches_the_cli(tmp_path):
     # No 5xx, as the proxy itself logged every request.
     statuses = re.findall(r"^\S+ \S+  \S+  .*?  (?:json|stream)  (\d{3})", proxy.output(), re.M)
     assert statuses and not [s for s in statuses if s.startswith("5")], statuses
-    # Nothing malformed reached the CLI: whatever ran got the fixed argv and one valid line.
+    # Nothing malformed reached the CLI: whatever ran got the fixed argv and one valid line, or
+    # (the history as native messages) no line and a session file it could read, ending in a user message.
     for run in recorded_runs(record_dir):
         argv = run["argv"]
-        assert {"--tools=", "--strict-mcp-config", "--setting-sources=", "--no-session-persistence"} <= set(argv)
+        assert {"--tools=", "--strict-mcp-config", "--setting-sources="} <= set(argv)
+        assert "--no-session-persistence" in argv or "--resume" in argv
         model = argv[argv.index("--model") + 1]
         assert re.fullmatch(r"[A-Za-z0-9._:@\[\]-]+", model) and not model.startswith("-")
-        line, rest = run["stdin"].split("\n", 1)
-        assert rest == "" and json.loads(line)["type"] == "user"
+        if "--resume" in argv:
+            assert run["stdin"] == "" and [r for r in run["resumed"] if r.get("type") in ("user", "assistant")][-1]["type"] == "user"
+        else:
+            line, rest = run["stdin"].split("\n", 1)
+            assert rest == "" and json.loads(line)["type"] == "user"
     assert leaked_children(record_dir) == []

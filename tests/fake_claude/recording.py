@@ -71,3 +71,9 @@ class Recorder:
             os.replace(tmp, self.path)
         except OSError:
             pass  # recording must never change the fake's behaviour
+
+
+def sent_text(record: dict) -> str:
+    """Everything a recorded run was given as conversation: its stdin and, for `--resume`
+    runs, the session file's records (the proxy sends the history there, stdin stays empty)."""
+    return record.get("stdin", "") + json.dumps(record.get("resumed") or [], ensure_ascii=False)

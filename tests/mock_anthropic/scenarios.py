@@ -140,6 +140,18 @@ def _transcript_tool_result(body: dict[str, Any]) -> str | None:
     return found[-1].group(1)
 
 
+def tool_once(request: ScenarioRequest) -> Outcome:
+    """Call the first offered client tool once per conversation: once any tool result is in the
+    history (native `tool_result` blocks, or the proxy's transcript tags), answer in text."""
+    for message in request.body.get("messages") or []:
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
+        for block in blocks:
+            if isinstance(block, dict) and (block.get("type") == "tool_result" or "<tool_result" in str(block.get("text", ""))):
+                return text_reply(("Answered", " after the tool."))
+    return tool_use(request)
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -220,6 +232,7 @@ SCENARIOS: dict[str, Scenario] = {
     "thinking": thinking,
     "tool_use": tool_use,
     "client_tools": client_tools,
+    "tool_once": tool_once,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

@@ -2,8 +2,8 @@
 
 Measured on 2.1.328 (conversations-and-quota.md, and again for this module): the CLI reads
 `$HOME/.claude/projects/<cwd, non-alphanumerics as ->/<uuid>.jsonl` at spawn; one record per
-message on a linear `parentUuid` chain suffices, followed after the FIRST user record by its
-`environment`, `model` and `date` attachment records. With `CLAUDE_CODE_RESUME_INTERRUPTED_TURN=1`
+message on a linear `parentUuid` chain suffices, with its `environment`, `model` and `date`
+attachment records first (it renders them as a system message after the first user message). With `CLAUDE_CODE_RESUME_INTERRUPTED_TURN=1`
 and stdin closed without a line it sends the last record as written. No `prompt_snapshot` is
 written, so `--system-prompt-file` is obeyed on every run.
 
@@ -89,7 +89,7 @@ class SessionFile:
 
 
 def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str, model_name: str, attachments: list[dict]) -> list[dict]:
-    """The file's records: the messages on one parentUuid chain, the attachments after the first."""
+    """The file's records: the attachments, then the messages, on one parentUuid chain."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     records: list[dict] = []
     parent: str | None = None
@@ -112,7 +112,12 @@ def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str,
         records.append(record)
         parent = record["uuid"]
 
-    for index, message in enumerate(messages):
+    # Before the first message: after it, a file holding one message would end in attachments
+    # and the CLI would add "Continue from where you left off." to it (measured). The CLI
+    # renders them after the first user message either way.
+    for attachment in attachments:
+        add("attachment", attachment=attachment)
+    for message in messages:
         if message.role == "user":
             add("user", message={"role": "user", "content": list(message.content)})
         else:
@@ -126,9 +131,6 @@ def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str,
                 "stop_sequence": None,
                 "usage": {"input_tokens": 0, "output_tokens": 0},
             })  # fmt: skip
-        if index == 0:
-            for attachment in attachments:
-                add("attachment", attachment=attachment)
     return records
 
 

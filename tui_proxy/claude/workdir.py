@@ -41,11 +41,14 @@ class Workdir:
     swept: int
 
     def close(self) -> None:
-        """The engine stops: its runs folder is already gone; drop an empty sessions folder."""
+        """The engine stops (its runs folder is already gone). The last engine on this data dir
+        removes the sessions folder too, with what the CLI keeps there (a `memory/` folder)."""
         try:
-            os.rmdir(self.sessions_dir)
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            pass  # not empty (another engine) or already gone
+            pass  # another engine still runs here
+        else:
+            shutil.rmtree(self.sessions_dir, ignore_errors=True)
         try:
             os.close(self.lock_fd)
         except OSError:

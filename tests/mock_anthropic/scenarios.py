@@ -152,6 +152,15 @@ def tool_once(request: ScenarioRequest) -> Outcome:
     return tool_use(request)
 
 
+def words(request: ScenarioRequest) -> Outcome:
+    """An answer of `n` words (default 150), different for each turn of a conversation (it
+    names how many messages it answers), for measuring what a conversation costs."""
+    n = request.marker.int_param("n", 150)
+    turn = len(request.body.get("messages") or [])
+    text = " ".join(f"word{(i * 7 + turn) % 1000}" for i in range(n))
+    return text_reply(tuple(text[i : i + 200] for i in range(0, len(text), 200)))
+
+
 def max_tokens(request: ScenarioRequest) -> Outcome:
     return text_reply(("This answer", " is cut short"), stop_reason="max_tokens")
 
@@ -233,6 +242,7 @@ SCENARIOS: dict[str, Scenario] = {
     "tool_use": tool_use,
     "client_tools": client_tools,
     "tool_once": tool_once,
+    "words": words,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

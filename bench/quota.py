@@ -14,6 +14,7 @@ reads the longest previously written prefix of itself (0.1x); the rest is uncach
 
     python bench/quota.py                 # 6 and 40 turns
     python bench/quota.py --turns 12
+    python bench/quota.py --turns 6 --cold   # the conversation is the engine's very first
 
 The proxy's engine answers one warm-up request first: an engine learns the CLI's own
 environment and model records from its first run (see tui_proxy/claude/session_file.py).
@@ -110,9 +111,10 @@ def price(bodies: list[dict]) -> list[Cost]:
 # -- the two ways ----------------------------------------------------------------------------
 
 
-async def through_proxy(rig: Rig, turns: int) -> list[dict]:
+async def through_proxy(rig: Rig, turns: int, cold: bool) -> list[dict]:
     client = rig.clients["oauth"]
-    await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "warm up"}])
+    if not cold:
+        await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "warm up"}])
     messages: list[dict] = [{"role": "system", "content": SYSTEM}]
     bodies = []
     for turn in range(turns):
@@ -172,7 +174,7 @@ def table(title: str, costs: list[Cost]) -> float:
     return total
 
 
-async def main(turn_counts: list[int]) -> None:
+async def main(turn_counts: list[int], cold: bool) -> None:
     cli = find_real_cli()
     if not cli:
         sys.exit("the pinned real CLI is not installed (scripts/install-claude-cli.sh, or CLAUDE_REAL_CLI)")
@@ -181,12 +183,12 @@ async def main(turn_counts: list[int]) -> None:
             root = Path(scratch)
             rig = await Rig(cli, root, [Profile("oauth")]).start()
             try:
-                proxy = await through_proxy(rig, turns)
+                proxy = await through_proxy(rig, turns, cold)
                 alive = await kept_alive(cli, rig, root, turns)
             finally:
                 await rig.close()
         assert len(proxy) == len(alive) == turns, (len(proxy), len(alive))
-        print(f"\n=== {turns} turns (uncached-token equivalents: read 0.1x, 1h write 2x, 5m write 1.25x, uncached 1x)")
+        print(f"\n=== {turns} turns{', cold engine' if cold else ''} (uncached-token equivalents: read 0.1x, 1h write 2x, 5m write 1.25x, uncached 1x)")
         a = table("through the proxy (one request per turn, the whole history each time)", price(proxy))
         b = table("one kept-alive CLI process (one stream-json user line per turn)", price(alive))
         print(f"\nratio proxy / kept-alive over {turns} turns: {a / b:.3f}x")
@@ -195,4 +197,6 @@ async def main(turn_counts: list[int]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, action="append", help="conversation length (repeatable; default 6 and 40)")
-    asyncio.run(main(parser.parse_args().turns or [6, 40]))
+    parser.add_argument("--cold", action="store_true", help="no warm-up request: the conversation is the engine's first (it learns the CLI's records)")
+    args = parser.parse_args()
+    asyncio.run(main(args.turns or [6, 40], args.cold))

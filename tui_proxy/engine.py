@@ -105,7 +105,7 @@ class Engine:
             )
         inherited = default_inherited_env()
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
-        self._workdir = workdir = await asyncio.to_thread(open_workdir, str(config.data_dir), inherited.get("HOME") or os.path.expanduser("~"))
+        self._workdir = workdir = await asyncio.to_thread(open_workdir, str(config.data_dir), inherited.get("HOME") or os.path.expanduser("~"), inherited.get("CLAUDE_CONFIG_DIR"))
         runs_dir = workdir.runs_dir
         self.runs = Runs(RunSettings(
             cli_path=self.cli_status.path or config.claude,

@@ -30,10 +30,11 @@ from .history import Message
 CLI_FORMAT_VERSION = "2.1.328"
 
 
-def project_dir(home: str, cwd: str) -> str:
-    """Where the CLI looks for the session files of runs in `cwd`."""
+def project_dir(home: str, cwd: str, config_dir: str | None = None) -> str:
+    """Where the CLI looks for the session files of runs in `cwd` (its config dir is
+    `$CLAUDE_CONFIG_DIR` when set, else `~/.claude`)."""
     slug = "".join(c if c.isalnum() else "-" for c in cwd)
-    return os.path.join(home, ".claude", "projects", slug)
+    return os.path.join(config_dir or os.path.join(home, ".claude"), "projects", slug)
 
 
 def today() -> str:

@@ -55,14 +55,14 @@ class Workdir:
             pass
 
 
-def open_workdir(data_dir: str, home: str) -> Workdir:
+def open_workdir(data_dir: str, home: str, config_dir: str | None = None) -> Workdir:
     """Make (or reuse) the layout, sweep a crash's leftovers if we are alone, lock it shared."""
     root = os.path.join(data_dir, "cli")
     _private_dir(data_dir)
     _private_dir(root)
     cwd = os.path.join(root, "cwd")
     _private_dir(cwd)
-    sessions_dir = project_dir(home, cwd)
+    sessions_dir = project_dir(home, cwd, config_dir)
     fd = os.open(os.path.join(root, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
     swept = 0
     try:

@@ -99,8 +99,9 @@ def _tool_name(request: ScenarioRequest) -> str:
 
 
 def _last_tool_result(body: dict[str, Any]) -> str | None:
-    """The text of the tool_result in the last message, if the last message carries one."""
-    messages = body.get("messages") or []
+    """The text of the tool_result in the last message, if the last message carries one.
+    (A system message the CLI puts at the end, its environment, does not count.)"""
+    messages = [m for m in body.get("messages") or [] if m.get("role") != "system"]
     if not messages or not isinstance(messages[-1].get("content"), list):
         return None
     for block in messages[-1]["content"]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.contract_env import Profile, Rig
+from tests.mock_anthropic.replies import CACHE_CREATION_INPUT_TOKENS, CACHE_READ_INPUT_TOKENS, INPUT_TOKENS
 from tests.real_cli import find_real_cli, require_real_cli
 from tui_proxy.claude import run as run_module
 from tui_proxy.events import Event, HistorySent
@@ -53,6 +54,7 @@ def user(text: str, tag: str) -> dict:
 class Record:
     bodies: dict[str, dict] = field(default_factory=dict)  # by tag: the upstream body that answered it
     answers: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, object] = field(default_factory=dict)
     sequences: dict[str, list[str]] = field(default_factory=dict)  # conversation -> tags in order
     history_events: list[HistorySent] = field(default_factory=list)
     leftovers: dict[str, list[str]] = field(default_factory=dict)
@@ -78,6 +80,7 @@ async def _ask(rig: Rig, record: Record, tag: str, messages: list[dict], **extra
     reply = await client.chat.completions.create(model="sonnet", messages=messages, **extra)  # type: ignore[arg-type]
     message = reply.choices[0].message
     record.answers[tag] = message.content or ""
+    record.usage[tag] = reply.usage
     new = [r.body for r in rig.mock.message_requests()[before:] if _tag_of(r.body) == tag]
     if new:
         record.bodies[tag] = new[-1]
@@ -337,6 +340,14 @@ def test_a_failed_resume_falls_back_to_the_transcript_visibly(record: Record) ->
     assert record.answers["fallback"] == "Hello from the mock Anthropic API."
     (event,) = [e for e in record.history_events if e.fallback]
     assert event.mode == "transcript" and event.reason.startswith("resume_failed: No conversation found with session ID")
+
+
+@pytest.mark.parametrize("tag", ["plain-3", "fallback"])
+def test_usage_counts_the_cache_of_the_one_api_call_that_answered(record: Record, tag: str) -> None:
+    # The mock reports fixed counts per call; a failed resume makes no call, so adds nothing.
+    usage = record.usage[tag]
+    assert usage.prompt_tokens == INPUT_TOKENS + CACHE_READ_INPUT_TOKENS + CACHE_CREATION_INPUT_TOKENS
+    assert usage.prompt_tokens_details.cached_tokens == CACHE_READ_INPUT_TOKENS
 
 
 def test_every_other_run_resumed_a_session_file(record: Record) -> None:

@@ -13,7 +13,6 @@ Everything runs once per module (one engine, one mock); the tests judge the reco
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import json
 import os
@@ -27,23 +26,13 @@ import pytest
 from tests.contract_env import Profile, Rig
 from tests.mock_anthropic.replies import CACHE_CREATION_INPUT_TOKENS, CACHE_READ_INPUT_TOKENS, INPUT_TOKENS
 from tests.real_cli import find_real_cli, require_real_cli
+from tests.test_images import PNG
+from tests.test_tools_real_cli import WEATHER
 from tui_proxy.claude import run as run_module
 from tui_proxy.events import Event, HistorySent
 
 LONG_SYSTEM = " ".join(f"Rule {i}: answer plainly, cite nothing, keep to the point of question {i}." for i in range(120))
 TURNS = 6
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
-)).decode()
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather of a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 def user(text: str, tag: str) -> dict:

@@ -8,6 +8,12 @@ the reader (`claude/reader.py`, no I/O) makes of its stdout: `Text`, `Thinking`,
 tool-call pieces, then one `Done`; a failure raises the `ProxyError` that `outcome` chose.
 `finish()` always runs after, and reaps the child. Every live run is owned by `runs.Runs`.
 
+The conversation: written by `prepare()` into a new session file the CLI resumes (the history as
+native messages, so the prompt cache reads it back: `session_file.py`), removed by `finish()`
+once the child has exited. A history the file cannot express goes as a transcript on stdin; a
+CLI that cannot resume the file is replaced, before any output, by a transcript run in the same
+folder. Each run says which it was (`HistorySent`).
+
 Client tools: the run serves them on its own loopback MCP endpoint and hands the CLI a private
 `--mcp-config`. When the model's message ends with client tool calls, `events()` ends with
 `Done(finish_reason="tool_calls")` while the CLI waits for the results; the run is then either

@@ -44,6 +44,7 @@ class Record:
     bodies: dict[str, dict] = field(default_factory=dict)  # by tag: the upstream body that answered it
     answers: dict[str, str] = field(default_factory=dict)
     usage: dict[str, object] = field(default_factory=dict)
+    during: dict[str, list[dict]] = field(default_factory=dict)  # by tag: every body the mock got meanwhile
     sequences: dict[str, list[str]] = field(default_factory=dict)  # conversation -> tags in order
     history_events: list[HistorySent] = field(default_factory=list)
     leftovers: dict[str, list[str]] = field(default_factory=dict)
@@ -70,7 +71,8 @@ async def _ask(rig: Rig, record: Record, tag: str, messages: list[dict], **extra
     message = reply.choices[0].message
     record.answers[tag] = message.content or ""
     record.usage[tag] = reply.usage
-    new = [r.body for r in rig.mock.message_requests()[before:] if _tag_of(r.body) == tag]
+    record.during[tag] = [r.body for r in rig.mock.message_requests()[before:]]
+    new = [body for body in record.during[tag] if _tag_of(body) == tag]
     if new:
         record.bodies[tag] = new[-1]
     return message.model_dump(exclude_none=True)
@@ -261,6 +263,16 @@ def test_each_turn_repeats_the_previous_prefix_byte_for_byte(record: Record, nam
     # The conversation's own turns, nothing else after the first message's environment:
     assert [m["role"] for m in bodies[-1]["messages"]][:2] == ["user", "system"]
     assert all(m["role"] != "system" for m in bodies[-1]["messages"][2:])
+
+
+def test_the_run_after_a_tool_round_repeats_the_continued_runs_prefix(record: Record) -> None:
+    # The continued CLI's request with the tool result; the next turn is a new run from a session file.
+    (continued,) = record.during["tools-1"]
+    after = record.bodies["tools-2"]
+    assert any(b.get("type") == "tool_result" for b in continued["messages"][-1]["content"])
+    assert _dumps(after["system"]) == _dumps(continued["system"]) and _dumps(after["tools"]) == _dumps(continued["tools"])
+    cut = _last_breakpoint(continued["messages"])
+    assert _dumps(_stripped(after["messages"][: cut + 1])) == _dumps(_stripped(continued["messages"][: cut + 1]))
 
 
 def test_the_system_prompt_reaches_the_api_as_sent(record: Record) -> None:

@@ -48,8 +48,8 @@ def test_turns_become_alternating_messages_with_native_tool_blocks_in_order():
     )
     # The results lead the next user message, then the user's text.
     assert messages[2].content == (
-        {"type": "tool_result", "tool_use_id": "call_1", "content": "18C"},
-        {"type": "tool_result", "tool_use_id": stand_in, "content": "boom", "is_error": True},
+        {"tool_use_id": "call_1", "type": "tool_result", "content": [{"type": "text", "text": "18C"}]},
+        {"tool_use_id": stand_in, "type": "tool_result", "content": [{"type": "text", "text": "boom"}], "is_error": True},
         {"type": "text", "text": "Thanks"},
     )
 

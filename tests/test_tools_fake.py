@@ -89,7 +89,7 @@ async def test_a_changed_conversation_gets_a_new_run_with_the_history_as_native_
     messages = [r["message"] for r in runs[1]["resumed"] if r.get("type") in ("user", "assistant")]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert {"type": "tool_use", "id": call.id, "name": "mcp__client__get_weather", "input": json.loads(call.function.arguments)} in messages[1]["content"]
-    assert messages[2]["content"] == [{"type": "tool_result", "tool_use_id": call.id, "content": "18C and sunny"}]
+    assert messages[2]["content"] == [{"tool_use_id": call.id, "type": "tool_result", "content": [{"type": "text", "text": "18C and sunny"}]}]
     await wait_for_no_children()  # the parked run was stopped, not left waiting
 
 

@@ -87,7 +87,7 @@ async def test_changed_conversation_gets_a_new_run_with_the_history_as_native_bl
     first_request, followup = mock.message_requests()
     assert followup.headers["x-claude-code-session-id"] != first_request.headers["x-claude-code-session-id"]
     results = [b for m in followup.body["messages"] if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_result"]
-    assert results == [{"type": "tool_result", "tool_use_id": call.id, "content": "cloudy"}]
+    assert results == [{"tool_use_id": call.id, "type": "tool_result", "content": [{"type": "text", "text": "cloudy"}]}]
 
 
 async def test_tool_round_trip_stream(client):

@@ -82,7 +82,10 @@ def native_messages(conversation: Conversation) -> tuple[Message, ...] | NotNati
 
 def _blocks(turn: Turn) -> tuple[dict, ...] | NotNative:
     if turn.role == "tool":
-        block: dict = {"type": "tool_result", "tool_use_id": tool_use_id(turn.tool_call_id or ""), "content": turn.text}
+        # The shape (and key order) the CLI itself sends for an MCP tool's result, so that a
+        # run continued after tool calls and the next turn's resumed run share their prefix.
+        text = turn.text
+        block: dict = {"tool_use_id": tool_use_id(turn.tool_call_id or ""), "type": "tool_result", "content": [{"type": "text", "text": text}] if text else ""}
         if turn.is_error:
             block["is_error"] = True
         return (block,)

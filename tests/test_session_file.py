@@ -93,3 +93,20 @@ def test_records_chain_attachments_then_messages(tmp_path):
 def test_an_unknown_model_or_environment_is_left_for_the_cli_to_write():
     context = CliContext()
     assert context.attachments("sonnet", "2026-12-02") == [{"type": "date", "date": "2026-12-02"}]
+
+
+def test_learnt_records_are_kept_for_the_next_start_of_the_same_cli(tmp_path):
+    path = str(tmp_path / "cli-records.json")
+    context = CliContext.load(path, "2.1.328")
+    assert context.needs_check("sonnet") and not context.knows("sonnet")
+    context.learn("sonnet", [
+        {"type": "attachment", "attachment": {"type": "environment", "snapshot": {"workingDirectory": "/w"}}},
+        {"type": "attachment", "attachment": {"type": "model", "identity": {"modelId": "m"}, "text": "You are m."}},
+    ])
+    assert context.knows("sonnet") and not context.needs_check("sonnet")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = CliContext.load(path, "2.1.328")
+    # Known, but checked again by the new engine's first run (the CLI mends what changed).
+    assert again.knows("sonnet") and again.needs_check("sonnet")
+    assert again.attachments("sonnet", "2026-12-03")[0] == {"type": "environment", "snapshot": {"workingDirectory": "/w"}}
+    assert not CliContext.load(path, "2.1.400").knows("sonnet")  # another CLI version: learn afresh

@@ -117,7 +117,7 @@ class Engine:
             kill_grace=KILL_GRACE,
             workdir=workdir.cwd,
             sessions_dir=workdir.sessions_dir,
-            context=CliContext(),
+            context=await asyncio.to_thread(CliContext.load, os.path.join(workdir.root, "cli-records.json"), self.cli_status.version or ""),
         ))
         if config.capture:
             await self._open_store()

@@ -133,7 +133,7 @@ class CliRun:
         settings, model = self.settings, self.plan.options.model
         context = settings.context or CliContext()
         assert settings.sessions_dir is not None
-        self._learning = not context.knows(model)
+        self._learning = context.needs_check(model)
         session_id = str(uuid.uuid4())  # a new one per request: nothing is shared between requests
         identity = context.models.get(model, {}).get("identity", {})
         records = session_records(
@@ -292,9 +292,9 @@ class CliRun:
         its API call); later runs then write them themselves and the prefix holds."""
         context = self.settings.context
         if context is not None:
-            records = await asyncio.to_thread(appended_records, session)
-            context.learn(self.plan.options.model, records)
-            self._learning = not context.knows(self.plan.options.model)
+            model = self.plan.options.model
+            await asyncio.to_thread(lambda: context.learn(model, appended_records(session)))
+            self._learning = context.needs_check(model)
 
     async def _forget_session(self) -> None:
         """After the child exited: learn what the CLI appended (if it could), remove the file

@@ -46,15 +46,40 @@ def today() -> str:
 class CliContext:
     """What the CLI says about its environment and each model, learnt from its own records.
 
-    Shared by every run of an engine (the working directory is the same for all of them).
-    Until something is learnt, a resumed run keeps the CLI's persistence on and the CLI
-    writes what it thinks into the file; `learn` reads it back before the file goes.
+    Shared by every run of an engine (the working directory is the same for all of them), and
+    kept in `path` (0600) for the next start of the same CLI version. The first run of each
+    model in an engine's life keeps the CLI's persistence on: the CLI then appends to the file
+    whatever it sees differently (or all of it, when nothing is known yet) and `learn` reads
+    that back before the file goes, so a stale record (another shell, a new kernel) mends itself.
     """
 
     environment: dict | None = None
     #: The model attachment (identity and text) per `--model` value.
     models: dict[str, dict] = field(default_factory=dict)
+    #: Models whose records a run of this engine has checked with the CLI.
+    checked: set[str] = field(default_factory=set)
+    path: str | None = None
+    version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, path: str, version: str) -> "CliContext":
+        """The records kept for this CLI version, else an empty context that will keep them."""
+        context = cls(path=path, version=version)
+        try:
+            with open(path, encoding="utf-8") as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            return context
+        if isinstance(saved, dict) and saved.get("version") == version:
+            if isinstance(saved.get("environment"), dict):
+                context.environment = saved["environment"]
+            if isinstance(saved.get("models"), dict):
+                context.models = {k: v for k, v in saved["models"].items() if isinstance(v, dict)}
+        return context
+
+    def needs_check(self, model: str) -> bool:
+        return model not in self.checked
 
     def knows(self, model: str) -> bool:
         return self.environment is not None and model in self.models
@@ -69,7 +94,8 @@ class CliContext:
         return out
 
     def learn(self, model: str, records: list[dict]) -> None:
-        """Take the CLI's `environment` and `model` attachments from records it wrote."""
+        """Take the CLI's `environment` and `model` attachments from records it wrote (blocking:
+        call it off the event loop)."""
         with self._lock:
             for record in records:
                 attachment = record.get("attachment") if record.get("type") == "attachment" else None
@@ -79,6 +105,22 @@ class CliContext:
                     self.environment = attachment["snapshot"]
                 elif attachment.get("type") == "model" and isinstance(attachment.get("identity"), dict) and isinstance(attachment.get("text"), str):
                     self.models[model] = {"type": "model", "identity": attachment["identity"], "text": attachment["text"]}
+            if self.knows(model):
+                self.checked.add(model)
+            self._save()
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        data = {"version": self.version, "environment": self.environment, "models": self.models}
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # only a saving for the next start
 
 
 @dataclass(frozen=True, slots=True)

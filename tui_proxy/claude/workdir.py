@@ -63,6 +63,7 @@ def open_workdir(data_dir: str, home: str, config_dir: str | None = None) -> Wor
     cwd = os.path.join(root, "cwd")
     _private_dir(cwd)
     sessions_dir = project_dir(home, cwd, config_dir)
+    _private_dir(sessions_dir)  # 0700 even if an earlier CLI made it (its runs may write there too)
     fd = os.open(os.path.join(root, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
     swept = 0
     try:

@@ -334,7 +334,8 @@ def test_prompt_and_system_prompt_never_in_argv(runs: Runs) -> None:
         joined = "\0".join(argv)
         assert "Contract case" not in joined and "[[mock:" not in joined, argv
         assert "CONTRACT-SYS-" not in joined, argv
-        assert "Contract case" in call.spawned[0].stdin  # it went on stdin instead
+        # It went in the session file the CLI resumed instead (nothing on stdin; gone after the run).
+        assert "--resume" in argv and call.spawned[0].stdin == ""
         prompt_file = argv[argv.index("--system-prompt-file") + 1]
         assert Path(prompt_file).name == "system-prompt.txt"
 

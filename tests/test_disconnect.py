@@ -13,6 +13,7 @@ import pytest
 
 from bench.soak import is_live_fake, recorded_runs, settle_leaks
 from conftest import children_of, strict_client, wait_until
+from tests.fake_claude.recording import sent_text
 
 #: The issue's bound is one second; a loaded 2-core CI machine gets a margin.
 BOUND = 2.0
@@ -29,7 +30,7 @@ async def the_child(record_dir, marker: str, timeout: float = 10.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for run in recorded_runs(record_dir):
-            if marker in run["stdin"] and is_live_fake(run["pid"]):
+            if marker in sent_text(run) and is_live_fake(run["pid"]):
                 return run["pid"]
         await asyncio.sleep(0.02)
     raise AssertionError(f"no running child for {marker!r}")
@@ -86,7 +87,7 @@ async def test_an_sdk_client_that_times_out_ends_its_child(start_engine, fake_cl
         with pytest.raises(openai.APITimeoutError):
             await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:hang]] sdk json"}])
         left_at = time.monotonic()
-        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk json" in r["stdin"])
+        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk json" in sent_text(r))
         await seconds_until_gone(pid)
         assert time.monotonic() - left_at < BOUND
 
@@ -97,7 +98,7 @@ async def test_an_sdk_client_that_times_out_ends_its_child(start_engine, fake_cl
             break
         await stream.close()  # the SDK's way of leaving a stream early
         left_at = time.monotonic()
-        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk stream" in r["stdin"])
+        pid = next(r["pid"] for r in recorded_runs(fake_claude_env) if "sdk stream" in sent_text(r))
         await seconds_until_gone(pid)
         assert time.monotonic() - left_at < BOUND
     assert await settle_leaks(fake_claude_env, timeout=1.0) == []

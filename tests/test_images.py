@@ -13,8 +13,10 @@ PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100
 
 
 def stdin_blocks(record_dir: Path) -> list[dict]:
+    """The content of the message the run answered: the last record of its session file."""
     record = json.loads(max(record_dir.glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
-    return json.loads(record["stdin"])["message"]["content"]
+    users = [r["message"] for r in record["resumed"] if r.get("type") == "user"]
+    return users[-1]["content"]
 
 
 def ask(*parts: dict) -> list[dict]:
@@ -40,8 +42,9 @@ async def test_images_in_history_keep_their_place(openai_client, fake_claude_env
     image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
     messages = [*ask(image), {"role": "assistant", "content": "A pixel."}, {"role": "user", "content": "And its colour?"}]
     await openai_client.chat.completions.create(model="sonnet", messages=messages)
-    kinds = [b["type"] for b in stdin_blocks(fake_claude_env)]
-    assert kinds == ["text", "image", "text"]
+    record = json.loads(max(fake_claude_env.glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    contents = [[b["type"] for b in r["message"]["content"]] for r in record["resumed"] if r.get("type") in ("user", "assistant")]
+    assert contents == [["text", "image"], ["text"], ["text"]]  # native messages: the image in its own turn
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from bench.soak import recorded_runs, settle_leaks
 from tests.conftest import strict_client
 from tui_proxy.config import Config
 from tui_proxy.server.admission import Admission, prompt_chars
+from tests.fake_claude.recording import sent_text
 
 MAX_PROMPT_CHARS = Config().max_prompt_chars
 
@@ -100,7 +101,7 @@ async def test_a_client_leaving_the_queue_frees_its_place(start_engine, fake_cla
         status, _, _ = await post(engine, chat(f"[[fake:echo]] after {i}"))
         assert status == 200
     # The one that left was never run, and its exchange is closed (not left open).
-    assert [r for r in recorded_runs(fake_claude_env) if "gives up" in r["stdin"]] == []
+    assert [r for r in recorded_runs(fake_claude_env) if "gives up" in sent_text(r)] == []
     assert await settle_leaks(fake_claude_env) == []
 
 

@@ -82,11 +82,18 @@ def test_negative_fuzzing_gets_only_4xx_and_never_reaches_the_cli(tmp_path):
     # No 5xx, as the proxy itself logged every request.
     statuses = re.findall(r"^\S+ \S+  \S+  .*?  (?:json|stream)  (\d{3})", proxy.output(), re.M)
     assert statuses and not [s for s in statuses if s.startswith("5")], statuses
-    # Nothing malformed reached the CLI: whatever ran got the fixed argv and one valid line.
+    # Nothing malformed reached the CLI: whatever ran got the fixed argv and one valid line, or
+    # (the history as native messages) no line and a session file it could read, ending in a user message.
     for run in recorded_runs(record_dir):
         argv = run["argv"]
-        assert {"--tools=", "--strict-mcp-config", "--setting-sources=", "--no-session-persistence"} <= set(argv)
+        assert {"--tools=", "--strict-mcp-config", "--setting-sources="} <= set(argv)
+        assert "--no-session-persistence" in argv or "--resume" in argv
         lines = [json.loads(line) for line in run["stdin"].splitlines()]
+        if "--resume" in argv:
+            assert lines == [] and [r for r in run["resumed"] if r.get("type") in ("user", "assistant")][-1]["type"] == "user"
+            model = argv[argv.index("--model") + 1]
+            assert re.fullmatch(r"[A-Za-z0-9._:@\[\]-]+", model) and not model.startswith("-")
+            continue
         if not lines:
             continue  # a CLI started ahead that no request took (runs/pool.py)
         # Control requests (a CLI started ahead is told its model), then exactly one user line.

@@ -19,7 +19,7 @@ from tests.conftest import strict_client
 SECRET_SYSTEM = "system prompt that must stay private 7f3a"
 #: Flags that would give the model the machine, or the user's configuration.
 FORBIDDEN_FLAGS = (
-    "--dangerously-skip-permissions", "--permission-mode", "--add-dir", "--resume", "--continue",
+    "--dangerously-skip-permissions", "--permission-mode", "--add-dir", "--continue",
     "--session-id", "--settings", "--plugin-dir", "--allowedTools", "--allowed-tools", "--ide",
 )  # fmt: skip
 
@@ -29,6 +29,11 @@ async def one_run(engine, fake_claude_env, messages, **extra) -> dict:
         await client.chat.completions.create(model="sonnet", messages=messages, **extra)
     runs = recorded_runs(fake_claude_env)
     return max(runs, key=lambda r: r["pid"]) if len(runs) > 1 else runs[0]
+
+
+def sent(run: dict) -> str:
+    """What the run was given: its stdin and the session file it resumed."""
+    return run["stdin"] + json.dumps(run.get("resumed"), ensure_ascii=False)
 
 
 def flag_values(argv: list[str]) -> dict[str, str | None]:
@@ -62,14 +67,24 @@ async def test_the_cli_gets_no_tools_settings_mcp_or_sessions(start_engine, fake
     assert "--tools=" in argv and "--tools" not in argv  # equals form: nothing swallowed, no tools
     assert "--strict-mcp-config" in argv and "--mcp-config" not in flags
     assert "--setting-sources=" in argv
-    assert "--no-session-persistence" in argv
+    # No session files of the CLI's making: each run resumes a session file the proxy wrote
+    # (removed after the run); only while the engine learns the CLI's own attachment records
+    # (its first runs) may the CLI append to that file.
+    assert "--no-session-persistence" in argv or flags.get("--resume")
     assert not set(FORBIDDEN_FLAGS) & set(flags)
+    # --resume names only a session file the proxy wrote in its own private cwd's project folder.
+    session_file = os.path.join(os.path.expanduser("~"), ".claude", "projects", "".join(c if c.isalnum() else "-" for c in run["cwd"]), f"{flags['--resume']}.jsonl")
+    assert run["resumed"] and run["resumed"][0]["sessionId"] == flags["--resume"]
+    deadline = time.monotonic() + 5
+    while os.path.exists(session_file):  # removed once the child is reaped, just after the answer
+        assert time.monotonic() < deadline, "session file left behind"
+        await asyncio.sleep(0.02)
     assert ("--input-format", "stream-json") == tuple(argv[argv.index("--input-format") : argv.index("--input-format") + 2])
     # User and system text travel on stdin and through a private file, never in argv
     # (argv is world-readable in /proc and ps, and would be parsed as flags).
     joined = "\0".join(argv)
     assert "91c2" not in joined and SECRET_SYSTEM not in joined and "alice" not in joined
-    assert "91c2" in run["stdin"] and run["system_prompt"] == SECRET_SYSTEM
+    assert "91c2" in sent(run) and run["system_prompt"] == SECRET_SYSTEM
     prompt_file = flags["--system-prompt-file"]
     assert prompt_file and not prompt_file.startswith(str(project))
 
@@ -80,14 +95,16 @@ async def test_the_cli_gets_no_tools_settings_mcp_or_sessions(start_engine, fake
 
     cwd = run["cwd"]
     assert cwd != str(project) and not cwd.startswith(str(project)) and cwd != os.path.expanduser("~")
-    assert env["TMPDIR"] != "/tmp" and os.path.dirname(env["TMPDIR"]) == os.path.dirname(cwd)  # private, per run
+    run_dir = os.path.dirname(env["TMPDIR"])
+    assert env["TMPDIR"] != "/tmp" and run_dir.startswith(os.path.dirname(cwd) + os.sep)  # private, per run
     deadline = time.monotonic() + 5
-    while os.path.exists(cwd):  # removed once the child is reaped, just after the answer
+    while os.path.exists(run_dir):  # removed once the child is reaped, just after the answer
         assert time.monotonic() < deadline, "run folder left behind"
         await asyncio.sleep(0.02)
+    assert os.listdir(cwd) == []  # the shared cwd stays empty
 
 
-async def test_each_run_has_its_own_empty_private_working_directory(start_engine, fake_claude_env):
+async def test_runs_share_one_empty_private_working_directory_and_have_their_own_tmpdir(start_engine, fake_claude_env):
     engine = await start_engine(first_output_timeout=30)
 
     async def hang(i: int):
@@ -103,22 +120,26 @@ async def test_each_run_has_its_own_empty_private_working_directory(start_engine
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     runs = recorded_runs(fake_claude_env)
+    # One fixed cwd (the CLI names it in every conversation's cached prefix), private and empty.
     cwds = {r["cwd"] for r in runs}
-    assert len(cwds) == 2  # never shared between runs
+    assert cwds == {str(engine.config.data_dir / "cli" / "cwd")}
+    tmpdirs = {r["env"]["TMPDIR"] for r in runs}
+    assert len(tmpdirs) == 2  # each run's own folder: never shared between runs
     for run in runs:
         cwd = run["cwd"]
         assert os.listdir(cwd) == []  # nothing for the CLI to auto-load (CLAUDE.md, .mcp.json)
-        for path in (cwd, os.path.dirname(cwd), run["env"]["TMPDIR"]):
+        run_dir = os.path.dirname(run["env"]["TMPDIR"])
+        for path in (cwd, os.path.dirname(cwd), run_dir, run["env"]["TMPDIR"]):
             mode = stat.S_IMODE(os.stat(path).st_mode)
             assert mode & 0o077 == 0, (path, oct(mode))  # no other user can look in or plant files
-        prompt_file = os.path.join(os.path.dirname(cwd), "system-prompt.txt")
+        prompt_file = os.path.join(run_dir, "system-prompt.txt")
         assert not os.path.exists(prompt_file) or stat.S_IMODE(os.stat(prompt_file).st_mode) == 0o600
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert await settle_leaks(fake_claude_env, timeout=3.0) == []
-    for cwd in cwds:
-        assert not os.path.exists(cwd)
+    for tmpdir in tmpdirs:
+        assert not os.path.exists(os.path.dirname(tmpdir))
 
 
 async def test_the_system_prompt_file_is_private(start_engine, fake_claude_env):
@@ -143,7 +164,8 @@ async def test_the_system_prompt_file_is_private(start_engine, fake_claude_env):
 async def test_the_stdin_line_is_one_json_user_message(start_engine, fake_claude_env):
     engine = await start_engine()
     text = 'quote " backslash \\ newline \n u2028 \u2028 nul-ish \x01 [[fake:echo]]'
-    run = await one_run(engine, fake_claude_env, [{"role": "user", "content": text}])
+    # A history a session file cannot express (it starts with the assistant) goes on stdin.
+    run = await one_run(engine, fake_claude_env, [{"role": "assistant", "content": "Hi."}, {"role": "user", "content": text}])
     lines = run["stdin"].split("\n")
     assert lines[-1] == "" and len(lines) == 2  # exactly one line, then EOF
     message = json.loads(lines[0])
@@ -166,7 +188,7 @@ async def test_client_tools_reach_the_cli_only_through_the_proxys_own_authentica
         async with strict_client(engine) as client:
             answer = await client.chat.completions.create(model="sonnet", tools=tools, messages=[{"role": "user", "content": f"[[fake:tool_call]] call {i}"}])
         assert answer.choices[0].finish_reason == "tool_calls"
-        run = next(r for r in recorded_runs(fake_claude_env) if f"call {i}" in r["stdin"])
+        run = next(r for r in recorded_runs(fake_claude_env) if f"call {i}" in sent(r))
         flags = flag_values(run["argv"])
         assert "--tools=" in run["argv"] and "--strict-mcp-config" in run["argv"]
         assert sorted(flags["--allowedTools"].split(",")) == ["mcp__client__get_time", "mcp__client__get_weather"]

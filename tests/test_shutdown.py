@@ -16,6 +16,7 @@ import pytest
 from bench.soak import Headless, capture_rows, is_live_fake, leaked_children, proxy_children, recorded_runs
 from tests.conftest import fake_config
 from tui_proxy.engine import Engine
+from tests.fake_claude.recording import sent_text
 
 #: The issue's bound.
 EXIT_BOUND = 10.0
@@ -90,7 +91,7 @@ async def test_a_signal_ends_everything_cleanly_within_ten_seconds(tmp_path, rec
         raw = await asyncio.wait_for(queued[0].read(), 5)
         assert raw.startswith(b"HTTP/1.1 503") and b"server_shutting_down" in raw
         # Not a single new run was started for the queued request during shutdown.
-        assert not [r for r in recorded_runs(record_dir) if "queued" in r["stdin"]]
+        assert not [r for r in recorded_runs(record_dir) if "queued" in sent_text(r)]
 
         assert [p for p in pids if is_live_fake(p)] == []
         assert leaked_children(record_dir) == []

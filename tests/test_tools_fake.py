@@ -75,7 +75,7 @@ async def test_non_stream_round_trip_continues_the_same_run(openai_client, fake_
     assert 0 < second.usage.prompt_tokens  # this request's share of the run
 
 
-async def test_a_changed_conversation_gets_a_new_run_with_the_transcript(openai_client, fake_claude_env):
+async def test_a_changed_conversation_gets_a_new_run_with_the_history_as_native_blocks(openai_client, fake_claude_env):
     first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (call,) = first.choices[0].message.tool_calls
     edited = [{"role": "system", "content": "Be brief."}, *ASK]
@@ -84,9 +84,11 @@ async def test_a_changed_conversation_gets_a_new_run_with_the_transcript(openai_
     assert second.choices[0].message.content == "The tool returned: 18C and sunny"
     runs = records(fake_claude_env)
     assert len(runs) == 2
-    stdin = runs[1]["stdin"]
-    assert f'<tool_call id=\\"{call.id}\\" name=\\"get_weather\\">' in stdin  # the new run got the transcript
-    assert f'<tool_result tool_call_id=\\"{call.id}\\">' in stdin
+    assert runs[1]["stdin"] == ""  # the new run resumed a session file holding the history:
+    messages = [r["message"] for r in runs[1]["resumed"] if r.get("type") in ("user", "assistant")]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert {"type": "tool_use", "id": call.id, "name": "mcp__client__get_weather", "input": json.loads(call.function.arguments)} in messages[1]["content"]
+    assert messages[2]["content"] == [{"tool_use_id": call.id, "type": "tool_result", "content": [{"type": "text", "text": "18C and sunny"}]}]
     await wait_for_no_children()  # the parked run was stopped, not left waiting
 
 

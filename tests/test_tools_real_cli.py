@@ -78,7 +78,7 @@ async def test_tool_round_trip_non_stream(client, mock):
     assert [(b["tool_use_id"], b["content"][0]["text"]) for b in results] == [(call.id, "18C and sunny")]
 
 
-async def test_changed_conversation_gets_a_new_run_with_the_transcript(client, mock):
+async def test_changed_conversation_gets_a_new_run_with_the_history_as_native_blocks(client, mock):
     first = await client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (call,) = first.choices[0].message.tool_calls
     messages = [{"role": "system", "content": "Be brief."}, *ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "cloudy"}]
@@ -86,6 +86,8 @@ async def test_changed_conversation_gets_a_new_run_with_the_transcript(client, m
     assert second.choices[0].message.content == "Tool result received: cloudy"
     first_request, followup = mock.message_requests()
     assert followup.headers["x-claude-code-session-id"] != first_request.headers["x-claude-code-session-id"]
+    results = [b for m in followup.body["messages"] if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_result"]
+    assert results == [{"tool_use_id": call.id, "type": "tool_result", "content": [{"type": "text", "text": "cloudy"}]}]
 
 
 async def test_tool_round_trip_stream(client):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -28,7 +29,8 @@ from aiohttp import web
 from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
 from .claude.run import RunSettings
-from .claude.run_dir import claim_runs_dir
+from .claude.session_file import CliContext
+from .claude.workdir import Workdir, open_workdir
 from .config import Config
 from .events import EventBus, Notice
 from .exchange import Exchange
@@ -69,6 +71,7 @@ class Engine:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._unsubscribe_store: Callable[[], None] | None = None
+        self._workdir: Workdir | None = None
 
     # -- state the faces show ----------------------------------------------------------
 
@@ -103,7 +106,8 @@ class Engine:
             )
         inherited = default_inherited_env()
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
-        runs_dir = await asyncio.to_thread(claim_runs_dir)
+        self._workdir = workdir = await asyncio.to_thread(open_workdir, str(config.data_dir), inherited.get("HOME") or os.path.expanduser("~"), inherited.get("CLAUDE_CONFIG_DIR"))
+        runs_dir = workdir.runs_dir
         self.runs = Runs(RunSettings(
             cli_path=self.cli_status.path or config.claude,
             inherited_env=inherited,
@@ -112,6 +116,9 @@ class Engine:
             idle_timeout=config.idle_timeout,
             total_timeout=config.timeout,
             kill_grace=KILL_GRACE,
+            workdir=workdir.cwd,
+            sessions_dir=workdir.sessions_dir,
+            context=await asyncio.to_thread(CliContext.load, os.path.join(workdir.root, "cli-records.json"), self.cli_status.version or ""),
         ), pool_size=config.pool_size if self.cli_status.found else 0, warm_count=config.warm_conversations, warm_max_mb=config.warm_max_mb)
         if config.capture:
             await self._open_store()
@@ -126,6 +133,7 @@ class Engine:
             self._runner = None
             self._close_store()
             shutil.rmtree(runs_dir, ignore_errors=True)
+            workdir.close()
             raise
         self.port = _bound_port(site) or config.port
         self.runs.start_pool()
@@ -151,6 +159,9 @@ class Engine:
             await runner.cleanup()
         if self.runs is not None:
             await self.runs.close(KILL_GRACE)  # every child reaped, the runs folder gone
+        if self._workdir is not None:
+            self._workdir.close()
+            self._workdir = None
         await asyncio.to_thread(self._close_store)
 
     async def _open_store(self) -> None:

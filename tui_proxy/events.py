@@ -84,6 +84,27 @@ class CliSpawned(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySent(Event):
+    """How a run got the conversation (published right after its `CliSpawned`).
+
+    `mode`: "session" (native messages in a session file the CLI resumed: the prompt cache
+    can read the conversation back), "single" (one message on stdin, as is), "transcript"
+    (earlier turns flattened into one stdin message: every turn writes the whole history to
+    the cache again). `reason` says why a run is not "session": "single_message", a history
+    the session file cannot express (e.g. "starts_with_assistant"), or, with `fallback`, why
+    resuming failed ("resume_failed: No conversation found with session ID: ...").
+    """
+
+    mode: Literal["session", "single", "transcript"]
+    messages: int
+    reason: str = ""
+    #: True when a session run failed to resume and the request is answered by a transcript
+    #: run instead (costlier: shown as a warning).
+    fallback: bool = False
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CliContinued(Event):
     """A run that already answered an earlier exchange goes on for this one (no new spawn):
     the client's tool results were handed to the CLI that waited for them, or the CLI kept

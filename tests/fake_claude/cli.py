@@ -7,6 +7,7 @@ import sys
 
 from . import args as argv_parser
 from . import auth, ids, lifecycle, models, prompt, recording, scenarios, spec
+from . import session as resumed
 from .run import VERSION, Run, Session
 from .stdout import JsonSink, StreamJsonSink, TextSink, encode, stderr, write_fd
 
@@ -117,8 +118,18 @@ def main(argv: list[str] | None = None) -> None:
 
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     run = None
+    resume_id = parsed.value("--resume")
+    records = None
+    if isinstance(resume_id, str):
+        try:
+            message, records = resumed.resumed_message(env, os.getcwd(), resume_id)
+        except resumed.NoConversation as error:
+            _no_conversation(session, str(error))
+        recorder.resumed(records)
     try:
-        if parsed.input_format == "stream-json":
+        if records is not None:
+            messages = iter([message])
+        elif parsed.input_format == "stream-json":
             messages = prompt.stream_json_messages(stdin, recorder.add_stdin) if stdin else iter(())
         else:
             messages = iter([prompt.text_message(stdin, parsed.positionals, recorder.add_stdin)])
@@ -143,6 +154,21 @@ def main(argv: list[str] | None = None) -> None:
             run.abort()
         session.out.finish()
         lifecycle.exit_now(0)
+    if records is not None and not parsed.flag("--no-session-persistence"):
+        resumed.append_cli_records(env, os.getcwd(), resume_id, records, session.model)
     recorder.stdin_closed()
     session.out.finish()
     lifecycle.exit_now(session.exit_code)
+
+
+def _no_conversation(session: Session, error: str) -> None:
+    """The real CLI's answer to `--resume` of a session it cannot find."""
+    session.out.line({
+        "type": "result", "subtype": "error_during_execution", "duration_ms": 0, "duration_api_ms": 0,
+        "is_error": True, "num_turns": 0, "stop_reason": None, "session_id": session.session_id,
+        "total_cost_usd": 0, "usage": {"input_tokens": 0, "cache_creation_input_tokens": 0,
+                                       "cache_read_input_tokens": 0, "output_tokens": 0},
+        "modelUsage": {}, "permission_denials": [], "errors": [error], "uuid": ids.uuid4(),
+    })
+    session.out.finish()
+    lifecycle.exit_now(1)

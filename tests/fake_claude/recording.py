@@ -44,6 +44,13 @@ class Recorder:
         self.record["stdin"] = self.stdin.decode("utf-8", "replace")
         self.save()
 
+    def resumed(self, records: list) -> None:
+        """The session file's records, for `--resume` runs."""
+        if self.path is None:
+            return
+        self.record["resumed"] = records
+        self.save()
+
     def scenario(self, name: str, params: dict, source: str) -> None:
         if self.path is None:
             return
@@ -75,3 +82,9 @@ class Recorder:
             os.replace(tmp, self.path)
         except OSError:
             pass  # recording must never change the fake's behaviour
+
+
+def sent_text(record: dict) -> str:
+    """Everything a recorded run was given as conversation: its stdin and, for `--resume`
+    runs, the session file's records (the proxy sends the history there, stdin stays empty)."""
+    return record.get("stdin", "") + json.dumps(record.get("resumed") or [], ensure_ascii=False)

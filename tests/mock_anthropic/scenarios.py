@@ -99,8 +99,9 @@ def _tool_name(request: ScenarioRequest) -> str:
 
 
 def _last_tool_result(body: dict[str, Any]) -> str | None:
-    """The text of the tool_result in the last message, if the last message carries one."""
-    messages = body.get("messages") or []
+    """The text of the tool_result in the last message, if the last message carries one.
+    (A system message the CLI puts at the end, its environment, does not count.)"""
+    messages = [m for m in body.get("messages") or [] if m.get("role") != "system"]
     if not messages or not isinstance(messages[-1].get("content"), list):
         return None
     for block in messages[-1]["content"]:
@@ -157,6 +158,27 @@ def model_thinking(request: ScenarioRequest) -> Outcome:
     if not offered and (request.body.get("output_config") or {}).get("effort"):
         return thinking(request)
     return model(request)
+
+
+def tool_once(request: ScenarioRequest) -> Outcome:
+    """Call the first offered client tool once per conversation: once any tool result is in the
+    history (native `tool_result` blocks, or the proxy's transcript tags), answer in text."""
+    for message in request.body.get("messages") or []:
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
+        for block in blocks:
+            if isinstance(block, dict) and (block.get("type") == "tool_result" or "<tool_result" in str(block.get("text", ""))):
+                return text_reply(("Answered", " after the tool."))
+    return tool_use(request)
+
+
+def words(request: ScenarioRequest) -> Outcome:
+    """An answer of `n` words (default 150), different for each turn of a conversation (it
+    names how many messages it answers), for measuring what a conversation costs."""
+    n = request.marker.int_param("n", 150)
+    turn = len(request.body.get("messages") or [])
+    text = " ".join(f"word{(i * 7 + turn) % 1000}" for i in range(n))
+    return text_reply(tuple(text[i : i + 200] for i in range(0, len(text), 200)))
 
 
 def max_tokens(request: ScenarioRequest) -> Outcome:
@@ -240,6 +262,8 @@ SCENARIOS: dict[str, Scenario] = {
     "tool_use": tool_use,
     "client_tools": client_tools,
     "model": model,
+    "tool_once": tool_once,
+    "words": words,
     "max_tokens": max_tokens,
     "big_delta": big_delta,
     "unicode": unicode,

@@ -1,7 +1,8 @@
 """The CLI's command line and environment: the safety of every run is decided here.
 
-No shell, argv a list, the prompt never in argv (it goes on stdin), built-in tools, user
-and project settings and MCP servers off, no session files. See docs/claude-cli.md §2.
+No shell, argv a list, the prompt never in argv (it goes on stdin or in a private session
+file), built-in tools, user and project settings and MCP servers off, no session files of
+the CLI's own making. See docs/claude-cli.md §2.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class RunOptions:
     allowed_tools: tuple[str, ...] = ()
 
 
-def build_argv(cli_path: str, options: RunOptions) -> list[str]:
+def build_argv(cli_path: str, options: RunOptions, *, resume: str | None = None, persist_session: bool = False) -> list[str]:
+    """`resume`: the id of a session file the proxy wrote (the history, see session_file.py).
+    `persist_session`: let the CLI append to it (to learn its attachments); never otherwise."""
     argv = [
         cli_path,
         "-p",
@@ -51,8 +54,11 @@ def build_argv(cli_path: str, options: RunOptions) -> list[str]:
         "--tools=",
         "--strict-mcp-config",
         "--setting-sources=",
-        "--no-session-persistence",
     ]  # fmt: skip
+    if not persist_session:
+        argv.append("--no-session-persistence")
+    if resume:
+        argv += ["--resume", resume]
     if options.system_prompt_file:
         argv += ["--system-prompt-file", options.system_prompt_file]
     if options.effort:
@@ -102,7 +108,7 @@ def argv_too_long(arg: str = "--allowedTools=") -> ProxyError:
     )
 
 
-def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: float | None = None) -> dict[str, str]:
+def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: float | None = None, resume: bool = False) -> dict[str, str]:
     env = {
         key: value
         for key, value in inherited.items()
@@ -110,6 +116,10 @@ def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: fl
     }
     env["TMPDIR"] = tmpdir
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    if resume:
+        # The session file ends with the message to answer: with this (and stdin closed
+        # without a line) the CLI sends it as written instead of adding a fake reply to it.
+        env["CLAUDE_CODE_RESUME_INTERRUPTED_TURN"] = "1"
     if mcp_tool_timeout is not None:
         # The CLI gives up on an MCP call after 60 s by default (measured on 2.1.328) and
         # tells the model "The operation timed out.": client tools may take longer.

@@ -43,10 +43,10 @@ _LIVE: set["CliProcess"] = set()
 
 
 def live_processes(under: str | None = None) -> list["CliProcess"]:
-    """Children not yet reaped, optionally only those whose cwd is inside `under`
-    (an engine's runs folder: each engine reaps its own)."""
+    """Children not yet reaped, optionally only those whose cwd or TMPDIR is inside `under`
+    (an engine's runs folder: each engine reaps its own; runs share one cwd outside it)."""
     prefix = None if under is None else os.path.join(under, "")
-    return [p for p in _LIVE if prefix is None or p.cwd.startswith(prefix)]
+    return [p for p in _LIVE if prefix is None or p.cwd.startswith(prefix) or p.env.get("TMPDIR", "").startswith(prefix)]
 
 
 class CliProcess:

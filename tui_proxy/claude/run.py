@@ -8,6 +8,17 @@ the reader (`claude/reader.py`, no I/O) makes of its stdout: `Text`, `Thinking`,
 tool-call pieces, then one `Done`; a failure raises the `ProxyError` that `outcome` chose.
 `finish()` always runs after, and reaps the child. Every live run is owned by `runs.Runs`.
 
+The conversation: written by `prepare()` into a new session file the CLI resumes (the history as
+native messages, so the prompt cache reads it back: `session_file.py`), removed by `finish()`
+once the child has exited. A history the file cannot express goes as a transcript on stdin; a
+CLI that cannot resume the file is replaced, before any output, by a transcript run in the same
+folder. Each run says which it was (`HistorySent`).
+
+A CLI started ahead of its request (runs/pool.py) is `adopt()`ed instead of spawned: its model
+and system prompt go first on stdin as control requests. A run that keeps its stdin open (a
+plain conversation, runs/warm.py) answers its turn at the result line and may then
+`continue_turn()` with the conversation's next user message.
+
 Client tools: the run serves them on its own loopback MCP endpoint and hands the CLI a private
 `--mcp-config`. When the model's message ends with client tool calls, `events()` ends with
 `Done(finish_reason="tool_calls")` while the CLI waits for the results; the run is then either
@@ -21,11 +32,12 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
 from ..errors import ProxyError
-from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, TokenDelta, ToolCallsRequested
+from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, HistorySent, TokenDelta, ToolCallsRequested
 from ..exchange import Exchange
 from ..conversation import ToolCall
 from ..tools.bridge import CALL_TIMEOUT, ToolServer
@@ -33,12 +45,14 @@ from ..tools.mcp_config import write_mcp_config
 from ..tools.stream_calls import ToolCallStarted
 from . import outcome
 from .argv import RunOptions, build_argv, build_env, check_argv_size
+from .history import NotNative
 from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
 from .reader import RunReader
 from .run_dir import make_run_dir
 from .run_events import Done, RunEvent, Text, Thinking
+from .session_file import CliContext, SessionFile, appended_records, remove_session_file, session_records, today, write_session_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,13 @@ class RunSettings:
     #: How long a CLI may linger after its result line before it is stopped.
     exit_grace: float = 2.0
     kill_grace: float = 2.0
+    #: The one working directory of every run (claude/workdir.py); None: one per run.
+    workdir: str | None = None
+    #: Where the CLI looks for the session files of runs in `workdir`; None: no history is
+    #: sent natively (every earlier turn goes in a transcript).
+    sessions_dir: str | None = None
+    #: What the CLI says of its environment and models (learnt from its own records).
+    context: CliContext | None = None
 
 
 class CliRun:
@@ -69,20 +90,28 @@ class CliRun:
         #: Stopped at tool calls, waiting for the client's results (no idle timeout then).
         self.awaiting_tools = False
         #: Keep stdin open so that the CLI can answer the conversation's next turn (runs/warm.py);
-        #: decided before `events()`; `warm` while it waits for that turn (no idle timeout then).
+        #: decided before `events()`, and only for a prompt sent on stdin (a resumed session
+        #: file needs stdin closed). `warm` while it waits for that turn (no idle timeout then).
         self.keep_stdin = False
         self.warm = False
+        #: Control requests written before the prompt: what a CLI started ahead is told at
+        #: request time (its model, its system prompt), see `adopt()`.
+        self._control_lines = ""
         self._tool_server: ToolServer | None = None
         self._events: AsyncIterator[RunEvent] | None = None
         self._run_dir: str | None = None
+        #: The session file this run resumes (the history as native messages), until removed.
+        self._session: SessionFile | None = None
+        #: The CLI may append to the session file (we learn its attachments from what it adds).
+        self._learning = False
+        self._mode, self._mode_reason = "single", ""
+        self._fallback = False
+        self._options = plan.options
         self._last_output: float | None = None
         self._attached_at = 0.0  # the first-output and total clocks count from here, per request
         self._stop_reason: str | None = None
         self._finished = False
         self._watchdog: asyncio.Task | None = None
-        #: Control requests written before the prompt: what a CLI started ahead is told at
-        #: request time (its model, its system prompt), see `adopt()`.
-        self._control_lines = ""
 
     @property
     def facts(self):
@@ -91,24 +120,74 @@ class CliRun:
     # -- start ---------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        """Make the run's private folder and spawn the CLI, which then waits on stdin.
-        Raises the 503 `cli_not_found` when it cannot be executed."""
+        """Make the run's private folder (and its session file) and spawn the CLI, which then
+        waits on stdin. Raises the 503 `cli_not_found` when it cannot be executed."""
         self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.plan.prompt.system_prompt)
+        history = self.plan.history
+        if isinstance(history, NotNative):
+            self._mode, self._mode_reason = "transcript", history.reason
+        elif self.settings.sessions_dir is None:
+            self._mode, self._mode_reason = ("single" if len(history) == 1 else "transcript"), "sessions_off"
+        else:
+            try:
+                self._session = await asyncio.to_thread(self._write_session, history)
+                self._mode = "session"
+            except OSError as exc:
+                self._mode, self._mode_reason = "transcript", f"session_file_unwritable: {exc.strerror or exc}"
         options = self.plan.options
         if self.plan.prompt.system_prompt is not None:
             options = replace(options, system_prompt_file=os.path.join(self._run_dir, "system-prompt.txt"))
-        tools = self.plan.tools
-        if tools.offered:
+        if self.plan.tools.offered:
             options = await self._offer_tools(options)
-        argv = build_argv(self.settings.cli_path, options)
+        self._options = options
+        await self._spawn()
+
+    def _write_session(self, messages) -> SessionFile:
+        settings, model = self.settings, self.plan.options.model
+        context = settings.context or CliContext()
+        assert settings.sessions_dir is not None
+        self._learning = context.needs_check(model)
+        session_id = str(uuid.uuid4())  # a new one per request: nothing is shared between requests
+        identity = context.models.get(model, {}).get("identity", {})
+        records = session_records(
+            messages,
+            session_id=session_id,
+            cwd=self._cwd(),
+            model_name=identity.get("modelId") or model,
+            attachments=context.attachments(model, today()),
+        )
+        return write_session_file(settings.sessions_dir, session_id, records)
+
+    def _cwd(self) -> str:
+        assert self._run_dir
+        return self.settings.workdir or os.path.join(self._run_dir, "cwd")
+
+    async def _spawn(self) -> None:
+        assert self._run_dir
+        tools = self.plan.tools
+        session = self._session
+        argv = build_argv(self.settings.cli_path, self._options, resume=session.session_id if session else None, persist_session=self._learning and session is not None)
         check_argv_size(argv)  # a 400 naming `tools`, not the spawn's E2BIG
-        env = build_env(self.settings.inherited_env, tmpdir=os.path.join(self._run_dir, "tmp"), mcp_tool_timeout=CALL_TIMEOUT if tools.offered else None)
-        process = CliProcess(argv, env=env, cwd=os.path.join(self._run_dir, "cwd"), on_stderr=self._on_stderr)
+        env = build_env(
+            self.settings.inherited_env,
+            tmpdir=os.path.join(self._run_dir, "tmp"),
+            mcp_tool_timeout=CALL_TIMEOUT if tools.offered else None,
+            resume=session is not None,
+        )
+        process = CliProcess(argv, env=env, cwd=self._cwd(), on_stderr=self._on_stderr)
         try:
             await process.start()
         except OSError as exc:
             raise outcome.cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process
+
+    def _stdin(self) -> str:
+        # A resumed run gets no line: the message to answer is the session file's last record.
+        return self._control_lines + ("" if self._session is not None else self.plan.prompt.stdin_line())
+
+    @property
+    def _stdin_kept(self) -> bool:
+        return self.keep_stdin and self._session is None
 
     def adopt(self, process: CliProcess, run_dir: str) -> None:
         """Take a CLI started ahead of its request (runs/pool.py) instead of spawning one. It
@@ -123,20 +202,27 @@ class CliRun:
         lines.append(_control(f"{self.id}-model", {"subtype": "set_model", "model": self.plan.options.model}))
         self._control_lines = "".join(lines)
 
+    def _announce(self) -> None:
+        assert self.process is not None and self.exchange is not None
+        self.exchange.publish(
+            CliSpawned,
+            argv=tuple(self.process.argv),
+            pid=self.process.pid or 0,
+            stdin=self._stdin(),
+            cwd=self.process.cwd,
+            system_prompt=self.plan.prompt.system_prompt,
+            run_id=self.id,
+        )
+        history = self.plan.history
+        messages = 0 if isinstance(history, NotNative) else len(history)
+        self.exchange.publish(HistorySent, mode=self._mode, messages=messages, reason=self._mode_reason, fallback=self._fallback, run_id=self.id)
+
     def attach(self, exchange: Exchange) -> None:
         """Answer `exchange` from now on: its clocks start, it hears of the run."""
         assert self.process is not None, "prepare() first"
         self.exchange = exchange
         self._attached_at = time.monotonic()
-        exchange.publish(
-            CliSpawned,
-            argv=tuple(self.process.argv),
-            pid=self.process.pid or 0,
-            stdin=self._control_lines + self.plan.prompt.stdin_line(),
-            cwd=self.process.cwd,
-            system_prompt=self.plan.prompt.system_prompt,
-            run_id=self.id,
-        )
+        self._announce()
         self._watchdog = asyncio.ensure_future(self._watch())
 
     async def continue_turn(self, exchange: Exchange, plan: RunPlan, stdin_line: str) -> None:
@@ -175,57 +261,109 @@ class CliRun:
         return _until_done(self._events)
 
     async def _run(self) -> AsyncIterator[RunEvent]:
-        process = self.process
-        assert process is not None and self.exchange is not None, "prepare() and attach() first"
-        await process.send((self._control_lines + self.plan.prompt.stdin_line()).encode(), close=not self.keep_stdin)
-        reader = self.reader
-        async for raw in process.stdout_lines():
-            self._last_output = time.monotonic()
-            line = raw.decode("utf-8", "replace")
-            self.exchange.publish(CliStdout, line=line, run_id=self.id)
-            try:
-                events = reader.feed(line)
-            except ProxyError:  # the CLI could not reach the run's tool endpoint
-                self._stop_reason = "tool_server_failed"
-                raise
-            for event in events:
-                yield self._passed_on(event)
-            stop = reader.stop
-            if stop == "output_limit":
-                self._stop_reason = "output_limit"
-                yield reader.cut_done()
-                return
-            if stop == "tool_calls":
-                self.awaiting_tools = True
-                yield self._tool_calls_done()
-                # Resumed (see resume()): a new request, a new answer from here on.
-                continue
-            if stop == "result":
-                if not self.keep_stdin:
-                    break
-                # A CLI kept for its conversation's next turn does not exit: judge this turn now.
-                reader.facts.stderr_tail = process.stderr_tail()
-                last, done = reader.judge()
-                for event in last:
+        assert self.process is not None and self.exchange is not None, "prepare() and attach() first"
+        while True:
+            process = self.process
+            await process.send(self._stdin().encode(), close=not self._stdin_kept)
+            reader = self.reader
+            answered = False  # anything passed on: from then on this child's answer is the answer
+            async for raw in process.stdout_lines():
+                self._last_output = time.monotonic()
+                line = raw.decode("utf-8", "replace")
+                self.exchange.publish(CliStdout, line=line, run_id=self.id)
+                try:
+                    events = reader.feed(line)
+                except ProxyError:  # the CLI could not reach the run's tool endpoint
+                    self._stop_reason = "tool_server_failed"
+                    raise
+                for event in events:
+                    answered = True
                     yield self._passed_on(event)
-                self.warm = True
-                yield done
-                # Continued (see continue_turn()): the next turn's lines follow.
-                continue
-        # stdout ended (or the result came): judge the run.
-        facts = reader.facts
-        if facts.result is None:
-            facts.returncode = await self._wait_exit()
-        facts.stderr_tail = process.stderr_tail()
-        if self._stop_reason in ("killed", "shutdown", "disconnect"):
-            raise outcome.stopped(self._stop_reason)
-        if self._stop_reason in ("first_output", "idle", "total"):
-            facts.timed_out = self._stop_reason
-            facts.timeout_seconds = self._timeout_for(self._stop_reason)
-        last, done = reader.judge()
-        for event in last:
-            yield self._passed_on(event)
-        yield done
+                stop = reader.stop
+                if stop == "output_limit":
+                    self._stop_reason = "output_limit"
+                    yield reader.cut_done()
+                    return
+                if stop == "tool_calls":
+                    self.awaiting_tools = True
+                    yield self._tool_calls_done()
+                    # Resumed (see resume()): a new request, a new answer from here on.
+                    answered = True
+                    continue
+                if stop == "result":
+                    if self._learning and self._session is not None:
+                        await self._learn(self._session)  # before the next turn can be planned
+                    if not self._stdin_kept:
+                        break
+                    # A CLI kept for its conversation's next turn does not exit: judge this turn now.
+                    reader.facts.stderr_tail = process.stderr_tail()
+                    last, done = reader.judge()
+                    for event in last:
+                        yield self._passed_on(event)
+                    self.warm = True
+                    yield done
+                    # Continued (see continue_turn()): the next turn's lines follow.
+                    continue
+            # stdout ended (or the result came): judge the run.
+            facts = reader.facts
+            if facts.result is None:
+                facts.returncode = await self._wait_exit()
+            facts.stderr_tail = process.stderr_tail()
+            if self._stop_reason in ("killed", "shutdown", "disconnect"):
+                raise outcome.stopped(self._stop_reason)
+            if self._stop_reason in ("first_output", "idle", "total"):
+                facts.timed_out = self._stop_reason
+                facts.timeout_seconds = self._timeout_for(self._stop_reason)
+            elif self._session is not None and not answered:
+                why = _resume_failure(facts)
+                if why is not None:
+                    await self._fall_back(why)
+                    continue
+            last, done = reader.judge()
+            for event in last:
+                yield self._passed_on(event)
+            yield done
+            return
+
+    async def _fall_back(self, why: str) -> None:
+        """The CLI could not resume the session file: answer with a transcript run instead,
+        in the same run folder, and say so (`HistorySent(fallback=True)`)."""
+        old = self.process
+        assert old is not None and self.exchange is not None
+        code = await old.stop("resume_failed", grace=self.settings.kill_grace)
+        self.exchange.publish(CliExited, returncode=code, killed_because=None, run_id=self.id)
+        await self._forget_session()
+        self._mode, self._mode_reason, self._fallback = "transcript", f"resume_failed: {why}", True
+        self.reader = RunReader(self.plan.limiter(), parallel_tool_calls=self.plan.tools.parallel, structured=bool(self.plan.options.json_schema), tools_offered=bool(self.plan.tools.offered))
+        await self._spawn()
+        self._last_output = None
+        self._attached_at = time.monotonic()
+        self._announce()
+
+    async def _learn(self, session: SessionFile) -> None:
+        """Take the environment and model attachments the CLI appended (it writes them before
+        its API call); later runs then write them themselves and the prefix holds."""
+        context = self.settings.context
+        if context is not None:
+            model = self.plan.options.model
+            await asyncio.to_thread(lambda: context.learn(model, appended_records(session)))
+            self._learning = context.needs_check(model)
+
+    async def _forget_session(self) -> None:
+        """After the child exited: learn what the CLI appended (if it could), remove the file
+        and any folder the CLI kept beside it."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        context = self.settings.context
+
+        def forget() -> None:
+            if self._learning and context is not None:
+                context.learn(self.plan.options.model, appended_records(session))
+            remove_session_file(session)
+            shutil.rmtree(session.path[: -len(".jsonl")], ignore_errors=True)
+
+        await asyncio.to_thread(forget)
 
     def _passed_on(self, event: RunEvent) -> RunEvent:
         """Model output is timed and shown to subscribers as it passes."""
@@ -263,7 +401,7 @@ class CliRun:
             self._stop_reason = "tool_calls"
         if self._watchdog is not None:
             self._watchdog.cancel()
-        if process is not None and self.keep_stdin:
+        if process is not None and self._stdin_kept:
             process.close_stdin()  # a kept CLI exits at EOF, like any other
         try:
             if process is not None:
@@ -286,6 +424,7 @@ class CliRun:
                     pass  # still running: it ends on its own now that the child is gone
             if self._tool_server is not None:
                 await self._tool_server.stop()
+            await self._forget_session()
             if self._run_dir:
                 await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
 
@@ -337,6 +476,21 @@ async def _until_done(events: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent
         yield event
         if type(event) is Done:
             return
+
+
+def _resume_failure(facts) -> str | None:
+    """Why the CLI did not even start on the session file, or None. An API error is a result
+    with subtype "success" (it would fail a transcript run too); a failed resume is an
+    `error_during_execution` result ("No conversation found ...") or an exit with no result."""
+    result = facts.result
+    if result is not None:
+        if result.subtype == "error_during_execution":
+            return "; ".join(result.errors) or result.subtype
+        return None
+    if facts.returncode not in (0, None):
+        tail = (facts.stderr_tail or "").strip().splitlines()
+        return f"exit {facts.returncode}" + (f": {tail[-1][:200]}" if tail else "")
+    return None
 
 
 def _control(request_id: str, request: dict) -> str:

@@ -27,7 +27,7 @@ from ..claude.plan import RunPlan
 from ..claude.process import CliProcess
 from ..claude.run import RunSettings
 from ..claude.run_dir import make_run_dir
-from ..conversation import ModelRequest
+from ..conversation import ModelRequest, TextPart
 
 #: Seconds a slot may wait before it is replaced by a fresh one.
 MAX_AGE = 600.0
@@ -48,12 +48,17 @@ class Slot:
 
 def poolable(request: ModelRequest, plan: RunPlan) -> bool:
     """Whether a slot can answer this request exactly as a cold run would: nothing it needs is
-    fixed at spawn. Only the model and the system prompt are given at request time."""
+    fixed at spawn. Only the model and the system prompt are given at request time, and the
+    prompt goes on stdin: one text message (an image on stdin gets an extra block naming its
+    temp file, which would break the conversation's cache prefix on the next turn)."""
+    turns = request.conversation.turns
     return (
         not plan.tools.offered
         and plan.options.json_schema is None
         and plan.options.effort is None
-        and all(turn.role == "user" for turn in request.conversation.turns)
+        and len(turns) == 1
+        and turns[0].role == "user"
+        and all(isinstance(part, TextPart) for part in turns[0].parts)
     )
 
 
@@ -125,7 +130,9 @@ class Pool:
             run_dir = await asyncio.to_thread(make_run_dir, s.runs_dir, None)
             argv = build_argv(s.cli_path, RunOptions(model=""))
             env = build_env(s.inherited_env, tmpdir=os.path.join(run_dir, "tmp"))
-            process = CliProcess(argv, env=env, cwd=os.path.join(run_dir, "cwd"))
+            # The one working directory of every run (claude/workdir.py): the CLI names it in its
+            # environment message, which must match the conversation's later turns.
+            process = CliProcess(argv, env=env, cwd=s.workdir or os.path.join(run_dir, "cwd"))
             await process.start()
         except OSError:
             # No CLI (or no room): nothing to pool; requests spawn cold and say why.

@@ -29,9 +29,10 @@ def plan_tools(tools: tuple[ToolSpec, ...], tool_choice: ToolChoice, parallel: b
         return ToolPlan()
     offered = tools
     lines = [
-        f"The functions you can call are the tools whose names start with {PREFIX}. Earlier calls and their "
-        "results appear in the conversation as <tool_call> and <tool_result> tags: to call a function now, "
-        "use the tool itself, never write such tags."
+        # The same words on every turn and whichever way the history travels (native blocks or,
+        # as a fallback, a transcript): the system prompt starts the cached prefix.
+        f"The functions you can call are the tools whose names start with {PREFIX}. To call a function, "
+        "use the tool itself: never write a call out as text or tags."
     ]
     if tool_choice.mode == "named":
         name = tool_choice.name

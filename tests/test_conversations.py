@@ -108,7 +108,7 @@ def _free_port() -> int:
 
 def _start_proxy(port: int, data_dir: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tui_proxy", "--headless", "--port", str(port), "--claude", FAKE_CLAUDE, "--data-dir", str(data_dir), "--no-capture"],
+        [sys.executable, "-m", "tui_proxy", "--headless", "--port", str(port), "--claude", FAKE_CLAUDE, "--data-dir", str(data_dir), "--no-capture", "--pool-size", "0"],  # no CLIs started ahead: the runs folder must be empty
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
 

@@ -1,72 +1,21 @@
-"""Item 6 of issue 16, the smaller holes: stale run folders swept at start-up, an argv too
-long for the system is a 400 naming `tools`, key-like query parameters and account headers
+"""Item 6 of issue 16, the smaller holes: an argv too long for the system is a 400 naming `tools`, key-like query parameters and account headers
 redacted in captures, only the proxy's own origin passes the web-page check, and an empty
 or whitespace-only API key is refused at start."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import sqlite3
-import tempfile
 
 import aiohttp
 import pytest
 
-from bench.soak import Headless, recorded_runs
-from tests.conftest import wait_until
+from bench.soak import recorded_runs
 from tui_proxy.claude.process import CliProcess
-from tui_proxy.claude.proc_tree import start_time
-from tui_proxy.claude.run_dir import OWNER_FILE, RUNS_PREFIX, claim_runs_dir
 from tui_proxy.cli import build_parser, config_from_args
 from tui_proxy.errors import ProxyError
 
-# -- stale run folders -----------------------------------------------------------------------
-
-
-def _runs_dir(tmp, owner: str | None) -> str:
-    path = tempfile.mkdtemp(prefix=RUNS_PREFIX, dir=tmp)
-    os.makedirs(os.path.join(path, "run-x", "cwd"))
-    with open(os.path.join(path, "run-x", "system-prompt.txt"), "w") as f:
-        f.write("a secret system prompt")
-    if owner is not None:
-        with open(os.path.join(path, OWNER_FILE), "w") as f:
-            f.write(owner)
-    return path
-
-
-def test_start_up_sweeps_only_folders_whose_proxy_is_dead(tmp_path):
-    dead = _runs_dir(tmp_path, "999999999 12345\n")  # no such process
-    reused = _runs_dir(tmp_path, f"{os.getpid()} 1\n")  # our pid, but not our start time
-    live = _runs_dir(tmp_path, f"{os.getpid()} {start_time(os.getpid())}\n")
-    unknown = _runs_dir(tmp_path, None)  # no owner file: never provably stale
-    other = tmp_path / "claude-other-folder"
-    other.mkdir()
-    mine = claim_runs_dir(str(tmp_path))
-    assert not os.path.exists(dead) and not os.path.exists(reused)
-    assert os.path.isdir(live) and os.path.isdir(unknown) and other.is_dir()
-    with open(os.path.join(mine, OWNER_FILE)) as f:
-        assert f.read().split() == [str(os.getpid()), str(start_time(os.getpid()))]
-    assert oct(os.stat(mine).st_mode & 0o777) == "0o700"
-
-
-async def test_the_folder_of_a_proxy_killed_with_sigkill_is_swept_by_the_next(tmp_path, start_engine, monkeypatch):
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    proxy = Headless(tmp_path / "first", env=env)
-    (tmp_path / "first").mkdir()
-    proxy.start()
-    try:
-        [left] = [p for p in os.listdir(tmp) if p.startswith(RUNS_PREFIX)]
-    finally:
-        proxy.stop(signal.SIGKILL)
-    assert (tmp / left).is_dir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    await start_engine()
-    assert not (tmp / left).exists()
-    assert len([p for p in os.listdir(tmp) if p.startswith(RUNS_PREFIX)]) == 1  # its own
+# Stale run folders after a kill -9: the engine's working folder sweeps them at start-up
+# (claude/workdir.py), tested in tests/test_conversations.py.
 
 
 # -- argv too long ---------------------------------------------------------------------------

@@ -22,8 +22,17 @@ def runs(record_dir: Path) -> dict[int, dict]:
     return {r["pid"]: r for r in (json.loads(p.read_text()) for p in record_dir.glob("*.json"))}
 
 
+def _text(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+
 def user_lines(record: dict) -> list[str]:
-    return [json.loads(line)["message"]["content"][0]["text"] for line in record["stdin"].splitlines() if json.loads(line).get("type") == "user"]
+    """The user messages a CLI was asked to answer: the last of the session file it resumed
+    (the request's own message), then each line written to its stdin (the next turns)."""
+    resumed = [r for r in record.get("resumed") or [] if r.get("type") == "user"]
+    first = [_text(resumed[-1]["message"])] if resumed else []
+    return first + [_text(json.loads(line)["message"]) for line in record["stdin"].splitlines() if json.loads(line).get("type") == "user"]
 
 
 async def chat(client, messages, **extra):
@@ -82,8 +91,8 @@ async def test_two_clients_continuing_the_same_conversation_at_once_are_both_ans
         _, answer = await chat(client, [{"role": "user", "content": "one"}])
         history = [{"role": "user", "content": "one"}, answer, {"role": "user", "content": "two"}]
         replies = await asyncio.gather(*(client.chat.completions.create(model="sonnet", messages=history) for _ in range(2)))
-    assert sorted(r.choices[0].message.content == "You said: two" for r in replies) == [False, True]  # one continued
-    assert all(r.choices[0].message.content.endswith("two") for r in replies)  # the other built from its request
+    assert [r.choices[0].message.content for r in replies] == ["You said: two"] * 2
+    # One went on with the kept CLI, the other got a new run built from its request alone.
     assert engine.runs.warm.continued == 1 and len(runs(fake_claude_env)) == 2
 
 

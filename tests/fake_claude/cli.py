@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 
@@ -128,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         recorder.resumed(records)
     try:
         if records is not None:
-            messages = iter([message])
+            # The resumed session's last record is answered at once; then, as the real CLI does,
+            # any user lines on a stdin left open (a CLI kept for the conversation's next turn).
+            later = prompt.stream_json_messages(stdin, recorder.add_stdin) if stdin and parsed.input_format == "stream-json" else iter(())
+            messages = itertools.chain([message], later)
         elif parsed.input_format == "stream-json":
             messages = prompt.stream_json_messages(stdin, recorder.add_stdin) if stdin else iter(())
         else:

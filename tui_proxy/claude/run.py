@@ -90,8 +90,9 @@ class CliRun:
         #: Stopped at tool calls, waiting for the client's results (no idle timeout then).
         self.awaiting_tools = False
         #: Keep stdin open so that the CLI can answer the conversation's next turn (runs/warm.py);
-        #: decided before `events()`, and only for a prompt sent on stdin (a resumed session
-        #: file needs stdin closed). `warm` while it waits for that turn (no idle timeout then).
+        #: decided before `events()`. A resumed session file's last record is answered with
+        #: stdin open too (measured on 2.1.328). `warm` while it waits for that turn (no idle
+        #: timeout then).
         self.keep_stdin = False
         self.warm = False
         #: Control requests written before the prompt: what a CLI started ahead is told at
@@ -187,7 +188,7 @@ class CliRun:
 
     @property
     def _stdin_kept(self) -> bool:
-        return self.keep_stdin and self._session is None
+        return self.keep_stdin
 
     def adopt(self, process: CliProcess, run_dir: str) -> None:
         """Take a CLI started ahead of its request (runs/pool.py) instead of spawning one. It

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from conftest import children_of, strict_client
+from tests.waiting import no_children_left
 from tui_proxy.tools import parking
 
 WEATHER = {
@@ -30,14 +31,6 @@ WEATHER = {
 }
 TIME = {"type": "function", "function": {"name": "get_time", "description": "Local time.", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}
 ASK = [{"role": "user", "content": "Weather in Paris? [[fake:tool_call]]"}]
-
-
-async def wait_for_no_children() -> None:
-    for _ in range(100):
-        if not children_of(os.getpid()):
-            return
-        await asyncio.sleep(0.05)
-    assert children_of(os.getpid()) == []
 
 
 def records(record_dir: Path) -> list[dict]:
@@ -87,15 +80,16 @@ async def test_a_changed_conversation_gets_a_new_run_with_the_transcript(openai_
     stdin = runs[1]["stdin"]
     assert f'<tool_call id=\\"{call.id}\\" name=\\"get_weather\\">' in stdin  # the new run got the transcript
     assert f'<tool_result tool_call_id=\\"{call.id}\\">' in stdin
-    await wait_for_no_children()  # the parked run was stopped, not left waiting
+    await no_children_left()  # the parked run was stopped, not left waiting
 
 
 async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_env, engine, monkeypatch):
-    monkeypatch.setattr(parking, "WAIT_SECONDS", 0.3)
+    # Short, yet long enough that the parked run is surely still waiting when the answer is read.
+    monkeypatch.setattr(parking, "WAIT_SECONDS", 1.0)
     first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (call,) = first.choices[0].message.tool_calls
     assert engine.active_runs == 1 and children_of(os.getpid())  # parked: the CLI waits
-    await wait_for_no_children()  # the wait is bounded: the CLI is stopped and reaped
+    await no_children_left()  # the wait is bounded: the CLI is stopped and reaped
     assert engine.active_runs == 0
     followup = [*ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "late"}]
     second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
@@ -116,7 +110,7 @@ async def test_console_kill_stops_a_parked_run(engine, openai_client):
     await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (parked_id,) = engine._in_flight
     assert await engine.kill(parked_id)
-    await wait_for_no_children()
+    await no_children_left()
     assert engine.active_runs == 0
 
 

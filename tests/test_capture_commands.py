@@ -93,6 +93,20 @@ def test_export_formats(data_dir, capsys, fmt):
         assert json.loads(out)["id"] == "0193c1f2a4b0-5e1f09a0"
 
 
+def test_curl_export_goes_where_replay_would_send_it(data_dir, capsys, monkeypatch):
+    """One rule for both (`replay.target_url`): the captured loopback Host unless the port
+    is set; a HAR is a record of the request and keeps the captured Host."""
+    for name in ("CLAUDE_MAX_TUI_PORT", "CLAUDE_MAX_TUI_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert run("export", "0193c1f2a4b0", "--format", "curl", "--data-dir", str(data_dir)) == 0
+    assert capsys.readouterr().out.startswith("curl -sS -N http://127.0.0.1:3456/v1/chat/completions")  # the captured Host
+    monkeypatch.setenv("CLAUDE_MAX_TUI_PORT", "4000")
+    assert run("export", "0193c1f2a4b0", "--format", "curl", "--data-dir", str(data_dir)) == 0
+    assert capsys.readouterr().out.startswith("curl -sS -N http://127.0.0.1:4000/v1/chat/completions")
+    assert run("export", "0193c1f2a4b0", "--format", "har", "--data-dir", str(data_dir)) == 0
+    assert json.loads(capsys.readouterr().out)["log"]["entries"][0]["request"]["url"] == "http://127.0.0.1:3456/v1/chat/completions"
+
+
 def test_export_to_a_private_file(data_dir, tmp_path):
     target = tmp_path / "out.har"
     assert run("export", "0193c1f2a4b0", "--format", "har", "-o", str(target), "--data-dir", str(data_dir)) == 0

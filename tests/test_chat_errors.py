@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 
 import aiohttp
 import openai
 import pytest
 
-from conftest import children_of, strict_client, wait_until
+from conftest import strict_client
+from tests.waiting import no_children_left
 
 
 def user(text: str) -> list[dict]:
@@ -146,7 +146,7 @@ async def test_cli_that_never_exits_after_its_answer_is_reaped(start_engine):
     async with strict_client(engine) as client:
         reply = await client.chat.completions.create(model="sonnet", messages=user("[[fake:no_exit_after_result]] hi"))
     assert reply.choices[0].finish_reason == "stop"
-    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=10)
+    await no_children_left()
 
 
 async def test_a_hung_cli_times_out_with_504(start_engine):
@@ -155,4 +155,4 @@ async def test_a_hung_cli_times_out_with_504(start_engine):
         with pytest.raises(openai.APIStatusError) as caught:
             await client.chat.completions.create(model="sonnet", messages=user("[[fake:hang]]"))
     assert (caught.value.status_code, caught.value.code) == (504, "timeout")
-    assert await wait_until(lambda: children_of(os.getpid()) == [])
+    await no_children_left()

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 
 import openai
 import pytest
 
 from bench.soak import is_live_fake, recorded_runs, settle_leaks
-from conftest import children_of, strict_client, wait_until
+from conftest import strict_client
 from tests.fake_claude.recording import sent_text
+from tests.waiting import no_children_left, no_runs_left
 
 #: The issue's bound is one second; a loaded 2-core CI machine gets a margin.
 BOUND = 2.0
@@ -75,9 +75,10 @@ async def test_a_client_that_leaves_ends_its_child_within_a_second(start_engine,
     assert gone_after < BOUND, f"child still alive {gone_after:.2f} s after the client left"
     # A SIGKILLed child can still be exiting (not yet a zombie) for a moment after its
     # cmdline is gone: give it what is left of the bound.
-    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=BOUND)
-    # The run leaves the registry once reaped, and its slot is free.
-    assert await wait_until(lambda: engine.active_runs == 0 and engine.admission.running == 0, timeout=BOUND)
+    await no_children_left(timeout=BOUND)
+    # The exchange is closed as a disconnect (the console and captures show it), not left
+    # open: the handler does that once the reap it awaits is done.
+    await no_runs_left(engine)
 
 
 async def test_an_sdk_client_that_times_out_ends_its_child(start_engine, fake_claude_env):
@@ -110,7 +111,7 @@ async def test_many_clients_leaving_at_once_leave_no_child(start_engine, fake_cl
     results = await asyncio.gather(*(leave(engine, fake_claude_env, t, stream=i % 2 == 0, read_first=i % 2 == 0) for i, t in enumerate(texts)))
     assert max(results) < BOUND * 2  # 12 at once on 2 cores: still prompt
     assert await settle_leaks(fake_claude_env, timeout=1.0) == []
-    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=BOUND)
+    await no_children_left(timeout=BOUND)
     # The proxy still answers afterwards.
     async with strict_client(engine) as client:
         answer = await client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "[[fake:echo]] after"}])
@@ -120,7 +121,7 @@ async def test_many_clients_leaving_at_once_leave_no_child(start_engine, fake_cl
 async def test_a_disconnect_is_captured_as_a_cut_exchange(start_engine, fake_claude_env):
     engine = await start_engine(stream_hold=0.2)
     await leave(engine, fake_claude_env, "[[fake:slow n=200 delay_ms=50]] captured", stream=True, read_first=True)
-    await asyncio.sleep(0.3)
+    await no_runs_left(engine)  # the exchange is closed (and handed to the store) before its run is untracked
     await asyncio.to_thread(engine.store.flush)
     rows = await engine.store.alist()
     assert len(rows) == 1 and rows[0].status == 499 and not rows[0].complete

@@ -4,6 +4,8 @@ proxy does (X-Replay-Of → replay_of, x-request-id), then replay, wait, diff.""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
 import sys
 import time
@@ -17,7 +19,7 @@ from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.commands import replay as replay_command
 from tui_proxy.events import EventBus, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted, Usage
 from tui_proxy.ids import new_exchange_id
-from tui_proxy.replay import ReplayRefused, await_capture, edit_in_editor, read_answer, replay
+from tui_proxy.replay import ReplayRefused, await_capture, configured_url, edit_in_editor, read_answer, replay, target_url
 from tui_proxy.replay_diff import diff, render_diff
 
 
@@ -180,8 +182,6 @@ async def test_the_replay_command_prints_the_diff(store, server, tmp_path, capsy
     replay_command.add_parser(parser.add_subparsers())
     args = parser.parse_args(["replay", original.id[:14], "--to", server.url, "--data-dir", str(tmp_path), "--wait", "5"])
     # The command runs its own event loop: run it off this one.
-    import asyncio
-
     code = await asyncio.to_thread(args.run, args)
     out = capsys.readouterr().out
     assert code == 0 and f"of {original.id}" in out and "+answer 1 " in out
@@ -200,10 +200,65 @@ def test_the_replay_command_reports_a_dead_proxy(store, tmp_path, capsys):
     assert args.run(args) == 1 and "failed" in capsys.readouterr().err
 
 
-def test_default_url_follows_the_port_setting(monkeypatch):
+def test_configured_url_follows_the_port_and_host_settings(monkeypatch):
+    for name in ("CLAUDE_MAX_TUI_PORT", "CLAUDE_MAX_TUI_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert configured_url() is None  # nothing says where the proxy runs: the capture decides
+    assert configured_url(5000) == "http://127.0.0.1:5000"
     monkeypatch.setenv("CLAUDE_MAX_TUI_PORT", "4000")
-    assert replay_command.default_url() == "http://127.0.0.1:4000"
-    assert replay_command.default_url(5000) == "http://127.0.0.1:5000"
+    assert configured_url() == "http://127.0.0.1:4000"
+    assert configured_url(5000) == "http://127.0.0.1:5000"  # --port wins over the variable
+    monkeypatch.setenv("CLAUDE_MAX_TUI_HOST", "0.0.0.0")
+    assert configured_url() == "http://127.0.0.1:4000"  # a wildcard bind is reached on loopback
+    monkeypatch.setenv("CLAUDE_MAX_TUI_HOST", "::1")
+    assert configured_url() == "http://[::1]:4000"
+
+
+@pytest.mark.parametrize(
+    "host, expected, why",
+    [
+        ("127.0.0.1:4000", "http://127.0.0.1:4000", "the captured Host"),
+        ("localhost:5000", "http://localhost:5000", "the captured Host"),
+        ("[::1]:4000", "http://[::1]:4000", "the captured Host"),
+        ("127.0.0.1", "http://127.0.0.1", "the captured Host"),
+        # Another machine's name is whatever the client wrote: never followed on its own.
+        ("proxy.example.com:4000", "http://127.0.0.1:3456", "the default address"),
+        ("192.168.1.5:4000", "http://127.0.0.1:3456", "the default address"),
+        ("user@127.0.0.1:4000", "http://127.0.0.1:3456", "the default address"),
+        ("127.0.0.1:99999", "http://127.0.0.1:3456", "the default address"),
+        (None, "http://127.0.0.1:3456", "the default address"),
+    ],
+)
+def test_the_target_is_the_captured_loopback_host_unless_told(store, host, expected, why):
+    original = seed(store)
+    headers = {k: v for k, v in original.request_headers.items() if k.lower() != "host"}
+    capture = dataclasses.replace(original, request_headers={**headers, **({"Host": host} if host else {})})
+    assert target_url(capture) == (expected, why)
+    assert target_url(capture, configured="http://127.0.0.1:7000") == ("http://127.0.0.1:7000", "the configured port")
+    assert target_url(capture, to="http://10.0.0.2:8000/", configured="http://127.0.0.1:7000") == ("http://10.0.0.2:8000", "--to")
+
+
+async def test_the_replay_command_goes_to_the_captured_host_by_default(store, server, tmp_path, capsys, monkeypatch):
+    """The proxy runs on another port than 3456: replay finds it where the original went."""
+    from tui_proxy.capture import synthetic
+
+    for name in ("CLAUDE_MAX_TUI_PORT", "CLAUDE_MAX_TUI_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(synthetic.REQUEST_HEADERS, "Host", server.url.removeprefix("http://"))
+    original = seed(store, stream=False)
+    parser = argparse.ArgumentParser()
+    replay_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["replay", original.id, "--data-dir", str(tmp_path), "--wait", "5"])
+    code = await asyncio.to_thread(args.run, args)
+    captured = capsys.readouterr()
+    assert code == 0 and len(server.seen) == 1, captured.err
+    assert f"to {server.url} (the captured Host)" in captured.err
+
+    monkeypatch.setenv("CLAUDE_MAX_TUI_PORT", "9")  # the variable says the proxy moved: it wins
+    code = await asyncio.to_thread(args.run, args)
+    err = capsys.readouterr().err
+    assert code == 1 and len(server.seen) == 1
+    assert "to http://127.0.0.1:9 (the configured port)" in err and "--to URL or --port N" in err
 
 
 def test_tool_calls_are_read_from_streamed_pieces_and_whole_messages_and_diffed_by_value():

@@ -15,6 +15,7 @@ import aiohttp
 
 from bench.soak import is_live_fake, recorded_runs, settle_leaks
 from tests.conftest import strict_client
+from tests.waiting import none_left
 
 SECRET_SYSTEM = "system prompt that must stay private 7f3a"
 #: Flags that would give the model the machine, or the user's configuration.
@@ -138,8 +139,8 @@ async def test_runs_share_one_empty_private_working_directory_and_have_their_own
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert await settle_leaks(fake_claude_env, timeout=3.0) == []
-    for tmpdir in tmpdirs:
-        assert not os.path.exists(os.path.dirname(tmpdir))
+    # Removed by each run once its child is reaped, a moment after the child is gone.
+    await none_left(lambda: [t for t in tmpdirs if os.path.exists(os.path.dirname(t))], "run folders")
 
 
 async def test_the_system_prompt_file_is_private(start_engine, fake_claude_env):

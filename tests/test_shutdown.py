@@ -15,6 +15,7 @@ import pytest
 
 from bench.soak import Headless, capture_rows, is_live_fake, leaked_children, proxy_children, recorded_runs
 from tests.conftest import fake_config
+from tests.waiting import until
 from tui_proxy.engine import Engine
 from tests.fake_claude.recording import sent_text
 
@@ -157,7 +158,7 @@ async def test_engine_stop_in_process_reaps_and_answers_everyone(tmp_path, fake_
         tasks = [asyncio.ensure_future(call("[[fake:hang]] a", False)), asyncio.ensure_future(call("[[fake:hang]] b", True))]
         await wait_running(fake_claude_env, 2)
         tasks.append(asyncio.ensure_future(call("[[fake:echo]] queued", False)))
-        await asyncio.sleep(0.2)
+        await until(lambda: engine.admission.waiting == 1, "the third request queued")
         started = time.monotonic()
         await engine.stop()
         assert time.monotonic() - started < EXIT_BOUND

@@ -10,7 +10,8 @@ import openai
 import pytest
 
 from bench.soak import recorded_runs, settle_leaks
-from conftest import children_of, strict_client, wait_until
+from conftest import strict_client
+from tests.waiting import no_children_left
 
 # Short enough for CI, far from each other so each test sees the timeout it is about.
 SHORT = dict(first_output_timeout=1.0, idle_timeout=1.0, timeout=30.0)
@@ -38,11 +39,9 @@ async def sse_events(engine, body: dict) -> tuple[int, list]:
 
 
 async def no_leaks(fake_claude_env) -> None:
-    import os
-
     assert await settle_leaks(fake_claude_env, timeout=2.0) == []
     # A killed child may still be exiting (not yet a zombie) a moment after its cmdline is gone.
-    assert await wait_until(lambda: children_of(os.getpid()) == [], timeout=2.0)
+    await no_children_left(timeout=2.0)
 
 
 async def test_first_output_timeout_is_a_504_for_json_and_for_a_held_stream(start_engine, fake_claude_env):

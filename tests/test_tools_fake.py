@@ -9,7 +9,6 @@ results into the next run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ import aiohttp
 import pytest
 
 from conftest import wait_until, children_of, strict_client
+from tests.waiting import no_children_left
 from tui_proxy.runs import parked
 
 WEATHER = {
@@ -30,14 +30,6 @@ WEATHER = {
 }
 TIME = {"type": "function", "function": {"name": "get_time", "description": "Local time.", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}
 ASK = [{"role": "user", "content": "Weather in Paris? [[fake:tool_call]]"}]
-
-
-async def wait_for_no_children() -> None:
-    for _ in range(100):
-        if not children_of(os.getpid()):
-            return
-        await asyncio.sleep(0.05)
-    assert children_of(os.getpid()) == []
 
 
 def records(record_dir: Path) -> list[dict]:
@@ -89,15 +81,16 @@ async def test_a_changed_conversation_gets_a_new_run_with_the_history_as_native_
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert {"type": "tool_use", "id": call.id, "name": "mcp__client__get_weather", "input": json.loads(call.function.arguments)} in messages[1]["content"]
     assert messages[2]["content"] == [{"tool_use_id": call.id, "type": "tool_result", "content": [{"type": "text", "text": "18C and sunny"}]}]
-    await wait_for_no_children()  # the parked run was stopped, not left waiting
+    await no_children_left()  # the parked run was stopped, not left waiting
 
 
 async def test_results_after_the_wait_get_a_new_run(openai_client, fake_claude_env, engine, monkeypatch):
-    monkeypatch.setattr(parked, "WAIT_SECONDS", 0.3)
+    # Short, yet long enough that the parked run is surely still waiting when the answer is read.
+    monkeypatch.setattr(parked, "WAIT_SECONDS", 1.0)
     first = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     (call,) = first.choices[0].message.tool_calls
     assert engine.active_runs == 1 and children_of(os.getpid())  # parked: the CLI waits
-    await wait_for_no_children()  # the wait is bounded: the CLI is stopped and reaped
+    await no_children_left()  # the wait is bounded: the CLI is stopped and reaped
     assert await wait_until(lambda: engine.active_runs == 0)  # and has left the registry
     followup = [*ASK, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "late"}]
     second = await openai_client.chat.completions.create(model="sonnet", messages=followup, tools=[WEATHER])
@@ -118,7 +111,7 @@ async def test_console_kill_stops_a_parked_run(engine, openai_client):
     reply = await openai_client.chat.completions.create(model="sonnet", messages=ASK, tools=[WEATHER])
     assert engine.active_runs == 1  # parked, waiting for the tool results
     assert await engine.kill(reply.id.removeprefix("chatcmpl-"))
-    await wait_for_no_children()
+    await no_children_left()
     assert await wait_until(lambda: engine.active_runs == 0)
 
 

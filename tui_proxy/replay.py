@@ -18,14 +18,56 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import aiohttp
 
-from .capture.model import Capture, CaptureState, TimedLine
+from .capture.model import Capture, CaptureState, TimedLine, header_value
 from .capture.resend import resend_headers
 from .capture.store import CaptureStore
+from .config import Config, env_value
 from .events import ErrorInfo, Usage
+from .server.guard import is_loopback
 
 REPLAY_HEADER = "X-Replay-Of"
+
+
+def configured_url(port: int | None = None) -> str | None:
+    """The proxy's address as set for this shell (`port`, else `$CLAUDE_MAX_TUI_PORT` and
+    `$CLAUDE_MAX_TUI_HOST`), or None when nothing says where it runs."""
+    host, env_port = env_value("host"), env_value("port")
+    if port is None and env_port is None and host is None:
+        return None
+    defaults = Config()
+    host = host or defaults.host
+    if host in ("0.0.0.0", "::", ""):  # a wildcard bind is reached on loopback
+        host = "127.0.0.1"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port or int(env_port or defaults.port)}"
+
+
+def target_url(capture: Capture, *, to: str | None = None, configured: str | None = None) -> tuple[str, str]:
+    """Where a replay or an exported curl command sends `capture`'s request, and why.
+
+    `to` if given; else `configured` (the port the proxy runs on now, when the user said
+    so); else the captured Host, where the original went, if it is a loopback address (a
+    Host naming another machine is whatever the client wrote, perhaps a request the guard
+    refused: never followed on its own with a key); else the default local address.
+    """
+    if to:
+        return to.rstrip("/"), "--to"
+    if configured:
+        return configured, "the configured port"
+    host = header_value(capture.request_headers, "host") or ""
+    try:
+        parts = urlsplit("http://" + host)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is not None and parts.hostname and is_loopback(parts.hostname) and "@" not in host:
+        shown = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return f"http://{shown}" + (f":{port}" if port else ""), "the captured Host"
+    return f"http://127.0.0.1:{Config().port}", "the default address"
 
 
 class ReplayRefused(ValueError):

@@ -17,6 +17,7 @@ from ..capture import AmbiguousIdError, Capture, CaptureStore, CaptureSummary, S
 from ..capture.export_curl import to_curl
 from ..capture.export_har import to_har
 from ..capture.export_json import capture_to_dict, summary_to_dict
+from ..replay import configured_url, target_url
 from ..config import Config, default_data_dir, env_value
 from ..filters import Fields, FilterError, parse_filter
 
@@ -44,7 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     export = actions.add_parser("export", help="as curl, HAR 1.2 or JSON")
     export.add_argument("id", help="exchange id, a unique prefix of one, or its short id")
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True)
-    export.add_argument("--to", metavar="URL", help="point curl/HAR at this base URL (default: the captured Host)")
+    export.add_argument(
+        "--to",
+        metavar="URL",
+        help="point curl/HAR at this base URL (default: curl goes where `replay` would send it, HAR keeps the captured Host)",
+    )
     export.add_argument("-o", "--output", metavar="FILE", help="write there instead of stdout")
 
     for action in (listing, show, export):
@@ -184,7 +189,8 @@ def _list(store: CaptureStore, args: argparse.Namespace) -> int:
 
 def _export(capture: Capture, args: argparse.Namespace) -> int:
     if args.format == "curl":
-        text = to_curl(capture, url=args.to) + "\n"
+        # Sent where a replay would go (the same rule); a HAR records where it went.
+        text = to_curl(capture, url=target_url(capture, to=args.to, configured=configured_url())[0]) + "\n"
     elif args.format == "har":
         text = json.dumps(to_har([capture], url=args.to), indent=2) + "\n"
     else:

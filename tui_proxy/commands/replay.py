@@ -1,5 +1,9 @@
 """`claude-max-tui replay ID [--to URL] [--edit]`: send a captured request again and diff.
 
+It goes where `captures export --format curl` points (`replay.target_url`): `--to`, else
+the port the proxy runs on now if given (`--port`, `$CLAUDE_MAX_TUI_PORT`), else the
+captured Host when it is a loopback address, else http://127.0.0.1:3456.
+
 The running proxy records the replay as a new capture in the same data dir; this waits
 for it and diffs it against the original. If it never shows up (another data dir, no
 capture), the answer as received here is diffed instead.
@@ -17,26 +21,22 @@ import sys
 import aiohttp
 
 from ..capture.export_json import to_plain
-from ..config import Config, env_value
+from ..config import env_value
 from ..capture import Capture, CaptureStore
-from ..replay import ReplayRefused, ReplayResult, await_capture, edit_in_editor, replay
+from ..replay import ReplayRefused, ReplayResult, await_capture, configured_url, edit_in_editor, replay, target_url
 from ..replay_diff import diff, render_diff
 from .captures import add_data_dir_argument, find_capture, open_store
-
-
-def default_url(port: int | None = None) -> str:
-    defaults = Config()
-    host = env_value("host") or defaults.host
-    if host in ("0.0.0.0", "::", ""):  # a wildcard bind is reached on loopback
-        host = "127.0.0.1"
-    port = port or int(env_value("port") or defaults.port)
-    return f"http://{host}:{port}"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("replay", help="send a captured request again and diff the answers")
     parser.add_argument("id", help="exchange id, a unique prefix of one, or its short id")
-    parser.add_argument("--to", metavar="URL", help="base URL of the proxy (default: http://127.0.0.1:$CLAUDE_MAX_TUI_PORT)")
+    parser.add_argument(
+        "--to",
+        metavar="URL",
+        help="base URL of the proxy (default: --port or $CLAUDE_MAX_TUI_PORT when set, else the captured"
+        " Host if it is a loopback address, else http://127.0.0.1:3456)",
+    )
     parser.add_argument(
         "--port", type=int, default=argparse.SUPPRESS, help="port of the local proxy, when --to is not given"
     )
@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"editor failed: {exc}", file=sys.stderr)
                 return 1
         api_key = args.api_key or env_value("api_key") or os.environ.get("OPENAI_API_KEY")
-        to_url = args.to or default_url(getattr(args, "port", None))
+        to_url, why = target_url(original, to=args.to, configured=configured_url(getattr(args, "port", None)))
+        print(f"replaying {original.id} to {to_url} ({why})", file=sys.stderr)
         try:
             result, new = asyncio.run(_replay_and_wait(store, original, to_url, body, api_key, args.wait))
         except ReplayRefused as exc:
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             print(f"replay to {to_url} failed: {exc or type(exc).__name__}", file=sys.stderr)
+            if why != "--to":
+                print("is the proxy running there? Point the replay at it with --to URL or --port N", file=sys.stderr)
             return 1
         if new is None:
             print(

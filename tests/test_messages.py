@@ -16,6 +16,7 @@ import anthropic
 import pytest
 from multidict import CIMultiDict
 
+from tests.fake_claude.recording import blocks, sent_messages, sent_text
 from tui_proxy.replay import await_capture
 
 WEATHER = {
@@ -117,7 +118,7 @@ async def test_sdk_stream_helper(sdk):
     assert final.stop_reason == "end_turn" and final.usage.output_tokens > 0
 
 
-async def test_multi_turn_history_reaches_the_cli_as_a_transcript(sdk, fake_claude_env):
+async def test_multi_turn_history_reaches_the_cli_as_real_messages(sdk, fake_claude_env):
     messages = [
         {"role": "user", "content": "My name is Alice."},
         {"role": "assistant", "content": [{"type": "thinking", "thinking": "secret musing", "signature": "sig"}, {"type": "text", "text": "Hello Alice!"}]},
@@ -125,8 +126,10 @@ async def test_multi_turn_history_reaches_the_cli_as_a_transcript(sdk, fake_clau
     ]
     await sdk.messages.create(model="sonnet", max_tokens=100, system=[{"type": "text", "text": "Part one."}, {"type": "text", "text": "Part two."}], messages=messages)
     (run,) = records(fake_claude_env)
-    assert "<assistant>\\nHello Alice!\\n</assistant>" in run["stdin"]
-    assert "secret musing" not in run["stdin"]  # thinking passed back is dropped from the history
+    sent = sent_messages(run)
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert {"type": "text", "text": "Hello Alice!"} in blocks(sent[1])
+    assert "secret musing" not in sent_text(run)  # thinking passed back is dropped from the history
     assert run["system_prompt"] == "Part one.\n\nPart two."
 
 
@@ -244,7 +247,10 @@ async def test_a_tool_result_after_the_wait_gets_a_new_run_with_the_transcript(s
     assert second.content[0].text == "The tool returned: cloudy"
     runs = records(fake_claude_env)
     assert len(runs) == 2
-    assert f'<tool_call id=\\"{call.id}\\" name=\\"get_weather\\">{{\\"city\\":\\"Paris\\"}}</tool_call>' in runs[1]["stdin"]
+    # The new run got the whole conversation, the call and its result as real blocks.
+    sent = sent_messages(runs[1])
+    assert {"type": "tool_use", "id": call.id, "name": "mcp__client__get_weather", "input": {"city": "Paris"}} in blocks(sent[1])
+    assert [b["type"] for b in blocks(sent[2])] == ["tool_result"]
 
 
 async def test_text_after_the_tool_results_takes_a_new_run(sdk, fake_claude_env):
@@ -255,8 +261,9 @@ async def test_text_after_the_tool_results_takes_a_new_run(sdk, fake_claude_env)
     await sdk.messages.create(model="sonnet", max_tokens=200, tools=[WEATHER], messages=followup)
     runs = records(fake_claude_env)
     assert len(runs) == 2
-    stdin = runs[1]["stdin"]
-    assert f'<tool_result tool_call_id=\\"{call.id}\\">\\nsunny\\n</tool_result>' in stdin and stdin.index("sunny") < stdin.index("Note: it is Sunday.")
+    last = blocks(sent_messages(runs[1])[-1])
+    assert last[0]["type"] == "tool_result" and last[0]["tool_use_id"] == call.id and "sunny" in json.dumps(last[0])
+    assert {"type": "text", "text": "Note: it is Sunday."} in last[1:]  # after the result, as sent
 
 
 @pytest.mark.parametrize(
@@ -301,8 +308,8 @@ async def test_images_reach_the_cli_as_image_blocks(sdk, fake_claude_env):
     ]
     message = await sdk.messages.create(model="sonnet", max_tokens=100, messages=[{"role": "user", "content": content}])
     assert message.stop_reason == "end_turn"
-    blocks = json.loads(records(fake_claude_env)[0]["stdin"])["message"]["content"]
-    sources = [b["source"] for b in blocks if b["type"] == "image"]
+    sent = blocks(sent_messages(records(fake_claude_env)[0])[-1])
+    sources = [b["source"] for b in sent if b["type"] == "image"]
     assert sources == [{"type": "base64", "media_type": "image/png", "data": PNG}, {"type": "url", "url": "https://example.com/cat.jpg"}]
 
 

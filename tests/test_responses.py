@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from conftest import strict_client, wait_until
+from tests.fake_claude.recording import blocks, sent_messages, sent_text
 from tui_proxy.events import ExchangeFinished
 from tui_proxy.openai.responses_request import display_turns
 
@@ -115,15 +116,17 @@ async def test_function_call_round_trip_continues_the_same_run(openai_client, fa
     assert len(runs(fake_claude_env)) == 1  # the waiting CLI went on: no new run
 
 
-async def test_a_new_run_gets_the_calls_and_results_as_a_transcript(openai_client, fake_claude_env):
+async def test_a_new_run_gets_the_calls_and_results_as_real_blocks(openai_client, fake_claude_env):
     items = [*ASK, {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "secret thoughts"}]},
              {"type": "function_call", "call_id": "call_9", "name": "get_weather", "arguments": '{"city":"Oslo"}'},
              {"type": "function_call_output", "call_id": "call_9", "output": [{"type": "input_text", "text": "-3C"}]}]
     reply = await openai_client.responses.create(model="sonnet", input=items, tools=[WEATHER])
     assert reply.output_text == "The tool returned: -3C"
-    stdin = runs(fake_claude_env)[0]["stdin"]
-    assert 'name=\\"get_weather\\"' in stdin and "-3C" in stdin
-    assert "secret thoughts" not in stdin  # reasoning items passed back are dropped
+    run = runs(fake_claude_env)[0]
+    sent = sent_messages(run)
+    assert {"type": "tool_use", "id": "call_9", "name": "mcp__client__get_weather", "input": {"city": "Oslo"}} in blocks(sent[1])
+    assert "-3C" in json.dumps(blocks(sent[2]))
+    assert "secret thoughts" not in sent_text(run)  # reasoning items passed back are dropped
 
 
 async def test_namespaced_tools_are_flattened_and_answered_with_their_namespace(openai_client, engine):
@@ -148,8 +151,8 @@ async def test_an_image_reaches_the_cli_as_an_image_block(openai_client, fake_cl
     content = [{"type": "input_text", "text": "What is this?"}, {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "auto"}]
     reply = await openai_client.responses.create(model="sonnet", input=[{"role": "user", "content": content}])
     assert reply.status == "completed"
-    blocks = json.loads(runs(fake_claude_env)[0]["stdin"])["message"]["content"]
-    assert blocks[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    sent = blocks(sent_messages(runs(fake_claude_env)[0])[-1])
+    assert sent[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -243,10 +246,10 @@ async def test_previous_response_id_carries_the_conversation(openai_client, fake
     third = await openai_client.responses.create(model="sonnet", input="Again?", previous_response_id=second.id, instructions="New rule.")
     assert third.previous_response_id == second.id
     run = runs(fake_claude_env)[2]
-    stdin = run["stdin"]
-    order = [stdin.index(text) for text in ("My name is Alice.", "You said: My name is Alice.", "And my name?", "Again?")]
-    assert order == sorted(order)  # the whole chain, in order
-    assert stdin.count("You said:") == 3  # both earlier answers (the second echoes the first's transcript)
+    texts = [json.dumps(m["content"]) for m in sent_messages(run)]
+    assert [m["role"] for m in sent_messages(run)] == ["user", "assistant", "user", "assistant", "user"]  # the whole chain, in order
+    for i, text in enumerate(("My name is Alice.", "You said: My name is Alice.", "And my name?", "You said: And my name?", "Again?")):
+        assert text in texts[i]
     assert run["system_prompt"].startswith("New rule.") and "Old rule." not in run["system_prompt"]  # instructions are not carried
 
 

@@ -88,3 +88,19 @@ def sent_text(record: dict) -> str:
     """Everything a recorded run was given as conversation: its stdin and, for `--resume`
     runs, the session file's records (the proxy sends the history there, stdin stays empty)."""
     return record.get("stdin", "") + json.dumps(record.get("resumed") or [], ensure_ascii=False)
+
+
+def sent_messages(record: dict) -> list[dict]:
+    """The conversation a recorded run was given, as messages: the resumed session file's user
+    and assistant records (the proxy sends the history there), then any user lines on stdin."""
+    messages = [r["message"] for r in record.get("resumed") or [] if r.get("type") in ("user", "assistant")]
+    for line in record.get("stdin", "").splitlines():
+        obj = json.loads(line)
+        if obj.get("type") == "user":
+            messages.append(obj["message"])
+    return messages
+
+
+def blocks(message: dict) -> list[dict]:
+    content = message["content"]
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content

@@ -124,6 +124,8 @@ class CliRun:
         """Make the run's private folder (and its session file) and spawn the CLI, which then
         waits on stdin. Raises the 503 `cli_not_found` when it cannot be executed."""
         self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.plan.prompt.system_prompt)
+        if self.settings.workdir:
+            await asyncio.to_thread(os.makedirs, self.settings.workdir, 0o700, True)  # gone with a deleted data folder
         history = self.plan.history
         if isinstance(history, NotNative):
             self._mode, self._mode_reason = "transcript", history.reason

@@ -8,6 +8,8 @@ import tempfile
 
 def make_run_dir(runs_dir: str, system_prompt: str | None) -> str:
     """A fresh 0700 folder under `runs_dir` with `cwd/`, `tmp/` and a 0600 `system-prompt.txt`."""
+    # Made again if it went (a data folder deleted under a running proxy): serving goes on.
+    os.makedirs(runs_dir, mode=0o700, exist_ok=True)
     path = tempfile.mkdtemp(prefix="run-", dir=runs_dir)  # 0700
     os.mkdir(os.path.join(path, "cwd"), 0o700)
     os.mkdir(os.path.join(path, "tmp"), 0o700)

@@ -21,8 +21,8 @@ from tests.conftest import FAKE_CLAUDE, ROOT, children_of
 from tui_proxy.capture import CaptureState, CaptureStore
 from tui_proxy.capture.export_curl import to_curl
 from tui_proxy.commands import replay as replay_command
-from tui_proxy.replay import await_capture, replay
-from tui_proxy.replay_diff import diff, render_diff
+from tui_proxy.replay.send import await_capture, replay
+from tui_proxy.replay.diff import diff, render_diff
 
 
 async def chat(

@@ -17,7 +17,7 @@ import pytest
 from multidict import CIMultiDict
 
 from tests.fake_claude.recording import blocks, sent_messages, sent_text
-from tui_proxy.replay import await_capture
+from tui_proxy.replay.send import await_capture
 
 WEATHER = {
     "name": "get_weather",

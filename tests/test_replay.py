@@ -19,8 +19,8 @@ from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.commands import replay as replay_command
 from tui_proxy.events import EventBus, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted, Usage
 from tui_proxy.ids import new_exchange_id
-from tui_proxy.replay import ReplayRefused, await_capture, configured_url, edit_in_editor, read_answer, replay, target_url
-from tui_proxy.replay_diff import diff, render_diff
+from tui_proxy.replay.send import ReplayRefused, await_capture, configured_url, edit_in_editor, read_answer, replay, target_url
+from tui_proxy.replay.diff import diff, render_diff
 
 
 class RecordingServer:
@@ -288,7 +288,7 @@ def test_tool_calls_are_read_from_streamed_pieces_and_whole_messages_and_diffed_
 def test_anthropic_answers_are_read_whole_and_streamed():
     """The replay diff compares answers of the Messages face too (issue 14)."""
     from tui_proxy.capture.model import TimedLine
-    from tui_proxy.replay import read_answer
+    from tui_proxy.replay.send import read_answer
 
     message = {"type": "message", "role": "assistant", "model": "claude-sonnet-4", "content": [{"type": "text", "text": "Hi there."}, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}], "stop_reason": "tool_use", "usage": {"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 7}}
     whole = read_answer((), json.dumps(message).encode(), streaming=False)

@@ -315,7 +315,7 @@ def test_display_turns_for_the_console():
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_a_captured_response_replays_with_its_answer(engine, openai_client, stream):
-    from tui_proxy.replay import await_capture, replay
+    from tui_proxy.replay.send import await_capture, replay
 
     created = await openai_client.responses.create(model="sonnet", input="hello again", stream=stream)
     if stream:

@@ -168,7 +168,7 @@ def test_the_demo_scene_shows_the_pinned_cli_version():
 
 
 def test_long_values_in_the_replay_diff_fold_inside_their_column():
-    from tui_proxy.replay_diff import DiffRow, ReplayDiff
+    from tui_proxy.replay.diff import DiffRow, ReplayDiff
     from tui_proxy.tui.screens.replay_diff import diff_renderable
     from tests.tui_fixtures import plain
 

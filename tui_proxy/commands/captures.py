@@ -17,7 +17,7 @@ from ..capture import AmbiguousIdError, Capture, CaptureStore, CaptureSummary, S
 from ..capture.export_curl import to_curl
 from ..capture.export_har import to_har
 from ..capture.export_json import capture_to_dict, summary_to_dict
-from ..replay import configured_url, target_url
+from ..replay.send import configured_url, target_url
 from ..config import Config, default_data_dir, env_value
 from ..filters import Fields, FilterError, parse_filter
 

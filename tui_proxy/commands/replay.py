@@ -23,8 +23,8 @@ import aiohttp
 from ..capture.export_json import to_plain
 from ..config import env_value
 from ..capture import Capture, CaptureStore
-from ..replay import ReplayRefused, ReplayResult, await_capture, configured_url, edit_in_editor, replay, target_url
-from ..replay_diff import diff, render_diff
+from ..replay.send import ReplayRefused, ReplayResult, await_capture, configured_url, edit_in_editor, replay, target_url
+from ..replay.diff import diff, render_diff
 from .captures import add_data_dir_argument, find_capture, open_store
 
 

@@ -26,7 +26,7 @@ from textual.widgets import Input, TabbedContent
 
 from ..config import Config
 from ..events import Notice
-from ..replay import ReplayRefused
+from ..replay.send import ReplayRefused
 from .commands import ConsoleCommands
 from .screens.confirm import ConfirmScreen
 from .screens.console import ConsoleScreen
@@ -34,7 +34,7 @@ from . import formatting as fmt
 from ..ids import short_id
 from .copying import COPY_PARTS, clipboard_file, copy_part
 from .curl import as_curl
-from .replay import replay_and_diff
+from .replay_task import replay_and_diff
 from ..filters import FilterError
 from .view_filter import parse_view_filter
 from .history import fill_from_capture, view_from_summary

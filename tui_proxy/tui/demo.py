@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..capture.redact import REDACTED
-from ..replay_diff import ReplayDiff, diff
+from ..replay.diff import ReplayDiff, diff
 from ..events import (
     CliExited,
     CliSpawned,

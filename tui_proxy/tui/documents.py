@@ -15,7 +15,7 @@ from rich.text import Text
 from . import formatting as fmt
 from ..anthropic.messages_request import display_turns as messages_display_turns
 from ..openai.responses_request import display_turns as responses_display_turns
-from .conversation import content_text, parse_body, redact_headers, ROLE_STYLES
+from .body_text import content_text, parse_body, redact_headers, ROLE_STYLES
 from .exchange_view import ExchangeView
 from .widgets.cli_panel import full_transcript
 from .widgets.text_lines import JsonLine, Line

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from ...ids import short_id
-from ...replay_diff import ReplayDiff
+from ...replay.diff import ReplayDiff
 from .boxed_modal import BoxedModal
 
 

@@ -6,7 +6,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
-from .capture.model import Capture
+from ..capture.model import Capture
 
 
 @dataclass(frozen=True, slots=True)

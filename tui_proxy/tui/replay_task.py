@@ -1,4 +1,4 @@
-"""Replay from the console: `tui_proxy.replay` on the selected exchange, then the diff.
+"""Replay from the console: `tui_proxy.replay.send` on the selected exchange, then the diff.
 
 The original is the stored capture when the store is on (the whole body, even one cut
 in memory), else the console's in-memory exchange shaped like one. The replay is
@@ -16,8 +16,8 @@ from typing import Callable
 
 from ..capture.model import Capture
 from ..capture.store import CaptureStore
-from ..replay import ReplayRefused, await_capture, replay
-from ..replay_diff import ReplayDiff, diff
+from ..replay.send import ReplayRefused, await_capture, replay
+from ..replay.diff import ReplayDiff, diff
 from .exchange_view import ExchangeView
 from .view_capture import capture_from_view
 

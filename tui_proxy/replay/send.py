@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .capture.model import Capture, CaptureState, TimedLine, header_value
-from .capture.resend import resend_headers
-from .capture.store import CaptureStore
-from .config import Config, env_value
-from .events import ErrorInfo, Usage
-from .server.guard import is_loopback
+from ..capture.model import Capture, CaptureState, TimedLine, header_value
+from ..capture.resend import resend_headers
+from ..capture.store import CaptureStore
+from ..config import Config, env_value
+from ..events import ErrorInfo, Usage
+from ..server.guard import is_loopback
 
 REPLAY_HEADER = "X-Replay-Of"
 

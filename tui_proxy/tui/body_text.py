@@ -1,4 +1,4 @@
-"""Reading a chat request's messages (for the conversation view), and header redaction."""
+"""A captured body as readable text (the conversation view) and header redaction, for the console."""
 
 from __future__ import annotations
 

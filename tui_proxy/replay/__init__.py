@@ -1,0 +1,1 @@
+"""Replay: send a captured request again (`send`) and compare the two answers (`diff`)."""

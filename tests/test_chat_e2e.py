@@ -129,6 +129,13 @@ async def test_health_reports_the_cli(engine):
     assert health["status"] == "ok"
     assert health["cli"]["version"] == "2.1.328" and health["cli"]["found"] is True
     assert health["active_runs"] == 0
+    # Every face it lists is routed: none answers 404.
+    assert {"POST /v1/chat/completions", "POST /v1/responses", "POST /v1/messages"} <= set(health["surfaces"])
+    async with aiohttp.ClientSession() as session:
+        for surface in health["surfaces"]:
+            method, path = surface.split(" ")
+            async with session.request(method, engine.url + path.replace("{id}", "sonnet"), json={}) as response:
+                assert response.status != 404 or "model" in path or "responses/" in path, surface
 
 
 async def test_a_client_that_hangs_up_after_done_got_a_complete_answer(engine):

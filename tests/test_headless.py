@@ -50,7 +50,7 @@ def test_headless_serves_and_logs_one_line_per_request(tmp_path):
         exchange_id = reply.id.removeprefix("chatcmpl-")
         logged = [proc.stdout.readline().rstrip("\n") for _ in range(2)]
         ok, failed = sorted(logged, key=lambda line: "cli_not_authenticated" in line)
-        assert re.match(rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d  {exchange_id}  claude-sonnet-4  json  200 stop  ttft \d+\.\d\ds  \d+\.\d\ds  in \d+ out \d+$", ok), ok
+        assert re.match(rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d  {exchange_id}  claude-sonnet-4  json  200 stop  ttft \d+\.\d\ds  \d+\.\d\ds  in \d+ out \d+ cache \d+%$", ok), ok
         assert re.search(r"  sonnet  stream  401 cli_not_authenticated  ttft -  ", failed), failed
     finally:
         proc.send_signal(signal.SIGTERM)

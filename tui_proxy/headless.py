@@ -11,7 +11,7 @@ from typing import TextIO
 from . import __version__
 from .config import Config
 from .engine import Engine
-from .events import Event, ExchangeFinished, Notice, RequestReceived
+from .events import Event, ExchangeFinished, HistorySent, Notice, RequestReceived
 from .line_output import LineOutput
 
 
@@ -21,13 +21,19 @@ class HeadlessLog:
     def __init__(self, out: LineOutput) -> None:
         self.out = out
         self._stream_flags: dict[str, bool] = {}
+        #: How each exchange's run got its conversation, until it finishes (only the notable ones).
+        self._histories: dict[str, HistorySent] = {}
 
     def __call__(self, event: Event) -> None:
         kind = type(event)
         if kind is RequestReceived:
             self._stream_flags[event.exchange_id] = event.stream  # type: ignore[attr-defined]
+        elif kind is HistorySent:
+            if event.mode == "transcript" or event.fallback:  # type: ignore[attr-defined]
+                self._histories[event.exchange_id] = event  # type: ignore[assignment]
         elif kind is ExchangeFinished:
-            self._write(format_finished(event, self._stream_flags.pop(event.exchange_id, False)))  # type: ignore[arg-type]
+            history = self._histories.pop(event.exchange_id, None)
+            self._write(format_finished(event, self._stream_flags.pop(event.exchange_id, False), history))  # type: ignore[arg-type]
         elif kind is Notice:
             self._write(f"{_clock(event.at)}  {event.level.upper():7}  {event.message}")  # type: ignore[attr-defined]
 
@@ -35,9 +41,15 @@ class HeadlessLog:
         self.out.line(line)
 
 
-def format_finished(event: ExchangeFinished, stream: bool) -> str:
+def format_finished(event: ExchangeFinished, stream: bool, history: HistorySent | None = None) -> str:
     usage = event.usage
     tokens = f"in {usage.prompt_tokens} out {usage.completion_tokens}" if usage else "in - out -"
+    if usage and usage.prompt_tokens:
+        # The share of the prompt read from the cache: what the plan's limit was spared.
+        tokens += f" cache {usage.cached_tokens / usage.prompt_tokens:.0%}"
+    if history is not None:
+        # Not sent as real messages: the prompt cache cannot read this conversation back.
+        tokens += f"  history {'FALLBACK ' if history.fallback else ''}{history.mode}: {history.reason}"
     ttft = f"ttft {event.ttft_ms / 1000:.2f}s" if event.ttft_ms is not None else "ttft -"
     status = str(event.status)
     if event.error is not None:

@@ -103,6 +103,8 @@ class Capture(CaptureSummary):
     error: ErrorInfo | None = None
     #: Client tools the model called: (call id, function name, arguments as JSON text).
     tool_calls: tuple[tuple[str, str, str], ...] = ()
+    #: How the run got the conversation (events.HistorySent as a dict), when a run was made.
+    history: dict | None = None
 
     @property
     def stderr_text(self) -> str:

@@ -114,6 +114,7 @@ def get_capture(conn: sqlite3.Connection, id_or_prefix: str) -> Capture | None:
         usage=Usage(**json.loads(row["usage"])) if row["usage"] else None,
         error=ErrorInfo(**json.loads(row["error"])) if row["error"] else None,
         tool_calls=tuple(tuple(call) for call in json.loads(row["tool_calls"])) if row["tool_calls"] else (),
+        history=json.loads(row["history"]) if row["history"] else None,
     )
 
 

@@ -86,7 +86,13 @@ def _v2_tool_calls(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE exchanges ADD COLUMN tool_calls TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_tool_calls)
+def _v3_history(conn: sqlite3.Connection) -> None:
+    # How the run got the conversation: JSON {"mode", "messages", "reason", "fallback"}
+    # (events.HistorySent): a transcript, or a failed resume, is a cache miss worth seeing.
+    conn.execute("ALTER TABLE exchanges ADD COLUMN history TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_tool_calls, _v3_history)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

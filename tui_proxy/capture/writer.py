@@ -34,6 +34,7 @@ from ..events import (
     CliSpawned,
     CliStderr,
     CliStdout,
+    HistorySent,
     Event,
     ExchangeFinished,
     RequestReceived,
@@ -161,6 +162,7 @@ class CaptureWriter:
             CliExited: self._cli_exited,
             ResponseStarted: self._response_started,
             ToolCallsRequested: self._tool_calls_requested,
+            HistorySent: self._history_sent,
             ExchangeFinished: self._exchange_finished,
         }
 
@@ -446,6 +448,10 @@ class CaptureWriter:
         calls = json.dumps([list(call) for call in e.calls])
         self._conn.execute("UPDATE exchanges SET tool_calls = ? WHERE id = ?", (calls, e.exchange_id))
         self._grow(e.exchange_id, len(calls))
+
+    def _history_sent(self, e: HistorySent) -> None:
+        history = json.dumps({"mode": e.mode, "messages": e.messages, "reason": e.reason, "fallback": e.fallback})
+        self._conn.execute("UPDATE exchanges SET history = ? WHERE id = ?", (history, e.exchange_id))
 
     def _exchange_finished(self, e: ExchangeFinished) -> None:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row

@@ -232,7 +232,9 @@ def format_capture(c: Capture) -> str:
         lines.append(f"error    {c.error.status} {c.error.type}: {c.error.message} (source: {c.error.source})")
     if c.usage:
         u = c.usage
-        lines.append(f"usage    prompt {u.prompt_tokens} (cached {u.cached_tokens}), completion {u.completion_tokens}")
+        lines.append(f"usage    prompt {u.prompt_tokens} (cache read {u.cached_tokens}, {cache_share(u)}; cache write {u.cache_creation_tokens}), completion {u.completion_tokens}")
+    if c.history:
+        lines.append("history  " + history_text(c.history))
     lines += ["", "--- request", f"{c.method} {c.path}"]
     lines += [f"{k}: {v}" for k, v in c.request_headers.items()]
     lines += ["", _pretty(c.request_body.decode("utf-8", "replace"))]
@@ -256,6 +258,21 @@ def format_capture(c: Capture) -> str:
         lines += ["", "--- tool calls"]
         lines += [f"{name} ({call_id})\n{_pretty(arguments)}" for call_id, name, arguments in c.tool_calls]
     return "\n".join(lines)
+
+
+def cache_share(usage) -> str:
+    """The share of the prompt read from the cache: what the plan's limit is spared."""
+    return f"{usage.cached_tokens / usage.prompt_tokens:.0%} read from the cache" if usage.prompt_tokens else "no prompt"
+
+
+def history_text(history: dict) -> str:
+    """How the run got the conversation, in words (events.HistorySent)."""
+    text = f"{history.get('mode')} ({history.get('messages')} messages)"
+    if history.get("fallback"):
+        text += f", a fallback: {history.get('reason')}"
+    elif history.get("reason"):
+        text += f": {history.get('reason')}"
+    return text
 
 
 def _pretty(text: str) -> str:

@@ -10,6 +10,9 @@ from ..openai.models import model_list, model_object
 from .keys import ENGINE
 
 
+SURFACES = ("POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}")
+
+
 async def health(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     cli = engine.cli_status
@@ -19,6 +22,8 @@ async def health(request: web.Request) -> web.Response:
         {
             "status": "ok" if ok else "degraded",
             "version": __version__,
+            # The API faces this server answers (README "The API").
+            "surfaces": list(SURFACES),
             "cli": {
                 "path": cli.path if cli else None,
                 "found": cli.found if cli else False,

@@ -168,7 +168,10 @@ def response_lines(view: ExchangeView, full: bool) -> Lines:
         head.append(f"   finish {view.finish_reason}")
     if view.usage:
         u = view.usage
-        head.append(f"   tokens {u.prompt_tokens} in (cached {u.cached_tokens}) / {u.completion_tokens} out")
+        head.append(f"   tokens {u.prompt_tokens} in / {u.completion_tokens} out   cache read {u.cached_tokens}")
+        if view.cache_share is not None:
+            head.append(f" ({view.cache_share:.0%} of the prompt)")
+        head.append(f", write {u.cache_creation_tokens}")
         if u.cost_usd is not None:
             head.append(f"   ${u.cost_usd:.4f}")
     else:

@@ -127,6 +127,12 @@ class ExchangeView:
     #: continued (tool results, or a conversation's next turn) rather than spawned.
     run_id: str = ""
     continued_from: str | None = None
+    #: How the run got the conversation (events.HistorySent): "session" (real messages the
+    #: prompt cache can read back), "single", or "transcript" (with the reason, and `fallback`
+    #: when a resume failed).
+    history_mode: str | None = None
+    history_reason: str = ""
+    history_fallback: bool = False
     #: Bumped on every change: lets views cache what they rendered.
     version: int = 0
     #: Read back from the capture store (an earlier run), not seen live.
@@ -162,6 +168,11 @@ class ExchangeView:
     @property
     def tokens_in(self) -> int | None:
         return self.usage.prompt_tokens if self.usage else None
+
+    @property
+    def cache_share(self) -> float | None:
+        """The share of the prompt read from the cache (what the plan's limit was spared)."""
+        return self.usage.cached_tokens / self.usage.prompt_tokens if self.usage and self.usage.prompt_tokens else None
 
     @property
     def tokens_out(self) -> int:

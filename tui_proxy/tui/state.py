@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from ..events import (
     CliContinued,
     CliExited,
+    HistorySent,
     CliSpawned,
     CliStderr,
     CliStdout,
@@ -100,6 +101,7 @@ class ConsoleState:
         self._handlers: dict[type, Callable[[ExchangeView, Event], None]] = {
             CliSpawned: self._on_spawned,
             CliContinued: self._on_continued,
+            HistorySent: self._on_history,
             CliStdout: self._on_stdout,
             CliStderr: self._on_stderr,
             CliExited: self._on_exited,
@@ -197,6 +199,10 @@ class ConsoleState:
         view.run_id = e.run_id
         view.continued_from = e.previous_exchange_id
         view.spawned_at = e.at
+
+    @staticmethod
+    def _on_history(view: ExchangeView, e: HistorySent) -> None:  # type: ignore[override]
+        view.history_mode, view.history_reason, view.history_fallback = e.mode, e.reason, e.fallback
 
     @staticmethod
     def _on_stdout(view: ExchangeView, e: CliStdout) -> None:

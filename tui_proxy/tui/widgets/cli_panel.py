@@ -32,8 +32,21 @@ def transcript_head(view: ExchangeView) -> list[str]:
     ]
     if view.system_prompt:
         lines += ["system prompt:", *("  " + line for line in view.system_prompt.splitlines())]
+    if view.history_mode:
+        lines.append("history: " + history_words(view))
     lines.append("── output")
     return lines
+
+
+def history_words(view: ExchangeView) -> str:
+    """How the run got the conversation (a transcript, or a failed resume, is a cache miss)."""
+    if view.history_fallback:
+        return f"resume failed, answered from a transcript ({view.history_reason}): the prompt cache could not read this conversation back"
+    if view.history_mode == "session":
+        return "real messages (a session file the CLI resumed)"
+    if view.history_mode == "transcript":
+        return f"a transcript in one message ({view.history_reason}): the prompt cache cannot read it back"
+    return f"{view.history_mode}" + (f" ({view.history_reason})" if view.history_reason else "")
 
 
 def transcript_line(line: CliLine, pretty: bool) -> list[str]:

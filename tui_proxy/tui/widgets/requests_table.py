@@ -52,6 +52,7 @@ COLUMNS = (
     Column("ttft", "ttft", 6, 5, right=True),
     Column("dur", "dur", 6, 5, right=True),
     Column("in", "in", 6, None, right=True),
+    Column("cache", "cache", 5, None, right=True),
     Column("out", "out", 6, 5, right=True),
     Column("tps", "tok/s", 6, 5, right=True),
     Column("note", "code / agent loop", 17, None),
@@ -68,6 +69,7 @@ SORT_KEYS: dict[str, Callable[[ExchangeView], object]] = {
     "ttft": lambda v: v.ttft_ms(),
     "dur": lambda v: v.final_duration_ms,
     "in": lambda v: v.tokens_in,
+    "cache": lambda v: v.cache_share,
     "out": lambda v: v.tokens_out,
     "tps": lambda v: v.tokens_per_second(v.finished_at or v.received_at),
     "note": lambda v: str(note(v)),
@@ -94,6 +96,7 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "ttft": fmt.duration(view.ttft_ms()),
         "dur": Text(fmt.duration(view.duration_ms(now)), style="cyan" if view.in_flight else ""),
         "in": fmt.count(view.tokens_in),
+        "cache": cache_cell(view),
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
         "tps": fmt.rate(view.tokens_per_second(now)),
         "note": note(view),
@@ -103,6 +106,17 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
         cells["status"] = Text(fmt.status_label(view, narrow=narrow), style=fmt.status_style(view) + " dim")
     return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
+
+
+def cache_cell(view: ExchangeView) -> Text | str:
+    """The share of the prompt read from the cache; yellow when the history went as a
+    transcript, red when a resume failed (the cache could not read the conversation back)."""
+    share = "-" if view.cache_share is None else f"{view.cache_share:.0%}"
+    if view.history_fallback:
+        return Text(share, style="red")
+    if view.history_mode == "transcript":
+        return Text(share, style="yellow")
+    return share
 
 
 def _short(exchange_id: str) -> str:

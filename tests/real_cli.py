@@ -14,6 +14,7 @@ scripts/install-claude-cli.sh (which --regenerate runs when needed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import json
 import os
@@ -411,3 +412,25 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@contextlib.asynccontextmanager
+async def real_cli_engine(tmp_path: Path, monkeypatch, mock, **config):
+    """A started engine over the real CLI, logged in with a fake OAuth token against `mock`
+    (the loopback Messages API), in a fresh HOME; stopped after."""
+    from tui_proxy.config import Config
+    from tui_proxy.engine import Engine
+
+    cli = require_real_cli(find_real_cli())
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    engine = Engine(Config(**{"port": 0, "claude": cli, "data_dir": tmp_path / "data", **config}))
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()

@@ -20,10 +20,8 @@ import pytest
 
 from tests.mock_anthropic import MockAnthropic
 from tests.mock_anthropic.scenarios import TEXT_ANSWER
-from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, require_real_cli
+from tests.real_cli import find_real_cli, real_cli_engine, require_real_cli
 from tests.test_conformance import run, tool_or_skip
-from tui_proxy.config import Config
-from tui_proxy.engine import Engine
 
 WEATHER = {
     "name": "get_weather",
@@ -42,19 +40,8 @@ async def mock():
 
 @pytest.fixture
 async def engine(tmp_path, monkeypatch, mock):
-    cli = require_real_cli(find_real_cli())
-    home = tmp_path / "home"
-    home.mkdir()
-    for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, keepalive_interval=1.0))
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.stop()
+    async with real_cli_engine(tmp_path, monkeypatch, mock, capture=False, keepalive_interval=1.0) as started:
+        yield started
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.mock_anthropic import MockAnthropic
-from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, require_real_cli
+from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, real_cli_engine, require_real_cli
 from tui_proxy.config import Config
 from tui_proxy.engine import Engine
 from tui_proxy.events import CliSpawned
@@ -93,19 +93,9 @@ def without_breakpoints(messages: list) -> list:
 
 @pytest.fixture
 async def warm_engine(tmp_path, monkeypatch):
-    cli = require_real_cli(find_real_cli())
-    home = tmp_path / "home"
-    home.mkdir()
     async with MockAnthropic() as mock:
-        for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-        engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, pool_size=1, warm_conversations=2))
-        await engine.start()
-        try:
+        async with real_cli_engine(tmp_path, monkeypatch, mock, capture=False, pool_size=1, warm_conversations=2) as engine:
             yield mock, engine
-        finally:
-            await engine.stop()
 
 
 async def test_a_conversation_kept_warm_sends_its_history_natively_turn_after_turn(warm_engine):

@@ -11,11 +11,9 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.mock_anthropic import MockAnthropic
-from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, require_real_cli
+from tests.real_cli import real_cli_engine
 from test_responses_codex import codex_exec
 from test_responses_conformance import COMPACTION, run_open_responses
-from tui_proxy.config import Config
-from tui_proxy.engine import Engine
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "Current weather of a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 
@@ -28,16 +26,8 @@ async def mock():
 
 @pytest.fixture
 async def engine(tmp_path, monkeypatch, mock):
-    cli = require_real_cli(find_real_cli())
-    home = tmp_path / "home"
-    home.mkdir()
-    for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data"))
-    await engine.start()
-    yield engine
-    await engine.stop()
+    async with real_cli_engine(tmp_path, monkeypatch, mock) as started:
+        yield started
 
 
 async def test_llm_comply_open_responses_passes_in_full_with_the_real_cli(engine, mock):

@@ -14,9 +14,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.mock_anthropic import MockAnthropic
-from tests.real_cli import FAKE_OAUTH_TOKEN, find_real_cli, require_real_cli
-from tui_proxy.config import Config
-from tui_proxy.engine import Engine
+from tests.real_cli import real_cli_engine
 
 WEATHER = {
     "type": "function",
@@ -37,19 +35,9 @@ async def mock():
 
 @pytest.fixture
 async def client(tmp_path, monkeypatch, mock):
-    cli = require_real_cli(find_real_cli())
-    home = tmp_path / "home"
-    home.mkdir()
-    for name, value in {"HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, "CLAUDE_CODE_OAUTH_TOKEN": FAKE_OAUTH_TOKEN, "CLAUDE_CODE_MAX_RETRIES": "0"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / "data", capture=False, pool_size=0, warm_conversations=0))
-    await engine.start()
-    try:
+    async with real_cli_engine(tmp_path, monkeypatch, mock, capture=False, pool_size=0, warm_conversations=0) as engine:
         async with AsyncOpenAI(base_url=engine.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True, timeout=60) as client:
             yield client
-    finally:
-        await engine.stop()
 
 
 def offered_tools(request) -> dict[str, dict]:

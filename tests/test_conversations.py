@@ -87,9 +87,12 @@ async def test_a_client_that_leaves_leaves_no_session_file(home, start_engine, f
     assert [p.name for p in (engine.config.data_dir / "cli").glob("runs-*/*")] == []
 
 
-async def test_a_failed_resume_is_answered_by_the_transcript_and_says_so(home, start_engine, fake_claude_env, monkeypatch):
+@pytest.mark.parametrize("warm", [0, 2], ids=["closed-stdin", "kept-stdin"])
+async def test_a_failed_resume_is_answered_by_the_transcript_and_says_so(home, start_engine, fake_claude_env, monkeypatch, warm):
+    """Also for a run that keeps its stdin open for a warm next turn: its failed resume is seen
+    at the result line, not at the end of its output."""
     monkeypatch.setenv("FAKE_CLAUDE_RESUME_FAILS", "1")
-    engine = await start_engine()
+    engine = await start_engine(warm_conversations=warm)
     seen: list[HistorySent] = []
     engine.bus.subscribe(lambda e: seen.append(e) if isinstance(e, HistorySent) else None)
     async with strict_client(engine) as client:

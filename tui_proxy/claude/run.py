@@ -270,6 +270,7 @@ class CliRun:
             await process.send(self._stdin().encode(), close=not self._stdin_kept)
             reader = self.reader
             answered = False  # anything passed on: from then on this child's answer is the answer
+            fell_back = False
             async for raw in process.stdout_lines():
                 self._last_output = time.monotonic()
                 line = raw.decode("utf-8", "replace")
@@ -298,6 +299,11 @@ class CliRun:
                         await self._learn(self._session)  # before the next turn can be planned
                     if not self._stdin_kept:
                         break
+                    why = _resume_failure(reader.facts) if self._session is not None and not answered else None
+                    if why is not None:  # it could not resume the session file: a transcript run
+                        await self._fall_back(why)
+                        fell_back = True
+                        break
                     # A CLI kept for its conversation's next turn does not exit: judge this turn now.
                     reader.facts.stderr_tail = process.stderr_tail()
                     last, done = reader.judge()
@@ -307,6 +313,8 @@ class CliRun:
                     yield done
                     # Continued (see continue_turn()): the next turn's lines follow.
                     continue
+            if fell_back:
+                continue
             # stdout ended (or the result came): judge the run.
             facts = reader.facts
             if facts.result is None:

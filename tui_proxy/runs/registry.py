@@ -52,7 +52,9 @@ class Runs:
     # -- a request's run -----------------------------------------------------------------
 
     async def start(self, exchange: Exchange, request: ModelRequest, plan: RunPlan) -> CliRun:
-        """The run that answers `exchange`: the parked run this request continues, else a new one."""
+        """The run that answers `exchange`: the parked run whose tool calls this request answers,
+        else the warm CLI whose conversation it continues, else a new run (a pooled CLI when one
+        fits, else spawned cold)."""
         claimed = self.parked.claim(request, plan)
         warm = None if claimed is not None else self.warm.claim(request, plan)
         if claimed is not None:

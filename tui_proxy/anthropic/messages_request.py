@@ -14,8 +14,6 @@ What the CLI cannot do is mapped honestly (README "Anthropic Messages API"):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -25,14 +23,13 @@ from ..conversation import Conversation, ImagePart, ModelRequest, OutputOptions,
 from ..errors import ProxyError
 # The same limits as the chat face: one image cap, one tool-name rule for the CLI's tool bridge.
 from ..openai.chat_request import TOOL_NAME
-from ..openai.content import IMAGE_TYPES, MAX_IMAGE_BYTES
+from ..images import IMAGE_TYPES, MAX_IMAGE_MB, MAX_IMAGE_URL_CHARS, base64_problem
 
 #: `thinking.budget_tokens` -> the CLI's `--effort` (the CLI takes no budget): the smallest
 #: level whose bound exceeds the budget.
 BUDGET_EFFORTS = ((4096, "low"), (16384, "medium"), (32768, "high"), (65536, "xhigh"))
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 MIN_THINKING_BUDGET = 1024
-MAX_IMAGE_URL_CHARS = 8192
 #: Block types of the Messages API that the CLI cannot take as input.
 UNSUPPORTED_BLOCKS = ("document", "search_result", "server_tool_use", "web_search_tool_result", "container_upload", "mcp_tool_use", "mcp_tool_result")
 
@@ -275,12 +272,11 @@ def _image(block: dict, where: str) -> ImagePart:
             raise invalid(f"{where}.source.media_type", f"Input should be one of {', '.join(IMAGE_TYPES)}")
         if not isinstance(data, str):
             raise invalid(f"{where}.source.data", "Input should be a valid string", "invalid_type")
-        if len(data) * 3 // 4 > MAX_IMAGE_BYTES:
-            raise invalid(f"{where}.source.data", f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "image_too_large")
-        try:
-            base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid(f"{where}.source.data", "The image data is not valid base64") from None
+        problem = base64_problem(data)
+        if problem == "too_large":
+            raise invalid(f"{where}.source.data", f"The image is larger than {MAX_IMAGE_MB} MB", "image_too_large")
+        if problem == "not_base64":
+            raise invalid(f"{where}.source.data", "The image data is not valid base64")
         return ImagePart(media_type=media_type, data=data)
     raise invalid(f"{where}.source.type", "Input should be 'base64' or 'url'")
 

@@ -38,14 +38,7 @@ class ChatRequest:
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
-    if not isinstance(body, dict):
-        raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json", retryable=False)
-
-    model_id = body.get("model")
-    if model_id is None:
-        raise invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter")
-    if not isinstance(model_id, str) or not model_id:
-        raise invalid("model", "'model' must be a non-empty string.", "invalid_type")
+    model_id = required_model(body)
 
     stream = _optional_bool(body, "stream", False)
     include_usage = False
@@ -77,6 +70,18 @@ def parse_chat_request(body: Any) -> ChatRequest:
         ),
     )
     return ChatRequest(request, include_usage=include_usage)
+
+
+def required_model(body: Any) -> str:
+    """The model id of an OpenAI body (chat or Responses), once the body is a JSON object."""
+    if not isinstance(body, dict):
+        raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json", retryable=False)
+    model_id = body.get("model")
+    if model_id is None:
+        raise invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter")
+    if not isinstance(model_id, str) or not model_id:
+        raise invalid("model", "'model' must be a non-empty string.", "invalid_type")
+    return model_id
 
 
 def _optional_bool(obj: dict, key: str, default: bool, param: str | None = None) -> bool:

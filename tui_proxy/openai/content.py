@@ -6,16 +6,12 @@ The two APIs name their parts differently (`text` / `image_url` in chat, `input_
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from ..conversation import ImagePart, Part, TextPart
 from ..errors import invalid, unsupported
+from ..images import IMAGE_TYPES, MAX_IMAGE_MB, MAX_IMAGE_URL_CHARS, base64_problem
 
-#: Largest decoded image accepted (the Messages API's own cap is 5 MB per image).
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
 def text_only(content: Any, where: str, kinds: tuple[str, ...], *, required: bool = True) -> str:
@@ -82,7 +78,7 @@ def image_part(image_url: Any, where: str) -> ImagePart:
     else:
         raise invalid(f"{where}.image_url", f"'{where}.image_url.url' must be a string.", "invalid_type")
     if url.startswith(("http://", "https://")):
-        if len(url) > 8192:
+        if len(url) > MAX_IMAGE_URL_CHARS:
             raise invalid(f"{where}.image_url", "Image URL is too long.")
         return ImagePart(url=url)
     if url.startswith("data:"):
@@ -92,11 +88,10 @@ def image_part(image_url: Any, where: str) -> ImagePart:
             raise invalid(f"{where}.image_url", "Image data URLs must be base64: data:image/png;base64,...")
         if media_type not in IMAGE_TYPES:
             raise invalid(f"{where}.image_url", f"Unsupported image type {media_type!r}: use one of {', '.join(IMAGE_TYPES)}.")
-        if len(data) * 3 // 4 > MAX_IMAGE_BYTES:
-            raise invalid(f"{where}.image_url", f"Image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.", "image_too_large")
-        try:
-            base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid(f"{where}.image_url", "Image data is not valid base64.") from None
+        problem = base64_problem(data)
+        if problem == "too_large":
+            raise invalid(f"{where}.image_url", f"Image is larger than {MAX_IMAGE_MB} MB.", "image_too_large")
+        if problem == "not_base64":
+            raise invalid(f"{where}.image_url", "Image data is not valid base64.")
         return ImagePart(media_type=media_type, data=data)
     raise invalid(f"{where}.image_url", "Image URLs must be http(s) URLs or base64 data URLs.")

@@ -19,8 +19,8 @@ from typing import Any
 
 from .. import models
 from ..conversation import Conversation, ModelRequest, OutputOptions, TextPart, ToolCall, ToolChoice, ToolSpec, Turn
-from ..errors import ProxyError, invalid, unsupported
-from .chat_request import ANY_OBJECT, EFFORTS, MAX_SCHEMA_CHARS, REASONING_EFFORTS, TOOL_NAME
+from ..errors import invalid, unsupported
+from .chat_request import ANY_OBJECT, EFFORTS, MAX_SCHEMA_CHARS, REASONING_EFFORTS, TOOL_NAME, required_model
 from .content import text_only, user_parts
 
 #: Between a namespace and a function's name in the one flat name the model sees.
@@ -53,13 +53,7 @@ class History:
 
 
 def parse_responses_request(body: Any, history: History | None = None) -> ResponsesRequest:
-    if not isinstance(body, dict):
-        raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json", retryable=False)
-    model_id = body.get("model")
-    if model_id is None:
-        raise invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter")
-    if not isinstance(model_id, str) or not model_id:
-        raise invalid("model", "'model' must be a non-empty string.", "invalid_type")
+    model_id = required_model(body)
     _reject_unsupported(body)
     stream = _bool(body, "stream", False)
     instructions = body.get("instructions")

@@ -54,6 +54,9 @@ async def test_a_full_queue_gets_429_with_retry_after_and_the_sdk_sees_a_rate_li
     engine = await start_engine(max_concurrency=2, max_queue=1, first_output_timeout=30)
     hanging = [asyncio.ensure_future(post(engine, chat("[[fake:hang]] slot"))) for _ in range(2)]
     await wait_for(lambda: engine.admission.running == 2)
+    # A slot is taken before its CLI starts: under load the second child may not have begun
+    # yet, so wait until both really run before counting what reached the CLI below.
+    await wait_for(lambda: len(recorded_runs(fake_claude_env)) == 2, timeout=30)
     queued = asyncio.ensure_future(post(engine, chat("[[fake:echo]] queued")))
     await wait_for(lambda: engine.admission.waiting == 1)
 

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+from .quota.windows import QuotaReport
+
 log = logging.getLogger(__name__)
 
 
@@ -188,6 +190,30 @@ class ExchangeFinished(Event):
     duration_ms: float = 0.0
     #: False when the client went away or the run was cut before a proper end.
     complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReported(Event):
+    """The subscription's limit windows as the CLI reported them: after a request's run
+    (its `rate_limit_event`, exchange_id set) or from a poll (`get_usage`, exchange_id "")."""
+
+    report: QuotaReport
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRetry(Event):
+    """The CLI is retrying its upstream call (an `api_retry` line): the request waits on
+    Anthropic, not in the proxy's queue."""
+
+    attempt: int | None
+    max_retries: int | None
+    #: The upstream HTTP status (529, 429, 500...) and error name ("overloaded", ...).
+    error_status: int | None
+    error: str | None
+    #: How long the CLI waits before the next attempt.
+    retry_delay_ms: float | None = None
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,130 @@
+"""A quota report as plain values, parsed from what the CLI prints.
+
+The CLI's `rate_limit_event` (every run with a subscription login) reads like
+
+    {"type": "rate_limit_event", "rate_limit_info": {"status": "allowed_warning",
+     "rateLimitType": "five_hour", "utilization": 0.93, "resetsAt": 1767280000,
+     "surpassedThreshold": 0.9, "isUsingOverage": false, "overageStatus": "rejected",
+     "overageDisabledReason": "org_level_disabled",
+     "unifiedWindows": {"five_hour": {"utilization": 0.93, "resetsAt": ..., "status": ...,
+                                      "surpassedThreshold": 0.9}, "seven_day": {...}}}}
+
+`utilization` is a fraction (it may exceed 1); `resetsAt` is epoch seconds and may be
+absent while a window is `allowed`. Unknown keys are ignored, missing ones are None:
+the CLI adds fields between versions and a report must never break a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: The windows a report may name, in the order a viewer lists them.
+WINDOW_ORDER = ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "seven_day_overage_included", "seven_day_oauth_apps", "overage")
+
+#: Short labels (header gauges, the headless line, response headers).
+WINDOW_LABELS = {
+    "five_hour": "5h",
+    "seven_day": "7d",
+    "seven_day_opus": "7d opus",
+    "seven_day_sonnet": "7d sonnet",
+    "seven_day_overage_included": "7d incl. extra",
+    "seven_day_oauth_apps": "7d apps",
+    "overage": "extra",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaWindow:
+    """One limit window (the 5-hour one, the weekly one...)."""
+
+    name: str
+    #: A fraction: 0.93 is 93 %; may exceed 1. None when the report did not say.
+    utilization: float | None = None
+    #: Epoch seconds; None when the report did not say (often while `allowed`).
+    resets_at: float | None = None
+    #: "allowed", "allowed_warning", "rejected", or whatever the CLI says next.
+    status: str | None = None
+    #: The warning threshold this window passed (0.9), when it passed one.
+    surpassed_threshold: float | None = None
+
+    @property
+    def label(self) -> str:
+        return WINDOW_LABELS.get(self.name, self.name)
+
+    @property
+    def warning(self) -> bool:
+        return self.status in ("allowed_warning", "rejected") or self.surpassed_threshold is not None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReport:
+    """What one report said: the representative window and status, every window it named,
+    and the billing bucket (plan or extra usage)."""
+
+    #: The overall status ("allowed", "allowed_warning", "rejected").
+    status: str | None = None
+    #: The window the status is about ("five_hour", ...).
+    limit_type: str | None = None
+    windows: tuple[QuotaWindow, ...] = ()
+    #: True when this request drew from extra usage (billed beyond the plan).
+    using_overage: bool | None = None
+    overage_status: str | None = None
+    overage_disabled_reason: str | None = None
+    #: Where it came from: "rate_limit_event" (a request's run) or "get_usage" (a poll).
+    source: Literal["rate_limit_event", "get_usage"] = "rate_limit_event"
+
+    def window(self, name: str) -> QuotaWindow | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    @property
+    def bucket(self) -> str | None:
+        """"extra usage" when the request drew from it, "plan" when it did not, None if unsaid."""
+        if self.using_overage is None:
+            return None
+        return "extra usage" if self.using_overage else "plan"
+
+
+def from_rate_limit_event(obj: dict[str, Any]) -> QuotaReport:
+    """Parse a `rate_limit_event` line (or its `rate_limit_info`)."""
+    info = obj.get("rate_limit_info")
+    if not isinstance(info, dict):
+        info = obj
+    limit_type = _str(info.get("rateLimitType"))
+    status = _str(info.get("status"))
+    windows: dict[str, QuotaWindow] = {}
+    unified = info.get("unifiedWindows")
+    if isinstance(unified, dict):
+        for name, raw in unified.items():
+            if isinstance(raw, dict):
+                windows[str(name)] = QuotaWindow(
+                    str(name), _float(raw.get("utilization")), _float(raw.get("resetsAt")), _str(raw.get("status")), _float(raw.get("surpassedThreshold"))
+                )
+    if limit_type and limit_type not in windows:
+        # Older lines (and the top level) describe only the representative window.
+        windows[limit_type] = QuotaWindow(
+            limit_type, _float(info.get("utilization")), _float(info.get("resetsAt")), status, _float(info.get("surpassedThreshold"))
+        )
+    using = info.get("isUsingOverage")
+    return QuotaReport(
+        status=status,
+        limit_type=limit_type,
+        windows=tuple(sorted(windows.values(), key=_window_rank)),
+        using_overage=using if isinstance(using, bool) else None,
+        overage_status=_str(info.get("overageStatus")),
+        overage_disabled_reason=_str(info.get("overageDisabledReason")),
+    )
+
+
+def _window_rank(window: QuotaWindow) -> tuple[int, str]:
+    return (WINDOW_ORDER.index(window.name) if window.name in WINDOW_ORDER else len(WINDOW_ORDER), window.name)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

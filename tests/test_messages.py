@@ -84,6 +84,7 @@ async def test_create_answers_a_message_object(sdk, engine):
     usage = message.usage
     # Anthropic counts cache reads and writes apart from input_tokens; the proxy's usage sums them.
     capture = await await_capture(engine.store, raw.headers["x-request-id"], timeout=10)
+    assert capture.response_headers["request-id"] == capture.response_headers["x-request-id"] == raw.headers["request-id"]  # captured as sent
     assert usage.cache_read_input_tokens == capture.usage.cached_tokens > 0
     assert usage.cache_creation_input_tokens == capture.usage.cache_creation_tokens > 0
     assert usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens == capture.usage.prompt_tokens
@@ -102,6 +103,8 @@ async def test_stream_sends_anthropics_event_sequence(engine):
     start = events[0][1]["message"]
     assert start["id"] == "msg_" + headers["x-request-id"] and start["content"] == [] and start["stop_reason"] is None
     assert headers["request-id"] == headers["x-request-id"]
+    capture = await await_capture(engine.store, headers["x-request-id"], timeout=10)
+    assert capture.response_headers["request-id"] == headers["request-id"]  # the stream's headers, as captured
     deltas = [data["delta"] for name, data in events if name == "content_block_delta"]
     assert {d["type"] for d in deltas} == {"text_delta"} and len(deltas) > 1
     assert "".join(d["text"] for d in deltas) == "You said: one two three"
@@ -348,6 +351,7 @@ async def test_bad_requests_get_anthropic_errors_and_spawn_nothing(engine, fake_
     # Captured like any exchange, with the error as sent.
     capture = await await_capture(engine.store, headers["x-request-id"], timeout=10)
     assert capture.status == 400 and capture.error.type == "invalid_request_error" and capture.path == "/v1/messages"
+    assert capture.response_headers["request-id"] == headers["request-id"]
     assert json.loads(capture.request_body) == body
 
 

@@ -12,6 +12,7 @@ from ..anthropic.count_tokens import estimate_input_tokens
 from ..anthropic.messages_request import invalid, parse_messages_request
 from ..models import resolve
 from ..errors import ProxyError
+from .aimed_at import wants_anthropic
 from .body import decode_body
 from .exchanges import begin_exchange, peek_model_and_stream
 from .keys import ENGINE
@@ -21,11 +22,6 @@ from .routes_info import list_models, retrieve_model
 ESTIMATE_HEADER = "x-claude-max-tui-estimate"
 #: Bodies larger than this are counted off the event loop.
 INLINE_COUNT_BYTES = 256 * 1024
-
-
-def wants_anthropic(request: web.Request) -> bool:
-    """Aimed at the Anthropic face: a path under /v1/messages, or an `anthropic-version` header."""
-    return request.path == "/v1/messages" or request.path.startswith("/v1/messages/") or "anthropic-version" in request.headers
 
 
 async def count_tokens(request: web.Request) -> web.Response:

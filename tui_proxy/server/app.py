@@ -9,7 +9,8 @@ from aiohttp import web
 
 from ..claude import outcome
 from ..errors import ProxyError
-from .anthropic_routes import count_tokens, model, models, wants_anthropic
+from .aimed_at import wants_anthropic
+from .anthropic_routes import count_tokens, model, models
 from .chat_completions import chat_completions
 from .error_shapes import ANTHROPIC, OPENAI
 from .exchanges import begin_exchange, close_exchange, send_error
@@ -65,7 +66,6 @@ def make_web_app(engine: EngineView) -> web.Application:
     app.router.add_get("/v1/responses/{response_id}", retrieve_response)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
-    app.on_response_prepare.append(_anthropic_request_id)
     return app
 
 
@@ -74,13 +74,6 @@ def error_shape(request: web.Request) -> ErrorShape:
     if wants_anthropic(request):
         return ANTHROPIC
     return OPENAI
-
-
-async def _anthropic_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """Anthropic's clients read the request id from `request-id` (`x-request-id` stays too)."""
-    request_id = response.headers.get("x-request-id")
-    if request_id and wants_anthropic(request):
-        response.headers["request-id"] = request_id
 
 
 async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse:

@@ -10,6 +10,7 @@ from ..capture.redact import redact_headers, redact_path
 from ..events import ErrorInfo, ExchangeFinished, RequestReceived, ResponseChunk, ResponseStarted
 from ..exchange import Exchange
 from ..errors import ProxyError
+from .aimed_at import wants_anthropic
 from .face import ErrorShape
 from .keys import ENGINE, EXCHANGE
 
@@ -59,14 +60,18 @@ def peek_model_and_stream(body: object) -> tuple[str | None, bool]:
     return None, False
 
 
-def response_headers(exchange: Exchange) -> dict[str, str]:
+def response_headers(request: web.Request, exchange: Exchange) -> dict[str, str]:
+    """The exchange id, as `x-request-id`, and as `request-id` too for the Anthropic face (its
+    SDKs read that one). Part of the headers the exchange records, so captures show both."""
+    if wants_anthropic(request):
+        return {"x-request-id": exchange.id, "request-id": exchange.id}
     return {"x-request-id": exchange.id}
 
 
 async def send_error(request: web.Request, exchange: Exchange, error: ProxyError, shape: ErrorShape) -> web.Response:
     """Answer an error in `shape`, record it, close the exchange."""
     status = shape.status(error)
-    headers = {**response_headers(exchange), **error.headers(), "Content-Type": "application/json"}
+    headers = {**response_headers(request, exchange), **error.headers(), "Content-Type": "application/json"}
     body = shape.body(error)
     response = web.Response(status=status, body=body, headers=headers)
     exchange.publish(ResponseStarted, status=status, headers=headers, streaming=False)

@@ -428,7 +428,7 @@ async def real_cli_engine(tmp_path: Path, monkeypatch, mock, **config):
         monkeypatch.setenv(name, value)
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    engine = Engine(Config(**{"port": 0, "claude": cli, "data_dir": tmp_path / "data", **config}))
+    engine = Engine(Config(**{"port": 0, "claude": cli, "data_dir": tmp_path / "data", "usage_poll_seconds": 0, **config}))
     await engine.start()
     try:
         yield engine

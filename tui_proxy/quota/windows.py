@@ -16,7 +16,7 @@ the CLI adds fields between versions and a report must never break a request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 #: The windows a report may name, in the order a viewer lists them.
@@ -139,6 +139,25 @@ def from_rate_limit_event(obj: dict[str, Any]) -> QuotaReport:
         overage_disabled_reason=_str(info.get("overageDisabledReason")),
         overage_resets_at=_float(info.get("overageResetsAt")),
     )
+
+
+def report_to_dict(report: QuotaReport) -> dict[str, Any]:
+    """Plain JSON values (a capture keeps each exchange's report this way)."""
+    return asdict(report)
+
+
+def report_from_dict(data: dict[str, Any]) -> QuotaReport:
+    """The report `report_to_dict` wrote; unknown keys (a later release's) are ignored."""
+    windows = tuple(QuotaWindow(**_known(QuotaWindow, w)) for w in data.get("windows") or () if isinstance(w, dict))
+    extra = data.get("extra_usage")
+    fields = _known(QuotaReport, data)
+    fields.update(windows=windows, extra_usage=ExtraUsage(**_known(ExtraUsage, extra)) if isinstance(extra, dict) else None)
+    return QuotaReport(**fields)
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return {key: value for key, value in data.items() if key in names}
 
 
 def window_rank(window: QuotaWindow) -> tuple[int, str]:

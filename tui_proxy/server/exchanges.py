@@ -12,6 +12,7 @@ from ..exchange import Exchange
 from ..errors import ProxyError
 from .face import ErrorShape
 from .keys import ENGINE, EXCHANGE
+from .quota_headers import quota_headers
 
 REPLAY_HEADER = "X-Replay-Of"
 
@@ -59,14 +60,16 @@ def peek_model_and_stream(body: object) -> tuple[str | None, bool]:
     return None, False
 
 
-def response_headers(exchange: Exchange) -> dict[str, str]:
-    return {"x-request-id": exchange.id}
+def response_headers(request: web.Request, exchange: Exchange) -> dict[str, str]:
+    """Every model response's own headers: its id, and the plan's windows as known now."""
+    engine = request.app[ENGINE]
+    return {"x-request-id": exchange.id, **quota_headers(engine.quota, exchange.clock())}
 
 
 async def send_error(request: web.Request, exchange: Exchange, error: ProxyError, shape: ErrorShape) -> web.Response:
     """Answer an error in `shape`, record it, close the exchange."""
     status = shape.status(error)
-    headers = {**response_headers(exchange), **error.headers(), "Content-Type": "application/json"}
+    headers = {**response_headers(request, exchange), **error.headers(), "Content-Type": "application/json"}
     body = shape.body(error)
     response = web.Response(status=status, body=body, headers=headers)
     exchange.publish(ResponseStarted, status=status, headers=headers, streaming=False)

@@ -91,7 +91,7 @@ async def _complete(request: web.Request, engine: EngineView, face: Face, exchan
     assert done is not None
     answer = Answer("".join(texts), "".join(thinking), done)
     body = json_body(face.body(exchange, parsed, answer))
-    headers = {**response_headers(exchange), "Content-Type": "application/json"}
+    headers = {**response_headers(request, exchange), "Content-Type": "application/json"}
     response = web.Response(status=200, body=body, headers=headers)
     kept = engine.runs.keep(run, parsed.request, plan, done, answer.text)
     exchange.publish(ResponseStarted, status=200, headers=headers, streaming=False)
@@ -109,7 +109,7 @@ async def _complete(request: web.Request, engine: EngineView, face: Face, exchan
 
 
 async def _stream(request: web.Request, engine: EngineView, face: Face, exchange: Exchange, parsed: Parsed, plan: RunPlan, run: CliRun) -> web.StreamResponse:
-    sse = SseStream(request, response_headers(exchange), engine.config.keepalive_interval)
+    sse = SseStream(request, response_headers(request, exchange), engine.config.keepalive_interval)
     shape = face.stream(exchange, parsed)
     texts: list[str] = []
     thinking: list[str] = []

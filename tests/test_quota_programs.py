@@ -142,3 +142,29 @@ def test_an_older_store_is_migrated_and_its_rows_say_nothing_of_quota(tmp_path):
         (old,) = store.list(limit=5)
         assert old.id == "old-1" and old.quota is None and old.upstream_retries == 0
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+
+
+EXTRA_USAGE_TEXT = "Third-party apps now draw from your extra usage, not your plan limits. Add more at claude.ai/settings/usage and keep going."
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_extra_usage_refusal_is_its_own_error_in_each_faces_shape(start_engine, stream):
+    engine = await start_engine()
+    prompt = f'[[fake:bad_request msg="{EXTRA_USAGE_TEXT}"]] hi'
+    faces = {
+        "/v1/chat/completions": (chat(prompt), lambda body: body["error"]),
+        "/v1/responses": ({"model": "sonnet", "input": prompt}, lambda body: body["error"]),
+        "/v1/messages": ({"model": "sonnet", "max_tokens": 50, "messages": [{"role": "user", "content": prompt}]}, lambda body: body["error"]),
+    }
+    for path, (body, error_of) in faces.items():
+        status, headers, text = await post(engine, path, {**body, "stream": stream}, {"anthropic-version": "2023-06-01"} if "messages" in path else None)
+        error = error_of(json.loads(text))
+        assert status == 402 and headers["x-should-retry"] == "false", path
+        message = error["message"]
+        assert "bills requests like this one to your extra usage, not to your plan's limits" in message
+        assert "see your Claude account's usage settings or Anthropic's help center" in message
+        assert "Anthropic said: " + EXTRA_USAGE_TEXT in message
+        if "messages" in path:
+            assert error["type"] == "billing_error"
+        else:
+            assert error["code"] == "extra_usage_required" and error["type"] == "insufficient_quota"

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import wait_until
 from tui_proxy.claude import lines as L
 from tui_proxy.claude.reader import RunReader
+from tui_proxy.errors import ProxyError
 from tui_proxy.events import ExchangeFinished, QuotaReported, TokenDelta, UpstreamRetry
 from tui_proxy.quota.latest import LatestQuota
 from tui_proxy.quota.usage_poll import UsagePoller
@@ -57,12 +58,36 @@ def test_a_rejection_line_carries_the_overage_fields():
     assert report.window("five_hour").utilization == 1.0 and report.window("five_hour").status == "rejected"
 
 
+def test_the_real_apis_headers_give_every_window_and_the_bucket():
+    (warning,) = [L.parse_line(raw).report for raw in golden("quota_warning") if '"rate_limit_event"' in raw]
+    assert [(w.name, w.utilization, w.status, w.surpassed_threshold) for w in warning.windows] == [
+        ("five_hour", 0.93, "allowed_warning", 0.9), ("seven_day", 0.41, "allowed", None),
+    ]
+    assert warning.overage_status == "rejected" and warning.overage_disabled_reason == "org_level_disabled" and warning.bucket == "plan"
+    (extra,) = [L.parse_line(raw).report for raw in golden("extra_usage") if '"rate_limit_event"' in raw]
+    info = golden_objects("extra_usage", "rate_limit_event")[0]["rate_limit_info"]
+    assert extra.status == "rejected" and extra.using_overage is True and extra.bucket == "extra usage"
+    assert extra.overage_status == "allowed" and extra.overage_resets_at == info["overageResetsAt"]
+    assert extra.window("five_hour").utilization == 1 and extra.window("seven_day").utilization == 0.62
+
+
+def test_the_extra_usage_refusal_is_judged_from_the_real_lines():
+    reader = RunReader()
+    for raw in golden("400_extra_usage"):
+        reader.feed(raw)
+    with pytest.raises(ProxyError) as caught:
+        reader.judge(now=0)
+    error = caught.value
+    assert (error.status, error.kind, error.code, error.retryable) == (402, "billing", "extra_usage_required", False)
+    assert "Anthropic said: Third-party apps now draw from your extra usage" in error.message
+
+
 def test_a_routine_line_names_no_window_but_the_bucket():
     (line,) = [L.parse_line(raw) for raw in golden("text") if '"rate_limit_event"' in raw]
     assert line.report.status == "allowed" and line.report.windows == () and line.report.bucket == "plan"
 
 
-@pytest.mark.parametrize("case", ["529_recovers", "500", "529", "drop"])
+@pytest.mark.parametrize("case", ["529_recovers", "529_retries", "429_recovers", "500", "529", "drop"])
 def test_every_api_retry_line_keeps_its_delay(case):
     expected = golden_objects(case, "system", "api_retry")
     parsed = [L.parse_line(raw) for raw in golden(case) if '"api_retry"' in raw]
@@ -74,7 +99,7 @@ def test_every_api_retry_line_keeps_its_delay(case):
         )
 
 
-@pytest.mark.parametrize("case", ["529_recovers", "rate_limit_warning", "429_subscription"])
+@pytest.mark.parametrize("case", ["529_retries", "429_recovers", "quota_warning", "extra_usage", "429_subscription"])
 def test_the_reader_tells_of_each_upstream_line_in_order_as_it_is_fed(case):
     told: list = []
     reader = RunReader(on_upstream=told.append)

@@ -18,6 +18,7 @@ from tui_proxy.claude import lines as L
 from tui_proxy.claude.reader import RunReader
 from tui_proxy.errors import ProxyError
 from tui_proxy.events import ExchangeFinished, QuotaReported, TokenDelta, UpstreamRetry
+from tui_proxy.quota import usage_poll
 from tui_proxy.quota.latest import LatestQuota
 from tui_proxy.quota.usage_poll import UsagePoller
 from tui_proxy.quota.usage_reply import UsageUnavailable, from_get_usage
@@ -289,6 +290,7 @@ async def test_the_engine_polls_get_usage_on_its_own_cli_without_a_prompt(start_
 
 
 async def test_a_login_without_usage_is_quiet_and_frees_its_cli(start_engine, monkeypatch):
+    monkeypatch.setattr(usage_poll, "FIRST_DELAY", 3600.0)  # only the poll below
     monkeypatch.setenv("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-fake")  # a setup-token: no profile scope
     engine = await start_engine(usage_poll_seconds=300)
     before = engine.quota.version
@@ -298,6 +300,7 @@ async def test_a_login_without_usage_is_quiet_and_frees_its_cli(start_engine, mo
 
 
 async def test_an_older_cli_without_get_usage_is_quiet(start_engine, monkeypatch):
+    monkeypatch.setattr(usage_poll, "FIRST_DELAY", 3600.0)
     monkeypatch.setenv("FAKE_CLAUDE_USAGE", "unsupported")
     engine = await start_engine(usage_poll_seconds=300)
     assert await engine.usage_poll.poll() is None

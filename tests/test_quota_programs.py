@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 import aiohttp
+from multidict import CIMultiDict
 import pytest
 
 from tui_proxy.capture import CaptureStore
@@ -28,7 +29,7 @@ WARNING = "[[fake:rate_limit_warning]] hi"
 async def post(engine, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict, str]:
     async with aiohttp.ClientSession() as session:
         async with session.post(engine.url + path, json=body, headers=headers or {}) as response:
-            return response.status, dict(response.headers), await response.text()
+            return response.status, CIMultiDict(response.headers), await response.text()  # names in any case
 
 
 async def get(engine, path: str, headers: dict | None = None) -> tuple[int, dict]:

@@ -38,7 +38,7 @@ class UsagePoller:
         *,
         interval: float,
         rest: Callable[[], Awaitable[None]] | None = None,
-        first_delay: float = FIRST_DELAY,
+        first_delay: float | None = None,
         max_backoff: float = MAX_BACKOFF,
     ) -> None:
         """`ask(timeout)`: the `get_usage` reply's response object (raises on failure).
@@ -47,14 +47,16 @@ class UsagePoller:
         self.on_report = on_report
         self.interval = interval
         self.rest = rest
-        self.first_delay = first_delay
+        self.first_delay = FIRST_DELAY if first_delay is None else first_delay
         self.max_backoff = max(max_backoff, interval)
         #: Polls answered with windows, and polls that were not (for /health).
         self.answered = 0
         self.unanswered = 0
         #: Why the last poll gave nothing (None after a good one).
         self.last_problem: str | None = None
-        self.next_delay = first_delay
+        self.next_delay = self.first_delay
+        #: Polls in a row that gave nothing: the wait doubles with each.
+        self._streak = 0
         self._task: asyncio.Task | None = None
 
     @property
@@ -82,16 +84,18 @@ class UsagePoller:
             raise
         except Exception as exc:  # UsageUnavailable, the CLI's error, a timeout: all quiet
             reason = exc.reason if isinstance(exc, UsageUnavailable) else str(exc) or type(exc).__name__
-            if self.last_problem is None:  # once per streak, not once per try
-                log.debug("get_usage gave no windows (%s); trying again in %.0f s", reason, min(self.next_delay * 2, self.max_backoff))
+            if self._streak == 0:  # once per streak, not once per try
+                log.debug("get_usage gave no windows (%s); trying again in %.0f s, then less often", reason, min(self.interval * 2, self.max_backoff))
             self.last_problem = reason
             self.unanswered += 1
-            self.next_delay = min(max(self.next_delay, self.interval) * 2, self.max_backoff)
+            self._streak += 1
+            self.next_delay = min(self.interval * 2**self._streak, self.max_backoff)
             if self.rest is not None:
                 await self.rest()
             return None
         self.answered += 1
         self.last_problem = None
+        self._streak = 0
         self.next_delay = self.interval
         self.on_report(report)
         return report

@@ -82,6 +82,8 @@ async def test_health_and_the_usage_endpoint_carry_the_windows_behind_the_key(st
     auth = {"Authorization": "Bearer k-123"}
     status, _ = await get(engine, "/v1/usage")
     assert status == 401  # the same guard as every route
+    status, _ = await get(engine, "/v1/usage", {**auth, "Host": "evil.example"})
+    assert status == 403  # DNS rebinding protection too
     status, usage = await get(engine, "/v1/usage", auth)
     assert status == 200 and usage["known"] is False and usage["windows"] == [] and usage["poll"] is None
     assert (await post(engine, "/v1/chat/completions", chat(WARNING), auth))[0] == 200

@@ -203,3 +203,51 @@ async def test_a_setup_token_without_the_profile_scope_is_quiet(tmp_path, monkey
             assert "not available" in engine.usage_poll.last_problem and engine.usage_poll.next_delay == 600
             assert engine.quota.version == version and engine.runs.usage.pid is None
             assert mock.message_requests() == []
+
+
+@pytest.mark.parametrize("runs_env", [True, False])
+async def test_only_the_usage_clis_environment_reads_the_usage_endpoint(tmp_path, runs_env):
+    """Why get_usage has a CLI of its own (runs/usage_cli.py): with the runs' environment
+    (nonessential traffic off) the CLI answers `get_usage` without asking Anthropic; with the
+    usage CLI's (that switch off, telemetry off instead) it reads the endpoint."""
+    from tui_proxy.claude.argv import RunOptions, build_argv, build_env
+    from tui_proxy.runs.usage_cli import QUIET_ENV
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / ".credentials.json").write_text(json.dumps({"claudeAiOauth": {
+        "accessToken": FAKE_OAUTH_TOKEN, "refreshToken": "sk-ant-ort01-fake", "expiresAt": int(time.time() * 1000) + 3_600_000,
+        "scopes": ["user:inference", "user:profile"], "subscriptionType": "max",
+    }}))
+    (tmp_path / "tmp").mkdir()
+    async with MockAnthropic() as mock:
+        inherited = {"PATH": "/usr/bin:/bin", "HOME": str(home), "ANTHROPIC_BASE_URL": mock.base_url, **await mock.serve_oauth_host(tmp_path / "certs")}
+        env = build_env(inherited, tmpdir=str(tmp_path / "tmp"))
+        assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"  # what every run has
+        if not runs_env:
+            del env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]
+            env.update(QUIET_ENV)
+        process = await asyncio.create_subprocess_exec(
+            *build_argv(require_real_cli(find_real_cli()), RunOptions(model="")),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=tmp_path, env=env,
+        )
+        try:
+            process.stdin.write(b'{"type":"control_request","request_id":"u1","request":{"subtype":"get_usage","skip_behaviors":true}}\n')
+            await process.stdin.drain()
+            while True:
+                line = await asyncio.wait_for(process.stdout.readline(), 60)
+                assert line, "the CLI exited without answering"
+                reply = json.loads(line)
+                if reply.get("type") == "control_response":
+                    break
+        finally:
+            process.kill()
+            await process.wait()
+        answer = reply["response"]["response"]
+        read = [r for r in mock.oauth_requests() if r.path == "/api/oauth/usage"]
+        assert answer["rate_limits_available"] is True
+        if runs_env:
+            assert answer["rate_limits"] is None and not read
+        else:
+            assert answer["rate_limits"]["five_hour"] == mock.usage["five_hour"] and read
+        assert mock.message_requests() == []

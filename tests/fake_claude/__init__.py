@@ -31,6 +31,9 @@ Environment:
                            "oauth_token" (else "claude.ai"); apiKeySource "none" either way
   CLAUDE_CODE_MAX_RETRIES  number of api_retry lines for server_error/overloaded/network (10)
   ANTHROPIC_BASE_URL       set = server errors name the gateway, as the real CLI does
+  FAKE_CLAUDE_USAGE        what the `get_usage` control request reads: the JSON of its
+                           `rate_limits` (unset: null, as when the CLI's fetch fails); "unsupported"
+                           = an older CLI's error reply (see usage.py for the login rules)
 
 Parameters every answering scenario takes: `delay_ms=N` (pause before each delta),
 `ttft_ms=N` (pause between system/status and message_start).

@@ -57,7 +57,7 @@ async def main(args: argparse.Namespace) -> int:
         for mode, capture in (("on", True), ("off", False)):
             config = Config(
                 port=0, claude=FAKE_CLAUDE, data_dir=Path(tmp) / mode, capture=capture,
-                max_concurrency=args.concurrency, max_queue=args.requests,
+                max_concurrency=args.concurrency, max_queue=args.requests, usage_poll_seconds=0,
             )
             engines[mode] = Engine(config)
             await engines[mode].start()

@@ -143,7 +143,7 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
 
 
 def bench_config(data_dir: Path, streams: int) -> Config:
-    return Config(port=0, claude=FAKE_CLAUDE, data_dir=data_dir, capture=False, max_concurrency=streams, max_queue=streams)
+    return Config(port=0, claude=FAKE_CLAUDE, data_dir=data_dir, capture=False, max_concurrency=streams, max_queue=streams, usage_poll_seconds=0)
 
 
 async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: int) -> Round:

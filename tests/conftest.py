@@ -21,7 +21,7 @@ FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
 def fake_config(tmp_path: Path, **overrides) -> Config:
     # No CLIs started ahead or kept warm unless a test asks (tests/test_pool.py, test_warm.py):
     # each test counts its children.
-    values = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", keepalive_interval=1.0, pool_size=0, warm_conversations=0)
+    values = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", keepalive_interval=1.0, pool_size=0, warm_conversations=0, usage_poll_seconds=0)
     values.update(overrides)
     return Config(**values)
 

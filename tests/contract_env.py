@@ -118,7 +118,7 @@ class Rig:
             data_dir=self.root / f"data-{profile.name}",
             capture=False,
             keepalive_interval=1.0,
-            **{"pool_size": 0, "warm_conversations": 0, **profile.config},  # CLIs started ahead or kept only where a profile asks
+            **{"pool_size": 0, "warm_conversations": 0, "usage_poll_seconds": 0, **profile.config},  # CLIs started ahead or kept only where a profile asks
         )
         engine = Engine(config)
         engine.bus.subscribe(self._on_event)

@@ -155,6 +155,11 @@ CASES: tuple[Case, ...] = (
     _marker_case("429_subscription", name="429_subscription"),
     _marker_case("429_subscription", name="429_subscription_api_key", auth="api_key"),
     _marker_case("rate_limit_warning", name="rate_limit_warning"),
+    _marker_case("quota_warning", name="quota_warning"),  # 5h past its threshold, 7d allowed
+    _marker_case("extra_usage", name="extra_usage"),  # the plan used up, answered on extra usage
+    _marker_case("400_extra_usage", name="400_extra_usage"),
+    _marker_case("429", "times=2", name="429_recovers", max_retries=3),
+    _marker_case("529", "times=2", name="529_retries", max_retries=3),
     _marker_case("500", name="500", max_retries=1),
     _marker_case("529", name="529", max_retries=1),
     _marker_case("529", "times=1", name="529_recovers", max_retries=1),
@@ -415,9 +420,10 @@ if __name__ == "__main__":
 
 
 @contextlib.asynccontextmanager
-async def real_cli_engine(tmp_path: Path, monkeypatch, mock, **config):
+async def real_cli_engine(tmp_path: Path, monkeypatch, mock, *, env: dict[str, str] | None = None, **config):
     """A started engine over the real CLI, logged in with a fake OAuth token against `mock`
-    (the loopback Messages API), in a fresh HOME; stopped after."""
+    (the loopback Messages API), in a fresh HOME; stopped after. `env` adds to (or, None
+    values, removes from) what the CLI inherits."""
     from tui_proxy.config import Config
     from tui_proxy.engine import Engine
 
@@ -428,7 +434,12 @@ async def real_cli_engine(tmp_path: Path, monkeypatch, mock, **config):
         monkeypatch.setenv(name, value)
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    engine = Engine(Config(**{"port": 0, "claude": cli, "data_dir": tmp_path / "data", **config}))
+    for name, value in (env or {}).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    engine = Engine(Config(**{"port": 0, "claude": cli, "data_dir": tmp_path / "data", "usage_poll_seconds": 0, **config}))
     await engine.start()
     try:
         yield engine

@@ -7,7 +7,7 @@ mock Anthropic API, and the fake with the matching scenario, both with the same 
 stdin. Compared: the exit code, and line by line the line types, their order, and the
 fields the engine reads (tui_proxy/claude/lines.py: message ids and usage keys, block and
 delta types, stop reasons, the `error` / `api_error` / `api_error_status` /
-`api_error_type` of error lines, rate-limit status and reset, api_retry fields, the result's
+`api_error_type` of error lines, rate-limit status, reset, bucket and windows, api_retry fields, the result's
 subtype, is_error, terminal_reason, usage keys...). Runs of identical delta lines count
 once: how many deltas an answer has is the scenario's choice, not a contract.
 
@@ -65,6 +65,11 @@ FAKE_SCENARIOS: dict[str, tuple[str, dict[str, str]]] = {
     "429_subscription": ("rate_limit_subscription", {}),
     "429_subscription_api_key": ("rate_limit_api_key", {}),
     "rate_limit_warning": ("rate_limit_warning", {}),
+    "quota_warning": ("quota_warning", {}),
+    "extra_usage": ("extra_usage", {}),
+    "400_extra_usage": ('bad_request msg="Third-party apps now draw from your extra usage, not your plan limits. Add more at claude.ai/settings/usage and keep going."', {}),
+    "429_recovers": ("retry_recovers retries=2 status=429", {}),
+    "529_retries": ("retry_recovers retries=2 status=529", {}),
     "500": ("server_error", {}),
     "529": ("overloaded", {}),
     "529_recovers": ("529_recovers", {}),
@@ -133,6 +138,10 @@ def engine_view(line: dict[str, Any]) -> dict[str, Any]:
             rateLimitType=info.get("rateLimitType"),
             resetsAt=isinstance(info.get("resetsAt"), (int, float)),
             overageStatus=info.get("overageStatus"),
+            isUsingOverage=info.get("isUsingOverage"),
+            surpassedThreshold=info.get("surpassedThreshold"),
+            # quota/windows.py reads every window's figures.
+            windows={name: sorted(window) for name, window in (info.get("unifiedWindows") or {}).items()},
         )
     elif kind == "result":
         text = line.get("result")

@@ -32,7 +32,7 @@ async def rig(tmp_path, monkeypatch):
         engines = {}
         spawned: list[CliSpawned] = []
         for name, pool_size in (("pooled", 1), ("cold", 0)):
-            engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / name, capture=False, pool_size=pool_size, warm_conversations=0))
+            engine = Engine(Config(port=0, claude=cli, data_dir=tmp_path / name, capture=False, pool_size=pool_size, warm_conversations=0, usage_poll_seconds=0))
             engine.bus.subscribe(lambda e: spawned.append(e) if isinstance(e, CliSpawned) else None)
             await engine.start()
             engines[name] = engine

@@ -96,6 +96,8 @@ def test_negative_fuzzing_gets_only_4xx_and_never_reaches_the_cli(tmp_path):
             continue
         if not lines:
             continue  # a CLI started ahead that no request took (runs/pool.py)
+        if all(line.get("type") == "control_request" and line["request"].get("subtype") == "get_usage" for line in lines):
+            continue  # the CLI kept for the plan's usage windows (runs/usage_cli.py): asked nothing else
         # Control requests (a CLI started ahead is told its model), then exactly one user line.
         *control, user = lines
         assert user["type"] == "user" and all(c["type"] == "control_request" for c in control)

@@ -23,7 +23,7 @@ def console_app(tmp_path: Path, **overrides: Any) -> ConsoleApp:
     """The console over the real engine, the project's fake CLI and a free port."""
     # No CLIs started ahead or kept warm: each run is reaped after its answer, as the panels
     # these tests read expect (tests/test_pool.py and test_warm.py cover those).
-    values: dict[str, Any] = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", capture=False, pool_size=0, warm_conversations=0)
+    values: dict[str, Any] = dict(port=0, claude=FAKE_CLAUDE, data_dir=tmp_path / "data", capture=False, pool_size=0, warm_conversations=0, usage_poll_seconds=0)
     values.update(overrides)
     # Finalise what earlier tests left behind now, before the console routes log records
     # into its errors panel: a leftover client closing on a dead loop logs an error.

@@ -59,6 +59,9 @@ class Config:
     pool_size: int = option(2, "CLIs kept started ahead of their request, for new conversations (each idle one holds ~150 MB; 0 turns it off)", metavar="N")
     warm_conversations: int = option(4, "CLIs kept open after an answer for the conversation's next turn (0 turns it off)", metavar="N")
     warm_max_mb: int = option(1024, "resident memory of the CLIs kept open at most", metavar="MB")
+    #: The CLI's `get_usage` control request reads the plan's windows without a model call;
+    #: its upstream endpoint is itself rate-limited, hence minutes (quota/usage_poll.py).
+    usage_poll_seconds: float = option(300.0, "how often a CLI kept for it reads the plan's usage windows (get_usage: no model call; 0 turns it off)", metavar="SECONDS")
     allow_remote: bool = option(False, "allow a non-loopback --host without --api-key")
     allowed_hosts: tuple[str, ...] = option((), "extra Host header value to accept (repeatable; the variable takes a comma-separated list)", metavar="NAME", flag="--allowed-host")
     capture: bool = option(True, "do not keep exchanges on disk", flag="--no-capture")

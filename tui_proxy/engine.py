@@ -32,9 +32,12 @@ from .claude.run import RunSettings
 from .claude.session_file import CliContext
 from .claude.workdir import Workdir, open_workdir
 from .config import Config
-from .events import EventBus, Notice
+from .events import EventBus, Notice, QuotaReported
 from .exchange import Exchange
 from .ids import new_exchange_id
+from .quota.latest import LatestQuota
+from .quota.usage_poll import UsagePoller
+from .quota.windows import QuotaReport
 from .runs.registry import Runs
 from .server.admission import Admission
 from .server.app import make_web_app
@@ -65,6 +68,11 @@ class Engine:
         self._ids = ids or (lambda: new_exchange_id(clock()))
         self.admission = Admission(config.max_concurrency, config.max_queue, config.queue_timeout)
         self.cli_status: CliStatus | None = None
+        #: The subscription's limit windows as last reported (every run's, every poll's).
+        self.quota = LatestQuota(clock=clock)
+        self.bus.subscribe(self.quota)
+        #: Reads the windows without a model call (set at start, when the CLI is known).
+        self.usage_poll: UsagePoller | None = None
         #: Every live CLI child (set at start, when the CLI is known).
         self.runs: Runs = None  # type: ignore[assignment]
         self.store = None
@@ -137,6 +145,9 @@ class Engine:
             raise
         self.port = _bound_port(site) or config.port
         self.runs.start_pool()
+        usage = self.runs.usage
+        self.usage_poll = UsagePoller(usage.ask, self._quota_polled, interval=config.usage_poll_seconds if self.cli_status.found else 0, rest=usage.rest)
+        self.usage_poll.start()
         self._notice("info", f"listening on {self.url}", url=self.url)
         status = self.cli_status
         if not status.found:
@@ -153,6 +164,8 @@ class Engine:
         if runner is not None:
             for site in list(runner.sites):
                 await site.stop()
+        if self.usage_poll is not None:
+            await self.usage_poll.close()
         if self.runs is not None:
             self.runs.stop_all("shutdown")  # streams end with an error event
         if runner is not None:
@@ -192,6 +205,9 @@ class Engine:
             store, self.store = self.store, None
             store.flush()
             store.close()
+
+    def _quota_polled(self, report: QuotaReport) -> None:
+        self.bus.publish(QuotaReported(exchange_id="", at=self.clock(), report=report))
 
     def _notice(self, level: str, message: str, **data) -> None:
         self.bus.publish(Notice(exchange_id="", at=self.clock(), level=level, message=message, data=data))  # type: ignore[arg-type]

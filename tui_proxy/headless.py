@@ -11,8 +11,10 @@ from typing import TextIO
 from . import __version__
 from .config import Config
 from .engine import Engine
-from .events import Event, ExchangeFinished, HistorySent, Notice, RequestReceived
+from .events import Event, ExchangeFinished, HistorySent, Notice, QuotaReported, RequestReceived, UpstreamRetry
 from .line_output import LineOutput
+from .quota.text import brief
+from .quota.windows import QuotaReport
 
 
 class HeadlessLog:
@@ -23,6 +25,9 @@ class HeadlessLog:
         self._stream_flags: dict[str, bool] = {}
         #: How each exchange's run got its conversation, until it finishes (only the notable ones).
         self._histories: dict[str, HistorySent] = {}
+        #: Each exchange's last quota report and its upstream retries, until it finishes.
+        self._quotas: dict[str, QuotaReport] = {}
+        self._retries: dict[str, list[UpstreamRetry]] = {}
 
     def __call__(self, event: Event) -> None:
         kind = type(event)
@@ -31,9 +36,16 @@ class HeadlessLog:
         elif kind is HistorySent:
             if event.mode == "transcript" or event.fallback:  # type: ignore[attr-defined]
                 self._histories[event.exchange_id] = event  # type: ignore[assignment]
+        elif kind is QuotaReported:
+            if event.exchange_id:  # a poll's report belongs to no request
+                self._quotas[event.exchange_id] = event.report  # type: ignore[attr-defined]
+        elif kind is UpstreamRetry:
+            self._retries.setdefault(event.exchange_id, []).append(event)  # type: ignore[arg-type]
         elif kind is ExchangeFinished:
-            history = self._histories.pop(event.exchange_id, None)
-            self._write(format_finished(event, self._stream_flags.pop(event.exchange_id, False), history))  # type: ignore[arg-type]
+            xid = event.exchange_id
+            history = self._histories.pop(xid, None)
+            quota, retries = self._quotas.pop(xid, None), self._retries.pop(xid, ())
+            self._write(format_finished(event, self._stream_flags.pop(xid, False), history, quota, retries))  # type: ignore[arg-type]
         elif kind is Notice:
             self._write(f"{_clock(event.at)}  {event.level.upper():7}  {event.message}")  # type: ignore[attr-defined]
 
@@ -41,7 +53,13 @@ class HeadlessLog:
         self.out.line(line)
 
 
-def format_finished(event: ExchangeFinished, stream: bool, history: HistorySent | None = None) -> str:
+def format_finished(
+    event: ExchangeFinished,
+    stream: bool,
+    history: HistorySent | None = None,
+    quota: QuotaReport | None = None,
+    retries: "tuple[UpstreamRetry, ...] | list[UpstreamRetry]" = (),
+) -> str:
     usage = event.usage
     tokens = f"in {usage.prompt_tokens} out {usage.completion_tokens}" if usage else "in - out -"
     if usage and usage.prompt_tokens:
@@ -50,6 +68,14 @@ def format_finished(event: ExchangeFinished, stream: bool, history: HistorySent 
     if history is not None:
         # Not sent as real messages: the prompt cache cannot read this conversation back.
         tokens += f"  history {'FALLBACK ' if history.fallback else ''}{history.mode}: {history.reason}"
+    if retries:
+        # The CLI retried upstream (the request waited on Anthropic, not in the proxy's queue).
+        statuses = sorted({str(r.error_status or r.error or "network") for r in retries})
+        tokens += f"  retried {len(retries)}x ({', '.join(statuses)})"
+    said = brief(quota) if quota is not None else ""
+    if said:
+        # What the request's own run said of the plan.
+        tokens += f"  quota {said}"
     ttft = f"ttft {event.ttft_ms / 1000:.2f}s" if event.ttft_ms is not None else "ttft -"
     status = str(event.status)
     if event.error is not None:

@@ -31,6 +31,9 @@ Environment:
                            "oauth_token" (else "claude.ai"); apiKeySource "none" either way
   CLAUDE_CODE_MAX_RETRIES  number of api_retry lines for server_error/overloaded/network (10)
   ANTHROPIC_BASE_URL       set = server errors name the gateway, as the real CLI does
+  FAKE_CLAUDE_USAGE        what the `get_usage` control request reads: the JSON of its
+                           `rate_limits` (unset: null, as when the CLI's fetch fails); "unsupported"
+                           = an older CLI's error reply (see usage.py for the login rules)
 
 Parameters every answering scenario takes: `delay_ms=N` (pause before each delta),
 `ttft_ms=N` (pause between system/status and message_start).
@@ -49,6 +52,10 @@ Scenarios that answer (exit 0 unless said otherwise):
   tool_use_attempt      text="…": turn 1 calls Bash, gets `No such tool available`, turn 2
                         answers; num_turns 2; with --max-turns 1 it ends as max_turns
   rate_limit_warning    resets_in=3600: allowed_warning rate_limit_event, then success
+  quota_warning         resets_in=3600 h5=0.93 d7=0.41: the mock's scenario (golden quota_warning):
+                        5h past its 90 % threshold, 7d allowed, extra usage off; then success
+  extra_usage           resets_in=3600: the mock's scenario (golden extra_usage): 5h rejected,
+                        answered on extra usage (isUsingOverage true)
   max_turns             limit=1 (or --max-turns): tool call, error_max_turns, exit 1
   max_budget            budget=0.0001 (or --max-budget-usd): error_max_budget_usd, exit 1
   max_output_tokens     4 responses stopped by max_tokens + 3 injected resume lines, then

@@ -206,3 +206,44 @@ def rate_limit_warning(run: Run) -> None:
     response.text(texts.split_words("Answered, but you are close to your limit.", 4))
     response.finish(rate_limit_info=info)
     run.result()
+
+
+def _quota_answer(run: Run, info: dict) -> None:
+    run.init()
+    response = run.response()
+    response.start()
+    response.text(texts.split_words(run.spec.str("text", "Hello from the mock Anthropic API."), 4))
+    response.finish(rate_limit_info=info)
+    run.result()
+
+
+def quota_warning(run: Run) -> None:
+    """The mock's `quota_warning` (golden `quota_warning`): the 5-hour window past its 90 %
+    threshold (`h5=0.93`), the weekly one allowed (`d7=0.41`), extra usage off."""
+    resets_at = int(time.time()) + run.spec.int("resets_in", 3600)
+    week = resets_at + 5 * 24 * 3600
+    h5, d7 = run.spec.float("h5", 0.93), run.spec.float("d7", 0.41)
+    _quota_answer(run, {
+        "status": "allowed_warning", "resetsAt": resets_at, "rateLimitType": "five_hour", "utilization": h5,
+        "overageStatus": "rejected", "overageDisabledReason": "org_level_disabled", "isUsingOverage": False,
+        "surpassedThreshold": 0.9,
+        "unifiedWindows": {
+            "five_hour": {"utilization": h5, "resetsAt": resets_at, "status": "allowed_warning", "surpassedThreshold": 0.9},
+            "seven_day": {"utilization": d7, "resetsAt": week, "status": "allowed"},
+        },
+    })
+
+
+def extra_usage(run: Run) -> None:
+    """The mock's `extra_usage` (golden `extra_usage`): the plan's 5-hour window used up, the
+    answer billed as extra usage (isUsingOverage)."""
+    resets_at = int(time.time()) + run.spec.int("resets_in", 3600)
+    week = resets_at + 5 * 24 * 3600
+    _quota_answer(run, {
+        "status": "rejected", "resetsAt": resets_at, "rateLimitType": "five_hour", "overageStatus": "allowed",
+        "overageResetsAt": week, "isUsingOverage": True,
+        "unifiedWindows": {
+            "five_hour": {"utilization": 1, "resetsAt": resets_at, "status": "rejected"},
+            "seven_day": {"utilization": 0.62, "resetsAt": week, "status": "allowed"},
+        },
+    })

@@ -7,7 +7,7 @@ import os
 import sys
 
 from . import args as argv_parser
-from . import auth, ids, lifecycle, models, prompt, recording, scenarios, spec
+from . import auth, ids, lifecycle, models, prompt, recording, scenarios, spec, usage
 from . import session as resumed
 from .run import VERSION, Run, Session
 from .stdout import JsonSink, StreamJsonSink, TextSink, encode, stderr, write_fd
@@ -69,7 +69,8 @@ def _system_prompt(parsed: argv_parser.Args) -> str:
 
 def _control(session: Session, recorder, request: "prompt.ControlRequest") -> None:
     """The real CLI's answers (docs/warm-start.md): `initialize` takes a system prompt (only the
-    first one counts), `set_model` a model; anything else is an error response."""
+    first one counts), `set_model` a model, `get_usage` the plan's windows (usage.py); anything
+    else is an error response."""
     if request.subtype == "initialize":
         if not session.initialized and isinstance(request.request.get("systemPrompt"), str):
             session.system_prompt = request.request["systemPrompt"]
@@ -78,6 +79,8 @@ def _control(session: Session, recorder, request: "prompt.ControlRequest") -> No
     elif request.subtype == "set_model":
         session.model_override = request.request.get("model") or None
         response = {"model": session.model}
+    elif request.subtype == "get_usage" and isinstance(answer := usage.reply(session.env, session.auth), dict):
+        response = answer
     else:
         session.out.line({"type": "control_response", "response": {"subtype": "error", "request_id": request.request_id, "error": f"Unsupported control request subtype: {request.subtype}"}})
         return

@@ -19,6 +19,8 @@ SCENARIOS = {
     "max_budget": answers.max_budget,
     "max_output_tokens": answers.max_output_tokens,
     "rate_limit_warning": answers.rate_limit_warning,
+    "quota_warning": answers.quota_warning,
+    "extra_usage": answers.extra_usage,
     "tool_call": lambda run: _client_tools().tool_call(run),
     "structured": lambda run: _client_tools().structured(run),
     "model": lambda run: _client_tools().model(run),

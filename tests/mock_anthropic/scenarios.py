@@ -253,6 +253,67 @@ def rate_limit_warning(request: ScenarioRequest) -> Outcome:
     return text_reply(headers=headers)
 
 
+def unified_headers(
+    status: str,
+    reset: int,
+    windows: dict[str, dict[str, str]],
+    *,
+    claim: str = "five_hour",
+    overage: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The subscription headers as the real API sends them with an OAuth login (on every
+    response, success or not): the overall status and reset, the representative window, each
+    window's `-<short>-{status,utilization,reset,surpassed-threshold}` (short names 5h, 7d,
+    7d_oi, overage) and the extra-usage (`overage-`) ones. docs/claude-cli.md §12."""
+    prefix = "anthropic-ratelimit-unified-"
+    headers = {prefix + "status": status, prefix + "reset": str(reset), prefix + "representative-claim": claim}
+    for short, fields in windows.items():
+        headers.update({f"{prefix}{short}-{name}": value for name, value in fields.items()})
+    headers.update({f"{prefix}overage-{name}": value for name, value in (overage or {}).items()})
+    return headers
+
+
+def _week_reset(request: ScenarioRequest) -> int:
+    return _reset_epoch(request) + 5 * 24 * 3600
+
+
+def quota_warning(request: ScenarioRequest) -> Outcome:
+    """An answer while the 5-hour window is past the 90 % warning threshold (`h5=0.93`), the
+    weekly one allowed (`d7=0.41`), extra usage off: the CLI reports `allowed_warning`."""
+    reset, week = _reset_epoch(request), _week_reset(request)
+    params = request.marker.params
+    headers = unified_headers(
+        "allowed_warning",
+        reset,
+        {
+            "5h": {"status": "allowed_warning", "utilization": params.get("h5", "0.93"), "reset": str(reset), "surpassed-threshold": "0.9"},
+            "7d": {"status": "allowed", "utilization": params.get("d7", "0.41"), "reset": str(week)},
+        },
+        overage={"status": "rejected", "disabled-reason": "org_level_disabled"},
+    )
+    return text_reply(headers=headers)
+
+
+def extra_usage(request: ScenarioRequest) -> Outcome:
+    """An answer billed as extra usage: the plan's 5-hour window is used up (`rejected`) but
+    extra usage is allowed, so the request goes through on it (the CLI: isUsingOverage)."""
+    reset, week = _reset_epoch(request), _week_reset(request)
+    headers = unified_headers(
+        "rejected",
+        reset,
+        {
+            "5h": {"status": "rejected", "utilization": "1.0", "reset": str(reset)},
+            "7d": {"status": "allowed", "utilization": "0.62", "reset": str(week)},
+        },
+        overage={"status": "allowed", "reset": str(week), "utilization": "0.12"},
+    )
+    return text_reply(headers=headers)
+
+
+#: Anthropic's answer when it bills a request as extra usage and extra usage cannot cover it
+#: (reported widely since April 2026; its wording varies, see tui_proxy/claude/outcome.py).
+EXTRA_USAGE_REFUSAL = "Third-party apps now draw from your extra usage, not your plan limits. Add more at claude.ai/settings/usage and keep going."
+
 PARTIAL_REPLY = text_reply(("Partial", " answer that never finishes"))
 OVERLOADED = ApiError(529, "overloaded_error", "Overloaded")
 
@@ -268,6 +329,9 @@ SCENARIOS: dict[str, Scenario] = {
     "big_delta": big_delta,
     "unicode": unicode,
     "rate_limit_warning": rate_limit_warning,
+    "quota_warning": quota_warning,
+    "extra_usage": extra_usage,
+    "400_extra_usage": failing(_error(400, "invalid_request_error", EXTRA_USAGE_REFUSAL, NOT_RETRYABLE), None),
     "401": failing(_error(401, "authentication_error", "invalid x-api-key", NOT_RETRYABLE), None),
     "403": failing(_error(403, "permission_error", "Your account does not have permission to use this resource.", NOT_RETRYABLE), None),
     "404_model": failing(_model_not_found, None),
@@ -296,6 +360,8 @@ SCENARIOS: dict[str, Scenario] = {
         None,
     ),
     "429_subscription": failing(_subscription_limit, None),
+    # A plain 429 (no subscription headers): the CLI retries it like a 5xx; `times=N` then answers.
+    "429": failing(_error(429, "rate_limit_error", "Number of concurrent connections has exceeded your rate limit.", {"retry-after": "1"}), None),
     "500": failing(_error(500, "api_error", "Internal server error"), None),
     "529": failing(_error(529, "overloaded_error", "Overloaded"), None),
     "midstream_error": failing(lambda request: BrokenStream("error", PARTIAL_REPLY, OVERLOADED), 1),

@@ -18,14 +18,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pathlib import Path
+
 from aiohttp import web
 
 from .markers import DEFAULT_SCENARIO, find_marker, system_text
+from .oauth_host import OAuthHost
 from .replies import ApiError, BrokenStream, Outcome
 from .scenarios import SCENARIOS, ScenarioRequest, unknown_scenario
 from .wire import block_events, message_json, message_start, reply_events, sse_frame
 
 CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
+#: A plausible usage answer (shape as the CLI's own schema reads it: each window's utilization
+#: 0-100 and ISO reset time, null for windows the plan does not have).
+DEFAULT_USAGE: dict[str, Any] = {
+    "five_hour": {"utilization": 42.0, "resets_at": "2026-12-03T07:00:00+00:00"},
+    "seven_day": {"utilization": 17.0, "resets_at": "2026-12-08T00:00:00+00:00"},
+    "seven_day_oauth_apps": None,
+    "seven_day_opus": None,
+    "seven_day_sonnet": {"utilization": 5.0, "resets_at": "2026-12-08T00:00:00+00:00"},
+    "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None, "utilization": None},
+}
+PROFILE: dict[str, Any] = {
+    "account": {"uuid": "11111111-1111-4111-8111-111111111111", "email": "user@example.com", "full_name": "Test User",
+                "display_name": "Test", "has_claude_max": True, "has_claude_pro": False, "created_at": "2025-01-01T00:00:00Z"},
+    "organization": {"uuid": "22222222-2222-4222-8222-222222222222", "name": "Test org", "organization_type": "claude_max",
+                     "billing_type": "stripe_subscription", "rate_limit_tier": "default_claude_max_20x", "has_extra_usage_enabled": False},
+}
 DROP_LINGER_SECONDS = 0.3
 
 
@@ -56,6 +75,9 @@ class MockAnthropic:
         self._closing = asyncio.Event()
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._ids = itertools.count(1)
+        #: What `GET /api/oauth/usage` answers (the plan's windows, utilization 0-100).
+        self.usage: dict[str, Any] = dict(DEFAULT_USAGE)
+        self._oauth_host: OAuthHost | None = None
 
     @property
     def base_url(self) -> str:
@@ -72,6 +94,9 @@ class MockAnthropic:
         app.router.add_get("/api/hello", self._hello)
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
+        # The CLI's OAuth host (api.anthropic.com, through `serve_oauth_host()`).
+        app.router.add_get("/api/oauth/usage", self._oauth_usage)
+        app.router.add_get("/api/oauth/profile", self._oauth_profile)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -80,8 +105,20 @@ class MockAnthropic:
         self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
         return self
 
+    async def serve_oauth_host(self, directory: Path) -> dict[str, str]:
+        """Also answer as https://api.anthropic.com (oauth_host.py); returns the environment
+        that sends the CLI's calls to that host here."""
+        assert self._runner is not None
+        self._oauth_host = await OAuthHost(self._runner, directory).start()
+        return self._oauth_host.env()
+
+    def oauth_requests(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.path.startswith("/api/oauth/")]
+
     async def close(self) -> None:
         self._closing.set()  # releases stalled streams
+        if self._oauth_host is not None:
+            await self._oauth_host.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -121,6 +158,12 @@ class MockAnthropic:
 
     async def _not_found(self, request: web.Request) -> web.Response:
         return _error_response(ApiError(404, "not_found_error", f"mock: no route for {request.method} {request.path}"), "")
+
+    async def _oauth_usage(self, request: web.Request) -> web.Response:
+        return web.json_response(self.usage)
+
+    async def _oauth_profile(self, request: web.Request) -> web.Response:
+        return web.json_response(PROFILE)
 
     async def _count_tokens(self, request: web.Request) -> web.Response:
         # About four characters per token, like the usage numbers elsewhere.

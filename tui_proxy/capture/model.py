@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Mapping
 
 from ..events import ErrorInfo, Usage
+from ..quota.windows import QuotaReport
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
@@ -57,6 +58,11 @@ class CaptureSummary:
     error_message: str | None
     replay_of: str | None
     state: CaptureState
+    #: The subscription's windows as the exchange's run last reported them (None: no report,
+    #: e.g. an API key, or no run).
+    quota: QuotaReport | None = None
+    #: How many times the CLI retried its upstream call (`api_retry` lines).
+    upstream_retries: int = 0
 
     @property
     def complete(self) -> bool:

@@ -9,6 +9,7 @@ from ..events import ErrorInfo, Usage
 from .model import Capture, CaptureState, CaptureSummary, TimedLine
 from .packing import unpack
 from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
+from ..quota.windows import report_from_dict
 
 
 class AmbiguousIdError(LookupError):
@@ -27,7 +28,7 @@ _SUMMARY_COLUMNS = """
     finish_reason,
     json_extract(error, '$.type') AS error_type,
     json_extract(error, '$.message') AS error_message,
-    replay_of, state
+    replay_of, state, quota, upstream_retries
 """
 
 #: What free-text filtering looks at: the metadata a list row shows, not the bodies.
@@ -137,6 +138,8 @@ def _summary_fields(row: sqlite3.Row) -> dict[str, object]:
         "error_message": row["error_message"],
         "replay_of": row["replay_of"],
         "state": CaptureState(row["state"]),
+        "quota": report_from_dict(json.loads(row["quota"])) if row["quota"] else None,
+        "upstream_retries": row["upstream_retries"] or 0,
     }
 
 

@@ -92,7 +92,14 @@ def _v3_history(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE exchanges ADD COLUMN history TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_tool_calls, _v3_history)
+def _v4_quota(conn: sqlite3.Connection) -> None:
+    # The subscription's windows as the exchange's run last reported them (JSON of
+    # quota.windows.QuotaReport), and how many times the CLI retried its upstream call.
+    conn.execute("ALTER TABLE exchanges ADD COLUMN quota TEXT")
+    conn.execute("ALTER TABLE exchanges ADD COLUMN upstream_retries INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_initial, _v2_tool_calls, _v3_history, _v4_quota)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

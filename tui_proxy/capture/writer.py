@@ -37,11 +37,14 @@ from ..events import (
     HistorySent,
     Event,
     ExchangeFinished,
+    QuotaReported,
     RequestReceived,
     ResponseChunk,
     ResponseStarted,
     ToolCallsRequested,
+    UpstreamRetry,
 )
+from ..quota.windows import report_to_dict
 from .model import CaptureState
 from .packing import pack
 from .redact import redact_headers, redact_path
@@ -163,6 +166,8 @@ class CaptureWriter:
             ResponseStarted: self._response_started,
             ToolCallsRequested: self._tool_calls_requested,
             HistorySent: self._history_sent,
+            QuotaReported: self._quota_reported,
+            UpstreamRetry: self._upstream_retry,
             ExchangeFinished: self._exchange_finished,
         }
 
@@ -452,6 +457,13 @@ class CaptureWriter:
     def _history_sent(self, e: HistorySent) -> None:
         history = json.dumps({"mode": e.mode, "messages": e.messages, "reason": e.reason, "fallback": e.fallback})
         self._conn.execute("UPDATE exchanges SET history = ? WHERE id = ?", (history, e.exchange_id))
+
+    def _quota_reported(self, e: QuotaReported) -> None:
+        # The last report of the exchange's run wins (a kept CLI reports once per turn).
+        self._conn.execute("UPDATE exchanges SET quota = ? WHERE id = ?", (json.dumps(report_to_dict(e.report)), e.exchange_id))
+
+    def _upstream_retry(self, e: UpstreamRetry) -> None:
+        self._conn.execute("UPDATE exchanges SET upstream_retries = upstream_retries + 1 WHERE id = ?", (e.exchange_id,))
 
     def _exchange_finished(self, e: ExchangeFinished) -> None:
         self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row

@@ -11,6 +11,8 @@ from json.decoder import scanstring
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ..quota.windows import QuotaReport, from_rate_limit_event
+
 
 @dataclass(frozen=True, slots=True)
 class Init:
@@ -86,17 +88,25 @@ class AssistantMessage:
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
+    """A `rate_limit_event`: the representative window (what the outcome keys on) and the
+    whole report (every window, the billing bucket)."""
+
     status: str | None
     resets_at: float | None
     rate_limit_type: str | None
+    report: QuotaReport = field(default_factory=QuotaReport)
 
 
 @dataclass(frozen=True, slots=True)
 class ApiRetry:
+    """A `system/api_retry` line: the CLI failed an upstream call and tries again."""
+
     attempt: int | None
     max_retries: int | None
     error_status: int | None
     error: str | None
+    #: How long the CLI waits before that next attempt.
+    retry_delay_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +228,7 @@ def _typed(obj: dict) -> CliLine:
         info = obj.get("rate_limit_info")
         if not isinstance(info, dict):
             info = obj
-        return RateLimit(_str(info.get("status")), _float(info.get("resetsAt")), _str(info.get("rateLimitType")))
+        return RateLimit(_str(info.get("status")), _float(info.get("resetsAt")), _str(info.get("rateLimitType")), from_rate_limit_event(info))
     if kind == "system":
         subtype = obj.get("subtype")
         if subtype == "init":
@@ -226,7 +236,7 @@ def _typed(obj: dict) -> CliLine:
             servers = {str(s.get("name")): str(s.get("status")) for s in obj.get("mcp_servers") or [] if isinstance(s, dict)}
             return Init(_str(obj.get("session_id")), _str(obj.get("model")), _str(obj.get("claude_code_version")), tuple(str(t) for t in tools), servers)
         if subtype == "api_retry":
-            return ApiRetry(_int(obj.get("attempt")), _int(obj.get("max_retries")), _int(obj.get("error_status")), _str(obj.get("error")))
+            return ApiRetry(_int(obj.get("attempt")), _int(obj.get("max_retries")), _int(obj.get("error_status")), _str(obj.get("error")), _float(obj.get("retry_delay_ms")))
         return Other("system", _str(subtype), obj)
     return Other(_str(kind), _str(obj.get("subtype")), obj)
 

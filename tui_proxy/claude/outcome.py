@@ -12,6 +12,7 @@ field and `rate_limit_event`, never on message text.
 | `authentication_failed` (not logged in, bad key, expired token) | 401 | authentication / cli_not_authenticated | no |
 | `oauth_org_not_allowed`, `account_on_hold`, `verification_required` | 403 | permission / cli_account_blocked | no |
 | `billing_error` | 402 | billing / insufficient_quota | no |
+| Anthropic's "Third-party apps now draw from your extra usage" 400 | 402 | billing / extra_usage_required | no |
 | `rate_limit` with a reset time (subscription limit) | 429 | rate_limit / rate_limit_exceeded, `Retry-After` = seconds to reset | SDK decides by `Retry-After` |
 | `rate_limit` without a reset time | 429 | rate_limit / rate_limit_exceeded | yes |
 | `model_not_found` | 404 | not_found / model_not_found | no |
@@ -37,6 +38,7 @@ field and `rate_limit_event`, never on message text.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -45,6 +47,12 @@ from .lines import AssistantMessage, RateLimit, Result
 
 _ACCOUNT_BLOCKED = frozenset({"oauth_org_not_allowed", "account_on_hold", "verification_required"})
 _PROMPT_TOO_LONG = frozenset({"prompt_too_long", "blocking_limit"})
+
+#: Anthropic's answer when it bills a request as extra usage rather than the plan and extra
+#: usage cannot cover it: a 400 whose only mark is its text ("Third-party apps now draw from
+#: your extra usage, not your plan limits. ..."; variants say "from extra usage, not plan
+#: limits"). The one outcome keyed on text: no field of the CLI's tells it apart.
+_EXTRA_USAGE = re.compile(r"draw from (your )?extra usage", re.IGNORECASE)
 
 LOGIN_HINT = (
     "Log the CLI in: run `claude` once and use /login, or on a headless server run "
@@ -96,6 +104,8 @@ def failure(facts: RunFacts, *, now: float | None = None) -> ProxyError | None:
         return ProxyError(403, f"The Claude account cannot be used: {text}", kind="permission", code="cli_account_blocked", retryable=False, source="cli")
     if error_kind == "billing_error":
         return ProxyError(402, f"Billing problem on the Claude account: {text}", kind="billing", code="insufficient_quota", retryable=False, source="cli")
+    if _EXTRA_USAGE.search(text):
+        return extra_usage_required(text)
     if error_kind == "rate_limit" or status == 429:
         return _rate_limited(facts, text, now)
     if error_kind == "model_not_found" or status == 404:
@@ -124,6 +134,25 @@ def _rate_limited(facts: RunFacts, text: str, now: float | None) -> ProxyError:
         kind="rate_limit",
         code="rate_limit_exceeded",
         retry_after=seconds,
+        source="cli",
+    )
+
+
+def extra_usage_required(text: str) -> ProxyError:
+    """Anthropic decided that this request is billed as extra usage, not against the plan's
+    limits, and refused it (extra usage is off or out of credit). Said plainly, with
+    Anthropic's own words; the proxy never changes a request to be billed otherwise."""
+    said = text.removeprefix("API Error: 400").strip()
+    return ProxyError(
+        402,
+        "Anthropic refused this request: it bills requests like this one to your extra usage, not to your "
+        "plan's limits, and your extra usage could not cover it. Such requests are billed as extra usage "
+        "when it is enabled and has credit, and refused otherwise. Retrying will not change that. For the "
+        "current rules, see your Claude account's usage settings or Anthropic's help center. "
+        f"Anthropic said: {said}",
+        kind="billing",
+        code="extra_usage_required",
+        retryable=False,
         source="cli",
     )
 

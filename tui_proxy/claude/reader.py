@@ -22,7 +22,7 @@ What it handles (README "Streaming", "stop and max_tokens", "Client tools"):
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Callable, Literal
 
 from ..tools.names import SERVER_NAME
 from ..tools.stream_calls import ToolCallCollector
@@ -39,16 +39,20 @@ _MCP_FAILED = frozenset({"failed", "needs-auth"})
 _COUNTS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 
 Stop = Literal["output_limit", "tool_calls", "result"]
+#: Told of what the CLI says about the upstream as it says it: its quota report (a
+#: `rate_limit_event`) and its retries (`api_retry`). Not run events: no answer depends on them.
+UpstreamNote = Callable[["L.RateLimit | L.ApiRetry"], None]
 
 
 class RunReader:
     __slots__ = (
-        "facts", "limiter", "calls", "structured", "tools_offered", "stop", "init_model",
+        "facts", "limiter", "calls", "structured", "tools_offered", "stop", "init_model", "on_upstream",
         "_turn", "_aborted_message", "_last_stop_reason", "_message_usage", "_reported_usage", "_cost_before",
     )  # fmt: skip
 
-    def __init__(self, limiter: OutputLimiter | None = None, *, parallel_tool_calls: bool = True, structured: bool = False, tools_offered: bool = False) -> None:
+    def __init__(self, limiter: OutputLimiter | None = None, *, parallel_tool_calls: bool = True, structured: bool = False, tools_offered: bool = False, on_upstream: UpstreamNote | None = None) -> None:
         self.facts = RunFacts()
+        self.on_upstream = on_upstream
         self.limiter = limiter or OutputLimiter()
         self.calls = ToolCallCollector(parallel_tool_calls)
         #: A JSON schema was asked for: the answer is the result's structured output.
@@ -110,6 +114,11 @@ class RunReader:
         elif kind is L.RateLimit:
             if self.facts.rate_limit is None or parsed.status == "rejected":
                 self.facts.rate_limit = parsed
+            if self.on_upstream is not None:
+                self.on_upstream(parsed)
+        elif kind is L.ApiRetry:
+            if self.on_upstream is not None:
+                self.on_upstream(parsed)
         elif kind is L.Result:
             self.facts.result = parsed
             # Text the CLI never streamed (a non-streaming fallback after a failed stream).

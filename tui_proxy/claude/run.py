@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
 from ..errors import ProxyError
-from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, HistorySent, TokenDelta, ToolCallsRequested
+from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, HistorySent, QuotaReported, TokenDelta, ToolCallsRequested, UpstreamRetry
 from ..exchange import Exchange
 from ..conversation import ToolCall
 from ..tools.bridge import CALL_TIMEOUT, ToolServer
@@ -46,6 +46,7 @@ from ..tools.stream_calls import ToolCallStarted
 from . import outcome
 from .argv import RunOptions, build_argv, build_env, check_argv_size
 from .history import NotNative
+from .lines import ApiRetry, RateLimit
 from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
@@ -83,7 +84,7 @@ class CliRun:
         self.id = run_id
         self.settings = settings
         self.plan = plan
-        self.reader = RunReader(plan.limiter(), parallel_tool_calls=plan.tools.parallel, structured=bool(plan.options.json_schema), tools_offered=bool(plan.tools.offered))
+        self.reader = self._new_reader()
         #: The exchange this run answers now (None until attached).
         self.exchange: Exchange | None = None
         self.process: CliProcess | None = None
@@ -117,6 +118,29 @@ class CliRun:
     @property
     def facts(self):
         return self.reader.facts
+
+    def _new_reader(self) -> RunReader:
+        plan = self.plan
+        return RunReader(plan.limiter(), parallel_tool_calls=plan.tools.parallel, structured=bool(plan.options.json_schema), tools_offered=bool(plan.tools.offered), on_upstream=self._on_upstream)
+
+    def _on_upstream(self, line: RateLimit | ApiRetry) -> None:
+        """What the CLI says of its upstream, published as it says it (the console shows a
+        retrying request as such, not as queued; the quota holder merges each report)."""
+        exchange = self.exchange
+        if exchange is None:
+            return
+        if type(line) is RateLimit:
+            exchange.publish(QuotaReported, report=line.report, run_id=self.id)
+        else:
+            exchange.publish(
+                UpstreamRetry,
+                attempt=line.attempt,
+                max_retries=line.max_retries,
+                error_status=line.error_status,
+                error=line.error,
+                retry_delay_ms=line.retry_delay_ms,
+                run_id=self.id,
+            )
 
     # -- start ---------------------------------------------------------------------------
 
@@ -345,7 +369,7 @@ class CliRun:
         self.exchange.publish(CliExited, returncode=code, killed_because=None, run_id=self.id)
         await self._forget_session()
         self._mode, self._mode_reason, self._fallback = "transcript", f"resume_failed: {why}", True
-        self.reader = RunReader(self.plan.limiter(), parallel_tool_calls=self.plan.tools.parallel, structured=bool(self.plan.options.json_schema), tools_offered=bool(self.plan.tools.offered))
+        self.reader = self._new_reader()
         await self._spawn()
         self._last_output = None
         self._attached_at = time.monotonic()

@@ -20,6 +20,7 @@ from ..capture.export_json import capture_to_dict, summary_to_dict
 from ..replay.send import configured_url, target_url
 from ..config import Config, default_data_dir, env_value
 from ..filters import Fields, FilterError, parse_filter
+from ..quota.text import brief
 
 EXPORT_FORMATS = ("curl", "har", "json")
 
@@ -142,6 +143,7 @@ SUMMARY_FIELDS = Fields(
         "id": lambda s: s.id,
         "path": lambda s: s.path,
         "code": lambda s: s.error_type,
+        "retries": lambda s: s.upstream_retries,
     },
     flags={
         "error": _failed,
@@ -213,9 +215,13 @@ def format_summary(s: CaptureSummary) -> str:
         outcome = f"{s.state.value} {outcome}".strip()
     tokens = "" if s.prompt_tokens is None else f"{s.prompt_tokens}→{s.completion_tokens}"
     replay = f" ⟲{s.replay_of}" if s.replay_of else ""
+    # What the run said of the plan (windows, `!` past the warning threshold, extra usage),
+    # and the CLI's upstream retries.
+    said = brief(s.quota) if s.quota else ""
+    upstream = (f"  retried {s.upstream_retries}x" if s.upstream_retries else "") + (f"  quota {said}" if said else "")
     return (
         f"{s.id}  {when}  {s.method:<4} {s.path:<22} {s.model or '-':<20} {'SSE' if s.stream else '   '} "
-        f"{status:>3} {_ms(s.ttft_ms):>8} {_ms(s.duration_ms):>8} {tokens:>11}  {outcome}{replay}"
+        f"{status:>3} {_ms(s.ttft_ms):>8} {_ms(s.duration_ms):>8} {tokens:>11}  {outcome}{replay}{upstream}"
     )
 
 
@@ -235,6 +241,10 @@ def format_capture(c: Capture) -> str:
         lines.append(f"usage    prompt {u.prompt_tokens} (cache read {u.cached_tokens}, {cache_share(u)}; cache write {u.cache_creation_tokens}), completion {u.completion_tokens}")
     if c.history:
         lines.append("history  " + history_text(c.history))
+    if c.quota:
+        lines += ["quota    " + line for line in quota_lines(c.quota)]
+    if c.upstream_retries:
+        lines.append(f"retries  the CLI retried its upstream call {c.upstream_retries} time{'s' if c.upstream_retries != 1 else ''} (see its api_retry lines)")
     lines += ["", "--- request", f"{c.method} {c.path}"]
     lines += [f"{k}: {v}" for k, v in c.request_headers.items()]
     lines += ["", _pretty(c.request_body.decode("utf-8", "replace"))]
@@ -263,6 +273,23 @@ def format_capture(c: Capture) -> str:
 def cache_share(usage) -> str:
     """The share of the prompt read from the cache: what the plan's limit is spared."""
     return f"{usage.cached_tokens / usage.prompt_tokens:.0%} read from the cache" if usage.prompt_tokens else "no prompt"
+
+
+def quota_lines(report) -> list[str]:
+    """The windows as the exchange's run reported them, one per line, then the bucket."""
+    lines = []
+    for w in report.windows:
+        used = "-" if w.utilization is None else f"{w.utilization:.0%}"
+        details = [w.status or "", f"warning past {w.surpassed_threshold:.0%}" if w.surpassed_threshold is not None else ""]
+        if w.resets_at is not None:
+            details.append("resets " + datetime.fromtimestamp(w.resets_at).strftime("%Y-%m-%d %H:%M:%S"))
+        lines.append(f"{w.label:<8} {used:>5}{'!' if w.warning else ' '} " + ", ".join(d for d in details if d))
+    bucket = report.bucket
+    if bucket or report.status:
+        overage = f"; extra usage {report.overage_status}" if report.overage_status else ""
+        reason = f" ({report.overage_disabled_reason})" if report.overage_disabled_reason else ""
+        lines.append(f"status {report.status or '-'}, billed to {bucket or 'not said'}{overage}{reason}")
+    return lines
 
 
 def history_text(history: dict) -> str:

@@ -16,7 +16,7 @@ the CLI adds fields between versions and a report must never break a request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 #: The windows a report may name, in the order a viewer lists them.
@@ -32,6 +32,24 @@ WINDOW_LABELS = {
     "seven_day_oauth_apps": "7d apps",
     "overage": "extra",
 }
+
+
+#: Prefix of the per-model windows a `get_usage` reply names by display name
+#: ("model_scoped:Fable").
+MODEL_SCOPED = "model_scoped:"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraUsage:
+    """The extra-usage (overage) spend of the billing period, as `get_usage` reports it."""
+
+    is_enabled: bool | None = None
+    #: Amounts in minor units of `currency` (cents for USD).
+    monthly_limit: float | None = None
+    used_credits: float | None = None
+    #: A fraction, like the windows' (the reply says 0-100).
+    utilization: float | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +68,8 @@ class QuotaWindow:
 
     @property
     def label(self) -> str:
+        if self.name.startswith(MODEL_SCOPED):
+            return "7d " + self.name[len(MODEL_SCOPED) :]
         return WINDOW_LABELS.get(self.name, self.name)
 
     @property
@@ -73,6 +93,10 @@ class QuotaReport:
     overage_disabled_reason: str | None = None
     #: Where it came from: "rate_limit_event" (a request's run) or "get_usage" (a poll).
     source: Literal["rate_limit_event", "get_usage"] = "rate_limit_event"
+    #: When extra usage resets (epoch seconds), when the report said.
+    overage_resets_at: float | None = None
+    #: The extra-usage spend (`get_usage` only).
+    extra_usage: ExtraUsage | None = None
 
     def window(self, name: str) -> QuotaWindow | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -109,14 +133,34 @@ def from_rate_limit_event(obj: dict[str, Any]) -> QuotaReport:
     return QuotaReport(
         status=status,
         limit_type=limit_type,
-        windows=tuple(sorted(windows.values(), key=_window_rank)),
+        windows=tuple(sorted(windows.values(), key=window_rank)),
         using_overage=using if isinstance(using, bool) else None,
         overage_status=_str(info.get("overageStatus")),
         overage_disabled_reason=_str(info.get("overageDisabledReason")),
+        overage_resets_at=_float(info.get("overageResetsAt")),
     )
 
 
-def _window_rank(window: QuotaWindow) -> tuple[int, str]:
+def report_to_dict(report: QuotaReport) -> dict[str, Any]:
+    """Plain JSON values (a capture keeps each exchange's report this way)."""
+    return asdict(report)
+
+
+def report_from_dict(data: dict[str, Any]) -> QuotaReport:
+    """The report `report_to_dict` wrote; unknown keys (a later release's) are ignored."""
+    windows = tuple(QuotaWindow(**_known(QuotaWindow, w)) for w in data.get("windows") or () if isinstance(w, dict))
+    extra = data.get("extra_usage")
+    fields = _known(QuotaReport, data)
+    fields.update(windows=windows, extra_usage=ExtraUsage(**_known(ExtraUsage, extra)) if isinstance(extra, dict) else None)
+    return QuotaReport(**fields)
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return {key: value for key, value in data.items() if key in names}
+
+
+def window_rank(window: QuotaWindow) -> tuple[int, str]:
     return (WINDOW_ORDER.index(window.name) if window.name in WINDOW_ORDER else len(WINDOW_ORDER), window.name)
 
 

@@ -42,7 +42,7 @@ class Slot:
     process: CliProcess
     run_dir: str
     born: float
-    #: The CLI binary and login as they were at spawn (see `_fingerprint`).
+    #: The CLI binary and login as they were at spawn (see `login_fingerprint`).
     fingerprint: tuple
 
 
@@ -94,7 +94,7 @@ class Pool:
         if not self.size or self._closed or not poolable(request, plan):
             return None
         now = time.monotonic()
-        fingerprint = _fingerprint(self.settings)
+        fingerprint = login_fingerprint(self.settings)
         while self._ready:
             slot = self._ready.popleft()
             if slot.process.returncode is None and now - slot.born < self.max_age and slot.fingerprint == fingerprint:
@@ -141,7 +141,7 @@ class Pool:
             return
         finally:
             self._spawning -= 1
-        slot = Slot(process, run_dir, time.monotonic(), _fingerprint(s))
+        slot = Slot(process, run_dir, time.monotonic(), login_fingerprint(s))
         if self._closed:
             self._discard(slot)
         else:
@@ -151,7 +151,7 @@ class Pool:
         while True:
             await asyncio.sleep(CHECK_EVERY)
             now = time.monotonic()
-            fingerprint = _fingerprint(self.settings)
+            fingerprint = login_fingerprint(self.settings)
             for slot in list(self._ready):
                 if slot.process.returncode is not None or now - slot.born >= self.max_age or slot.fingerprint != fingerprint:
                     self._ready.remove(slot)
@@ -177,7 +177,7 @@ class Pool:
         task.add_done_callback(self._tasks.discard)
 
 
-def _fingerprint(settings: RunSettings) -> tuple:
+def login_fingerprint(settings: RunSettings) -> tuple:
     """What makes a started CLI stale: a replaced binary, or a login that changed since (the
     credentials file, the OAuth token or API key in the environment the CLI inherits)."""
     home = settings.inherited_env.get("HOME") or os.path.expanduser("~")

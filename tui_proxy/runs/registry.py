@@ -26,6 +26,7 @@ from ..exchange import Exchange
 from ..ids import new_run_id
 from .parked import ParkedRuns
 from .pool import Pool
+from .usage_cli import UsageCli
 from .warm import WarmRuns, keepable
 
 
@@ -34,6 +35,8 @@ class Runs:
         self.settings = settings
         #: CLIs started ahead of their request (0: off).
         self.pool = Pool(settings, pool_size)
+        #: The CLI kept for the plan's usage windows (quota/usage_poll.py asks it).
+        self.usage = UsageCli(settings)
         #: Every run from its spawn until its child is reaped, by run id.
         self._live: dict[str, CliRun] = {}
         #: The run answering each exchange now, by exchange id (what the console can kill).
@@ -162,6 +165,7 @@ class Runs:
         """After `stop_all` and the requests' end: reap everything, remove the runs folder."""
         self.stop_all()
         await self.pool.close()
+        await self.usage.close()
         for run in list(self._live.values()):
             if run.id not in self._reaping:
                 self._drop(run, "shutdown")

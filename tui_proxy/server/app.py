@@ -20,7 +20,7 @@ from .guard import Guard
 from .keys import ENGINE, EXCHANGE, EngineView
 from .messages import messages
 from .responses import compact_response, responses, retrieve_response
-from .routes_info import health
+from .routes_info import health, usage
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def make_web_app(engine: EngineView) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=engine.config.max_body_bytes)
     app[ENGINE] = engine
     app.router.add_get("/health", health)
+    app.router.add_get("/v1/usage", usage)
     # The model list in OpenAI's shape, or Anthropic's for requests with `anthropic-version`.
     app.router.add_get("/v1/models", models)
     app.router.add_get(r"/v1/models/{model_id:.+}", model)
@@ -83,7 +84,7 @@ async def _reject(request: web.Request, error: ProxyError) -> web.StreamResponse
 
 def _http_error(exc: web.HTTPException) -> ProxyError:
     if exc.status == 404:
-        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/responses, /v1/messages, /v1/messages/count_tokens, /v1/models and /health.", code="not_found", retryable=False)
+        return ProxyError(404, "Not found. This server answers /v1/chat/completions, /v1/responses, /v1/messages, /v1/messages/count_tokens, /v1/models, /v1/usage and /health.", code="not_found", retryable=False)
     if exc.status == 405:
         return ProxyError(405, "Method not allowed here.", code="method_not_allowed", retryable=False)
     if exc.status == 413:

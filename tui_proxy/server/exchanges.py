@@ -13,6 +13,7 @@ from ..errors import ProxyError
 from .aimed_at import wants_anthropic
 from .face import ErrorShape
 from .keys import ENGINE, EXCHANGE
+from .quota_headers import quota_headers
 
 REPLAY_HEADER = "X-Replay-Of"
 
@@ -61,11 +62,12 @@ def peek_model_and_stream(body: object) -> tuple[str | None, bool]:
 
 
 def response_headers(request: web.Request, exchange: Exchange) -> dict[str, str]:
-    """The exchange id, as `x-request-id`, and as `request-id` too for the Anthropic face (its
-    SDKs read that one). Part of the headers the exchange records, so captures show both."""
-    if wants_anthropic(request):
-        return {"x-request-id": exchange.id, "request-id": exchange.id}
-    return {"x-request-id": exchange.id}
+    """Every model response's own headers: the exchange id as `x-request-id` (and as
+    `request-id` too for the Anthropic face: its SDKs read that one), and the plan's windows as
+    known now. Part of the headers the exchange records, so captures show them."""
+    engine = request.app[ENGINE]
+    ids = {"x-request-id": exchange.id, "request-id": exchange.id} if wants_anthropic(request) else {"x-request-id": exchange.id}
+    return {**ids, **quota_headers(engine.quota, exchange.clock())}
 
 
 async def send_error(request: web.Request, exchange: Exchange, error: ProxyError, shape: ErrorShape) -> web.Response:

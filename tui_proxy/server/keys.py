@@ -16,6 +16,8 @@ from ..exchange import Exchange
 if TYPE_CHECKING:
     from ..capture.store import CaptureStore
     from ..claude.probe import CliStatus
+    from ..quota.latest import LatestQuota
+    from ..quota.usage_poll import UsagePoller
     from ..runs.registry import Runs
     from .admission import Admission
 
@@ -28,6 +30,8 @@ class EngineView(Protocol):
     runs: "Runs"
     cli_status: "CliStatus | None"
     store: "CaptureStore | None"
+    quota: "LatestQuota"
+    usage_poll: "UsagePoller | None"
 
     @property
     def active_runs(self) -> int: ...

@@ -1,4 +1,5 @@
-"""`GET /health`, `GET /v1/models`, `GET /v1/models/{id}`: answered without spawning anything."""
+"""`GET /health`, `GET /v1/usage`, `GET /v1/models`, `GET /v1/models/{id}`: answered without
+spawning anything."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ..openai.models import model_list, model_object
 from .keys import ENGINE
 
 
-SURFACES = ("POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}")
+SURFACES = ("POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}", "GET /v1/usage")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -42,8 +43,21 @@ async def health(request: web.Request) -> web.Response:
             "queued": engine.admission.waiting,
             "max_concurrency": engine.admission.max_concurrency,
             "capture": capture,
+            # The plan's windows as last reported (README "Your plan's limits, for programs").
+            "quota": quota_state(engine),
         }
     )
+
+
+async def usage(request: web.Request) -> web.Response:
+    """The plan's limit windows and billing bucket as last reported: by the runs' CLIs after
+    each request, and by the `get_usage` poll."""
+    return web.json_response(quota_state(request.app[ENGINE]))
+
+
+def quota_state(engine) -> dict:
+    poll = engine.usage_poll
+    return {**engine.quota.as_dict(), "poll": poll.as_dict() if poll is not None and poll.enabled else None}
 
 
 def capture_health(engine) -> dict:

@@ -283,6 +283,9 @@ class ConsoleApp(App[int]):
     def header_info(self, now: float) -> HeaderInfo:
         status = getattr(self.engine, "cli_status", None)
         running = getattr(self.engine, "active_runs", None)
+        live = self.state.live_counts()
+        quota = self.state.quota.snapshot()
+        ticking = quota is not None and any(w.resets_at is not None for w in quota.windows)
         return HeaderInfo(
             url=getattr(self.engine, "url", None) if self.server_started else None,
             listen_error=self.listen_error,
@@ -290,9 +293,13 @@ class ConsoleApp(App[int]):
             cli_found=getattr(status, "found", None) if status is not None else None,
             cli_logged_in=getattr(status, "logged_in", None),
             cli_auth=getattr(status, "auth_method", None),
-            running=running if isinstance(running, int) else self.state.in_flight,
+            running=running if isinstance(running, int) else live.in_flight,
             totals=self.state.totals,
             per_minute=self.state.requests_per_minute(now),
+            queued=live.queued,
+            retrying=live.retrying,
+            quota=quota,
+            now=int(now) if ticking else 0,
         )
 
     def flush(self) -> None:

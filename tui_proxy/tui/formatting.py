@@ -176,6 +176,22 @@ def quota_window_text(view: ExchangeView) -> str:
     return f"{window.label} {percent(window.utilization)}"
 
 
+def quota_summary(view: ExchangeView) -> Text:
+    """` · 5h 93% · plan` (or `extra usage`): the window after this request and where it was billed."""
+    out = Text()
+    report = view.quota
+    if report is None:
+        return out
+    window = representative(report)
+    if window is not None:
+        out.append(" · ")
+        out.append(f"{window.label} {percent(window.utilization)}", style=quota_style(window.status, window.warning))
+    if report.bucket is not None:
+        out.append(" · ")
+        out.append(report.bucket, style="bold magenta" if report.using_overage else "")
+    return out
+
+
 def quota_style(status: str | None, warning: bool = False) -> str:
     """Red when the window refused, yellow past its threshold, plain otherwise."""
     if status == "rejected":

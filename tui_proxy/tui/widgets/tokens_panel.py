@@ -14,7 +14,6 @@ from textual.widgets import Static
 
 from .. import formatting as fmt
 from ..exchange_view import ExchangeView
-from ..quota_state import representative
 from .stream_text import StreamText
 
 #: Characters of answer drawn at most; the detail view has the rest.
@@ -40,23 +39,7 @@ def stream_summary(view: ExchangeView, now: float) -> Text:
     out.append(fmt.duration(view.duration_ms(now)))
     if view.cost_usd is not None:
         out.append(f" · {fmt.cost(view.cost_usd)}")
-    out.append_text(quota_summary(view))
-    return out
-
-
-def quota_summary(view: ExchangeView) -> Text:
-    """` · 5h 93% · plan` (or `extra usage`): the window after this request and where it was billed."""
-    out = Text()
-    report = view.quota
-    if report is None:
-        return out
-    window = representative(report)
-    if window is not None:
-        out.append(" · ")
-        out.append(f"{window.label} {fmt.percent(window.utilization)}", style=fmt.quota_style(window.status, window.warning))
-    if report.bucket is not None:
-        out.append(" · ")
-        out.append(report.bucket, style="bold magenta" if report.using_overage else "")
+    out.append_text(fmt.quota_summary(view))
     return out
 
 

@@ -43,6 +43,7 @@ from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.replay_diff import ReplayDiffScreen
+from .screens.stats import StatsScreen
 from .exchange_view import ExchangeView
 from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
@@ -224,8 +225,13 @@ class ConsoleApp(App[int]):
     #: (their keys live on ConsoleScreen; this stops the palette too).
     MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "undo_clear", "panel", "pretty", "sort"})
 
+    #: Actions on "the selected request", which the statistics screen has none of.
+    REQUEST_ACTIONS = frozenset({"kill", "replay", "copy_curl", "copy"})
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        if action in self.REQUEST_ACTIONS and isinstance(self.screen, StatsScreen):
             return False
         return True
 
@@ -329,6 +335,8 @@ class ConsoleApp(App[int]):
                 screen = self.screen
                 if isinstance(screen, DetailScreen):
                     screen.refresh_view(now)
+                elif isinstance(screen, StatsScreen):
+                    screen.refresh_live(now)
         except NoMatches:  # a screen is being torn down under the timer: nothing to draw on
             return
         for notice in changes.notices:
@@ -395,6 +403,29 @@ class ConsoleApp(App[int]):
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
             return
+        self.push_screen(DetailScreen(view))
+
+    def action_stats(self) -> None:
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen())
+
+    def open_exchange(self, exchange_id: str) -> None:
+        """The detail view of an exchange: from memory, else read back from the capture store."""
+        view = self.state.get(exchange_id)
+        if view is not None:
+            self.push_screen(DetailScreen(view))
+        else:
+            self._open_from_store(exchange_id)
+
+    @work(group="history")
+    async def _open_from_store(self, exchange_id: str) -> None:
+        store = getattr(self.engine, "store", None)
+        capture = await store.aget(exchange_id) if store is not None else None
+        if capture is None:
+            self.notify(f"{short_id(exchange_id)} is no longer kept (neither in memory nor in the capture store).", severity="warning", timeout=4)
+            return
+        view = view_from_summary(capture)
+        fill_from_capture(view, capture)
         self.push_screen(DetailScreen(view))
 
     def _typed_ahead(self, what: str) -> bool:
@@ -593,6 +624,7 @@ class ConsoleApp(App[int]):
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
                     ("Replay diff", ReplayDiffScreen.BINDINGS),
+                    ("Statistics", StatsScreen.BINDINGS),
                 ]
             )
         )

@@ -8,9 +8,11 @@ here has the shape of `tui_proxy.engine.Engine` as the console uses it.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from ..capture.model import CaptureState, CaptureSummary
 from ..capture.redact import REDACTED
 from ..replay.diff import ReplayDiff, diff
 from ..events import (
@@ -308,17 +310,65 @@ def scene_events() -> list[Event]:
 SCENE_CLOCK = T0 + 30.0
 
 
+def history_summaries(count: int = 240, hours: float = 3.0) -> list[CaptureSummary]:
+    """Earlier runs for the statistics screen, newest first (as the store lists them): a
+    fixed pseudo-random afternoon of three models, slower answers and a burst of 529s in
+    the middle."""
+    rng = random.Random(15)
+    models = ("claude-sonnet-4-5", "claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+    start = T0 - hours * 3600
+    out = []
+    for i in range(count):
+        at = start + (i + rng.random()) * hours * 3600 / count
+        model = rng.choice(models)
+        busy = 0.4 < i / count < 0.55  # the upstream was overloaded for a while
+        failed = busy and rng.random() < 0.35
+        ttft = (rng.uniform(600, 1400) if model != "claude-opus-4-1" else rng.uniform(1200, 2600)) * (1.8 if busy else 1.0)
+        out_tokens = rng.randint(40, 900)
+        speed = {"claude-haiku-4-5": 140.0, "claude-sonnet-4-5": 75.0}.get(model, 45.0) * rng.uniform(0.7, 1.2)
+        duration = ttft + out_tokens / speed * 1000
+        out.append(CaptureSummary(
+            id=f"{int(at * 1000):012x}-{rng.getrandbits(32):08x}", started_at=at, method="POST", path="/v1/chat/completions",
+            client="OpenAI/Python 1.82.0", model=model, stream=True,
+            status=503 if failed else 200, ttft_ms=None if failed else ttft, duration_ms=rng.uniform(900, 3000) if failed else duration,
+            prompt_tokens=None if failed else rng.randint(800, 24_000), completion_tokens=None if failed else out_tokens,
+            finish_reason=None if failed else "stop", error_type="upstream_overloaded" if failed else None,
+            error_message="Anthropic is overloaded (529)" if failed else None, replay_of=None,
+            state=CaptureState.COMPLETE,
+        ))
+    return out[::-1]
+
+
+class DemoStore:
+    """The capture store's read side over `history_summaries` (the statistics screenshot)."""
+
+    def __init__(self, summaries: list[CaptureSummary]) -> None:
+        self.summaries = summaries
+
+    def list(self, limit: int = 100, before: str | None = None, filter_text: str | None = None) -> list[CaptureSummary]:
+        return self.summaries[:limit]
+
+    async def alist(self, limit: int = 100, before: str | None = None, filter_text: str | None = None) -> list[CaptureSummary]:
+        return self.list(limit)
+
+    async def aget(self, exchange_id: str):
+        return None
+
+
 def play_scene(bus: EventBus) -> None:
     for event in scene_events():
         bus.publish(event)
 
 
-def make_demo_app(*, start_error: OSError | None = None, cli_status: DemoCliStatus | None = None):
-    """The console on a DemoEngine with the scene's fixed clock (for snapshots, screenshots)."""
+def make_demo_app(*, start_error: OSError | None = None, cli_status: DemoCliStatus | None = None, history: bool = False):
+    """The console on a DemoEngine with the scene's fixed clock (for snapshots, screenshots);
+    `history`: with earlier runs in a capture store (the statistics screen)."""
     from ..config import Config
     from .app import make_app
 
     engine = DemoEngine(start_error=start_error, cli_status=cli_status)
+    if history:
+        engine.store = DemoStore(history_summaries())
     return make_app(Config(port=3456), engine=engine, clock=lambda: SCENE_CLOCK)
 
 

@@ -150,6 +150,8 @@ class ExchangeView:
     from_history: bool = False
     #: False while only the capture's summary is known (details load on demand).
     details_loaded: bool = True
+    #: True while `usage` holds only the summary's token counts (no cache reads, no cost).
+    usage_partial: bool = False
 
     @property
     def in_flight(self) -> bool:

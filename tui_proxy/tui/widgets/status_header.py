@@ -159,17 +159,22 @@ def _cli(info: HeaderInfo, level: int) -> Text:
 
 # -- line 2: the plan's windows --------------------------------------------------------------
 
-#: (bar cells, reset countdown: "long" / "short" / None, windows drawn in full (None: all),
-#: bucket and extra-usage words in full): most detailed first.
+#: How much each level draws: the first window's bar cells and countdown ("long": `resets
+#: in 1h 12m`, "short": `1h12m`, None: none), the other windows' likewise, and whether the
+#: words ("plan windows", "billed to", extra usage) are in. Most detailed first.
 _QUOTA_LEVELS = (
-    (20, "long", None, True),
-    (12, "long", None, True),
-    (10, "long", None, False),
-    (10, "short", None, False),
-    (10, "short", 1, False),
-    (6, "short", 1, False),
-    (0, "short", 1, False),
-    (0, None, 0, False),
+    (20, "long", 20, "long", True),
+    (12, "long", 12, "long", True),
+    (10, "long", 10, "long", False),
+    (16, "long", 8, "short", False),
+    (12, "long", 6, "short", False),
+    (10, "short", 10, "short", False),
+    (10, "short", 6, "short", False),
+    (10, "short", 0, "short", False),
+    (10, "short", 0, None, False),
+    (6, "short", 0, None, False),
+    (0, "short", 0, None, False),
+    (0, None, 0, None, False),
 )
 
 
@@ -179,14 +184,14 @@ def _quota_lines(info: HeaderInfo) -> Iterable[Text]:
         yield Text.assemble(" ", ("quota", "bold"), ("  not reported yet: the CLI reports the plan's windows with each answer", "dim"))
         yield Text.assemble(" ", ("quota", "bold"), ("  not reported yet", "dim"))
         return
-    for bar, reset, full, words in _QUOTA_LEVELS:
-        yield _quota_line(quota, info.now, bar, reset, full, words)
+    for level in _QUOTA_LEVELS:
+        yield _quota_line(quota, info.now, *level)
     # Too narrow even so: the first two windows and how many more.
     shown = quota.windows[:2]
-    yield _quota_line(QuotaSnapshot(shown, quota.bucket, None, None, quota.at), info.now, 0, None, 0, False, more=len(quota.windows) - len(shown))
+    yield _quota_line(QuotaSnapshot(shown, quota.bucket, None, None, quota.at), info.now, 0, None, 0, None, False, more=len(quota.windows) - len(shown))
 
 
-def _quota_line(quota: QuotaSnapshot, now: float, bar: int, reset: str | None, full: int | None, words: bool, more: int = 0) -> Text:
+def _quota_line(quota: QuotaSnapshot, now: float, first_bar: int, first_reset: str | None, bar: int, reset: str | None, words: bool, more: int = 0) -> Text:
     out = Text(" ")
     if words:
         out.append("plan windows  ", style="bold")
@@ -194,8 +199,7 @@ def _quota_line(quota: QuotaSnapshot, now: float, bar: int, reset: str | None, f
     for i, window in enumerate(quota.windows):
         if i:
             out.append_text(sep)
-        detailed = full is None or i < full
-        out.append_text(_gauge(window, now, bar if detailed else 0, reset if detailed else None))
+        out.append_text(_gauge(window, now, bar if i else first_bar, reset if i else first_reset))
     if more > 0:
         out.append(f" +{more}", style="dim")
     if quota.bucket is not None:
@@ -221,6 +225,8 @@ def _gauge(window: QuotaWindow, now: float, bar: int, reset: str | None) -> Text
     if bar:
         # Rounded down: a full bar means the window is used up, never 95 %.
         filled = 0 if window.utilization is None else int(min(max(window.utilization, 0.0), 1.0) * bar)
+        if filled == 0 and window.utilization:
+            filled = 1  # anything used shows
         out.append(" ")
         out.append("▇" * filled, style=style)
         out.append("░" * (bar - filled), style="dim")

@@ -11,7 +11,7 @@ at most every REFRESH_SECONDS.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -26,9 +26,6 @@ from ...ids import short_id
 from ...quota.windows import WINDOW_LABELS
 from ..widgets.bar_chart import BarChart
 from ..stats import Sample, Series, Stats, build_stats, merge, sample_from_summary, sample_from_view
-
-if TYPE_CHECKING:
-    from ..app import ConsoleApp
 
 #: Exchanges read back from the capture store for the statistics, at most (the newest).
 STATS_HISTORY = 5_000
@@ -94,8 +91,9 @@ class StatsScreen(Screen):
         self._widgets_live = False
 
     @property
-    def console(self) -> "ConsoleApp":
-        return self.app  # type: ignore[return-value]
+    def console(self) -> Any:
+        """The ConsoleApp (named, not imported: the app imports this screen)."""
+        return self.app
 
     def compose(self) -> ComposeResult:
         yield Static(" Statistics · building…", id="stats-title")

@@ -207,6 +207,7 @@ def test_stats_from_the_session_and_the_capture_history():
     sonnet = by_model["claude-sonnet-4-5"]
     # The scene's two finished sonnet-4-5 answers said their cache reads (1650 + 1210) and cost.
     assert sonnet.cached == 2860 and sonnet.cache_known == 2 and sonnet.cost_usd == pytest.approx(0.0130)
+    assert sonnet.with_usage == 2 + sum(1 for s in history if s.model == "claude-sonnet-4-5" and s.tokens_in is not None)
     assert sonnet.requests == 2 + sum(1 for s in history if s.model == "claude-sonnet-4-5")
     assert stats.requests.bucket_seconds == 60 and sum(stats.requests.values) == 246
     assert sum(stats.errors.values) == sum(1 for s in merge(session, history) if s.failed)

@@ -112,9 +112,11 @@ class ModelRow:
     errors: int
     tokens_in: int
     tokens_out: int
-    #: Cache reads over the requests that said (`cache_known` of them), None if none did.
+    #: Cache reads over the requests that said (`cache_known` of the `with_usage` that
+    #: reported tokens at all), None if none did.
     cached: int | None
     cache_known: int
+    with_usage: int
     cache_share: float | None
     cost_usd: float | None
     ttft_median_ms: float | None
@@ -161,17 +163,17 @@ def build_stats(samples: Sequence[Sample], points: Sequence[QuotaPoint], points_
     for window, line in by_window.items():
         line = line[-SERIES_POINTS:]
         values = [p.utilization * 100 for p in line]  # type: ignore[operator]
-        summary = f"now {values[-1]:.0f}% · low {min(values):.0f}% · high {max(values):.0f}% · {len(line)} report" + ("s" if len(line) > 1 else "")
+        summary = f"now {values[-1]:.0f}% · low {min(values):.0f}% · high {max(values):.0f}% · {_plural(len(line), 'report')}"
         quota_lines[window] = Series(tuple(values), summary, statuses=tuple(p.status for p in line))
     return Stats(
         session=sum(1 for s in samples if s.session),
         history=sum(1 for s in samples if not s.session),
         first_at=samples[0].at if samples else None,
         last_at=samples[-1].at if samples else None,
-        ttft=Series(tuple(ttfts), _spread(ttfts, _ms) + f" · {len(ttfts)} requests"),
-        tps=Series(tuple(rates), _spread(rates, lambda v: f"{v:.1f}") + f" · {len(rates)} requests"),
-        requests=Series(tuple(requests), f"peak {max(requests, default=0):.0f} per {per} · {len(samples)} requests", size),
-        errors=Series(tuple(errors), f"peak {max(errors, default=0):.0f} per {per} · {sum(1 for s in samples if s.failed)} errors", size),
+        ttft=Series(tuple(ttfts), _spread(ttfts, _ms) + f" · {_plural(len(ttfts), 'request')}"),
+        tps=Series(tuple(rates), _spread(rates, lambda v: f"{v:.1f}") + f" · {_plural(len(rates), 'request')}"),
+        requests=Series(tuple(requests), f"peak {max(requests, default=0):.0f} per {per} · {_plural(len(samples), 'request')}", size),
+        errors=Series(tuple(errors), f"peak {max(errors, default=0):.0f} per {per} · {_plural(sum(1 for s in samples if s.failed), 'error')}", size),
         models=tuple(_models(samples)),
         quota_lines=quota_lines,
         quota_points=tuple(reversed(points[-QUOTA_ROWS:])),
@@ -227,6 +229,7 @@ def _models(samples: Iterable[Sample]) -> list[ModelRow]:
                 tokens_out=sum(s.tokens_out or 0 for s in group),
                 cached=cached,
                 cache_known=len(with_cache),
+                with_usage=sum(1 for s in group if s.tokens_in is not None),
                 cache_share=cached / cached_prompt if cached is not None and cached_prompt else None,
                 cost_usd=sum(costs) if costs else None,
                 ttft_median_ms=statistics.median(ttfts) if ttfts else None,
@@ -235,6 +238,10 @@ def _models(samples: Iterable[Sample]) -> list[ModelRow]:
         )
     rows.sort(key=lambda r: (-r.requests, r.model))
     return rows
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _ms(value: float) -> str:

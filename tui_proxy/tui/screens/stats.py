@@ -74,8 +74,10 @@ class StatsScreen(Screen):
     StatsScreen #quota-points:focus { border: round $accent; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any = None) -> None:
         super().__init__()
+        #: Where the capture history is read from (default: the engine's capture store).
+        self._store = store
         #: The capture history's samples, read once per opening.
         self._history: list[Sample] | None = None
         self._stats: Stats | None = None
@@ -180,7 +182,7 @@ class StatsScreen(Screen):
             self._building = False
 
     async def _read_history(self) -> list[Sample]:
-        store = getattr(self.console.engine, "store", None)
+        store = self._store if self._store is not None else getattr(self.console.engine, "store", None)
         if store is None:
             return []
 
@@ -198,7 +200,7 @@ class StatsScreen(Screen):
     def _show(self, stats: Stats) -> None:
         self._stats = stats
         title = Text(" Statistics", style="bold")
-        title.append(f" · {stats.session} finished requests this session, {stats.history} from the capture history")
+        title.append(f" · {stats.session} finished request{'' if stats.session == 1 else 's'} this session, {stats.history} from the capture history")
         if stats.first_at is not None and stats.last_at is not None:
             title.append(f" · {fmt.clock_time(stats.first_at)} → {fmt.clock_time(stats.last_at)}", style="dim")
         self.query_one("#stats-title", Static).update(title)
@@ -215,7 +217,7 @@ class StatsScreen(Screen):
         table = self.query_one("#stats-models", DataTable)
         table.clear()
         for row in stats.models:
-            cache = "-" if row.cached is None else fmt.count(row.cached) + ("" if row.cache_known == row.requests else f" ({row.cache_known} of {row.requests})")
+            cache = "-" if row.cached is None else fmt.count(row.cached) + ("" if row.cache_known == row.with_usage else f" ({row.cache_known} of {row.with_usage})")
             table.add_row(
                 row.model,
                 _right(str(row.requests)),
@@ -230,7 +232,7 @@ class StatsScreen(Screen):
             )
         if not stats.models:
             table.add_row("no finished request yet", *[""] * 9)
-        partial = any(row.cache_known < row.requests for row in stats.models)
+        partial = any(row.cache_known < row.with_usage for row in stats.models)
         note = self.query_one("#models-note", Static)
         note.update(Text("cache reads and cost (n of m): known for the requests seen live or opened; the capture list does not carry them", style="dim") if partial else "")
         note.display = partial

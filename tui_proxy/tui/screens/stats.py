@@ -43,6 +43,11 @@ LINES = (
 )
 
 
+#: (label, width) of the per-model table and of the quota reports.
+MODEL_COLUMNS = (("model", 20), ("requests", 8), ("errors", 6), ("in", 6), ("cache read", 16), ("cache %", 7), ("out", 6), ("cost", 7), ("ttft p50", 8), ("tok/s p50", 9))
+POINT_COLUMNS = (("time", 8), ("window", 14), ("used", 5), ("change", 6), ("status", 15), ("request", 28), ("billed", 11))
+
+
 def _series_label(title: str, series: Series) -> Text:
     out = Text()
     out.append(title, style="bold")
@@ -117,12 +122,13 @@ class StatsScreen(Screen):
 
     def on_mount(self) -> None:
         self._widgets_live = True
+        # Fixed widths: nothing to measure, and the first frame is the final one.
         models = self.query_one("#stats-models", DataTable)
-        for label in ("model", "requests", "errors", "in", "cache read", "cache %", "out", "cost", "ttft p50", "tok/s p50"):
-            models.add_column(label, key=label)
+        for label, width in MODEL_COLUMNS:
+            models.add_column(label, key=label, width=width)
         points = self.query_one("#quota-points", DataTable)
-        for label in ("time", "window", "used", "change", "status", "request", "billed"):
-            points.add_column(label, key=label)
+        for label, width in POINT_COLUMNS:
+            points.add_column(label, key=label, width=width)
         self.query_one("#stats-body").focus()
         self.rebuild(with_history=True)
 

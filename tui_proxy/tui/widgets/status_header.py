@@ -68,93 +68,87 @@ class StatusHeader(Static):
 
 
 def render_header(info: HeaderInfo, width: int = 200) -> Text:
-    out = _first_fitting(_status_lines(info), width)
-    out.append("\n")
-    out.append_text(_first_fitting(_quota_lines(info), width))
-    return out
+    return Text.assemble(*_first_fitting(_status_lines(info), width), ("\n", ""), *_first_fitting(_quota_lines(info), width))
 
 
-def _first_fitting(candidates: Iterable[Text], width: int) -> Text:
+#: A line as (text, style) runs: measured as plain text, made into one Text only once chosen
+#: (building a rich Text per candidate cost milliseconds per header).
+Runs = list[tuple[str, str]]
+
+
+def _first_fitting(candidates: Iterable[Runs], width: int) -> Runs:
     """The first candidate that fits `width` cells, else the last (the shortest), cut."""
-    last = Text()
+    last: Runs = []
     for candidate in candidates:
-        if cell_len(candidate.plain) <= width:
+        if sum(cell_len(text) for text, _ in candidate) <= width:
             return candidate
         last = candidate
-    last.truncate(width, overflow="ellipsis")
-    return last
+    cut = Text.assemble(*last)
+    cut.truncate(width, overflow="ellipsis")
+    return [(cut.plain, "")]
 
 
 # -- line 1: address, CLI, live requests, totals ---------------------------------------------
 
+_SEP = (" │ ", "dim")
 
-def _status_lines(info: HeaderInfo) -> Iterable[Text]:
+
+def _status_lines(info: HeaderInfo) -> Iterable[Runs]:
     for level in range(4):
         yield _status_line(info, level)
 
 
-def _status_line(info: HeaderInfo, level: int) -> Text:
+def _status_line(info: HeaderInfo, level: int) -> Runs:
     """level 0: every word; 1: compact; 2 and 3: the least that still says it all."""
-    sep = Text(" │ ", style="dim")
-    out = Text(" ")
+    out: Runs = [(" ", "")]
     if level == 0:
-        out.append("claude-max-tui ", style="bold")
+        out.append(("claude-max-tui ", "bold"))
     if info.url:
-        out.append("● ", style="green")
-        out.append(info.url.removeprefix("http://"), style="bold")
+        out += [("● ", "green"), (info.url.removeprefix("http://"), "bold")]
     elif info.listen_error:
-        out.append("✖ ", style="red")
-        out.append("not listening", style="bold red")
+        out += [("✖ ", "red"), ("not listening", "bold red")]
     else:
-        out.append("○ starting", style="yellow")
-    out.append_text(sep)
-    out.append_text(_cli(info, level))
-    out.append_text(sep)
-    out.append_text(_live(info, level))
-    out.append_text(sep)
+        out.append(("○ starting", "yellow"))
+    out.append(_SEP)
+    out += _cli(info, level)
+    out.append(_SEP)
+    out += _live(info, level)
+    out.append(_SEP)
     totals = info.totals
-    dot = " · " if level < 3 else " "
-    out.append(f"{totals.requests} req")
-    out.append(dot, style="dim")
-    out.append(f"{totals.errors} err", style="bold red" if totals.errors else "")
-    out.append(dot, style="dim")
-    out.append(f"{fmt.count(totals.tokens)} tok")
+    dot = (" · " if level < 3 else " ", "dim")
+    out += [(f"{totals.requests} req", ""), dot, (f"{totals.errors} err", "bold red" if totals.errors else ""), dot, (f"{fmt.count(totals.tokens)} tok", "")]
     if level < 3:
-        out.append_text(sep)
-        out.append(f"{info.per_minute:.0f} req/min" if level == 0 else f"{info.per_minute:.0f}/min")
+        out += [_SEP, (f"{info.per_minute:.0f} req/min" if level == 0 else f"{info.per_minute:.0f}/min", "")]
     return out
 
 
-def _live(info: HeaderInfo, level: int) -> Text:
+def _live(info: HeaderInfo, level: int) -> Runs:
     """`3 running · 1 queued · 1 retrying`: what the requests in flight wait on."""
-    out = Text()
-    out.append(f"{info.running} running" if level == 0 else f"{info.running} run", style="bold cyan" if info.running else "dim")
-    dot = " · " if level < 3 else " "
+    out: Runs = [(f"{info.running} running" if level == 0 else f"{info.running} run", "bold cyan" if info.running else "dim")]
+    dot = (" · " if level < 3 else " ", "dim")
     if info.queued:
-        out.append(dot, style="dim")
-        out.append(f"{info.queued} queued" if level < 2 else f"{info.queued} q'd", style="bold cyan")
+        out += [dot, (f"{info.queued} queued" if level < 2 else f"{info.queued} q'd", "bold cyan")]
     if info.retrying:
-        out.append(dot, style="dim")
-        out.append(f"{info.retrying} retrying" if level < 2 else f"{info.retrying} retry", style="bold yellow")
+        out += [dot, (f"{info.retrying} retrying" if level < 2 else f"{info.retrying} retry", "bold yellow")]
     return out
 
 
-def _cli(info: HeaderInfo, level: int) -> Text:
+def _cli(info: HeaderInfo, level: int) -> Runs:
     if info.cli_found is None:
-        return Text("claude ?", style="dim")
+        return [("claude ?", "dim")]
     if not info.cli_found:
-        return Text("claude not found", style="bold red")
+        return [("claude not found", "bold red")]
     if level == 2 and info.cli_logged_in:
-        return Text("cli ✔", style="green")
-    label = Text(f"claude {info.cli_version or '?'}" if level == 0 else f"cli {info.cli_version or '?'}")
+        return [("cli ✔", "green")]
+    out: Runs = [(f"claude {info.cli_version or '?'}" if level == 0 else f"cli {info.cli_version or '?'}", "")]
     if info.cli_logged_in:
         auth = f" ({info.cli_auth})" if info.cli_auth and level == 0 else ""
-        label.append(" ✔ logged in" + auth if level == 0 else " ✔", style="green")
+        out.append((" ✔ logged in" + auth if level == 0 else " ✔", "green"))
     elif info.cli_logged_in is False:
-        label.append(" ✖ logged out", style="bold red")
+        out.append((" ✖ logged out", "bold red"))
     else:
-        label.append(" ? login unknown", style="yellow")
-    return label
+        out.append((" ? login unknown", "yellow"))
+    return out
 
 
 # -- line 2: the plan's windows --------------------------------------------------------------
@@ -178,11 +172,11 @@ _QUOTA_LEVELS = (
 )
 
 
-def _quota_lines(info: HeaderInfo) -> Iterable[Text]:
+def _quota_lines(info: HeaderInfo) -> Iterable[Runs]:
     quota = info.quota
     if quota is None:
-        yield Text.assemble(" ", ("quota", "bold"), ("  not reported yet: the CLI reports the plan's windows with each answer", "dim"))
-        yield Text.assemble(" ", ("quota", "bold"), ("  not reported yet", "dim"))
+        yield [(" ", ""), ("quota", "bold"), ("  not reported yet: the CLI reports the plan's windows with each answer", "dim")]
+        yield [(" ", ""), ("quota", "bold"), ("  not reported yet", "dim")]
         return
     for level in _QUOTA_LEVELS:
         yield _quota_line(quota, info.now, *level)
@@ -191,35 +185,32 @@ def _quota_lines(info: HeaderInfo) -> Iterable[Text]:
     yield _quota_line(QuotaSnapshot(shown, quota.bucket, None, None, quota.at), info.now, 0, None, 0, None, False, more=len(quota.windows) - len(shown))
 
 
-def _quota_line(quota: QuotaSnapshot, now: float, first_bar: int, first_reset: str | None, bar: int, reset: str | None, words: bool, more: int = 0) -> Text:
-    out = Text(" ")
+def _quota_line(quota: QuotaSnapshot, now: float, first_bar: int, first_reset: str | None, bar: int, reset: str | None, words: bool, more: int = 0) -> Runs:
+    out: Runs = [(" ", "")]
     if words:
-        out.append("plan windows  ", style="bold")
-    sep = Text(" │ " if words else " · ", style="dim")
+        out.append(("plan windows  ", "bold"))
+    sep = (" │ " if words else " · ", "dim")
     for i, window in enumerate(quota.windows):
         if i:
-            out.append_text(sep)
-        out.append_text(_gauge(window, now, bar if i else first_bar, reset if i else first_reset))
+            out.append(sep)
+        out += _gauge(window, now, bar if i else first_bar, reset if i else first_reset)
     if more > 0:
-        out.append(f" +{more}", style="dim")
+        out.append((f" +{more}", "dim"))
     if quota.bucket is not None:
-        out.append_text(sep)
-        extra = quota.bucket == "extra usage"
+        out.append(sep)
         if words:
-            out.append("billed to ", style="dim")
-        out.append(quota.bucket, style="bold magenta" if extra else "green")
+            out.append(("billed to ", "dim"))
+        out.append((quota.bucket, "bold magenta" if quota.bucket == "extra usage" else "green"))
     if words and (quota.overage_status or quota.overage_disabled_reason):
-        out.append_text(sep)
-        out.append_text(_overage(quota))
+        out += [sep, _overage(quota)]
     return out
 
 
-def _gauge(window: QuotaWindow, now: float, bar: int, reset: str | None) -> Text:
+def _gauge(window: QuotaWindow, now: float, bar: int, reset: str | None) -> Runs:
     """`5h ▇▇▇▇▇▇▇▇▇░ 93% resets in 1h 12m`; yellow past the threshold, red when refused."""
-    out = Text()
-    out.append(window.label, style="bold")
+    out: Runs = [(window.label, "bold")]
     if window.resets_at is not None and now and window.resets_at <= now:
-        out.append(" reset since", style="dim")  # the figure is stale: a new window began
+        out.append((" reset since", "dim"))  # the figure is stale: a new window began
         return out
     style = fmt.quota_style(window.status, window.warning) or "green"
     if bar:
@@ -227,23 +218,20 @@ def _gauge(window: QuotaWindow, now: float, bar: int, reset: str | None) -> Text
         filled = 0 if window.utilization is None else int(min(max(window.utilization, 0.0), 1.0) * bar)
         if filled == 0 and window.utilization:
             filled = 1  # anything used shows
-        out.append(" ")
-        out.append("▇" * filled, style=style)
-        out.append("░" * (bar - filled), style="dim")
-    out.append(" ")
-    out.append(fmt.percent(window.utilization), style=style if style != "green" else "bold")
+        out += [(" ", ""), ("▇" * filled, style), ("░" * (bar - filled), "dim")]
+    out += [(" ", ""), (fmt.percent(window.utilization), style if style != "green" else "bold")]
     if window.status == "rejected":
-        out.append(" limit", style="bold red")
+        out.append((" limit", "bold red"))
     if reset is not None and window.resets_at is not None and now:
         left = window.resets_at - now
-        out.append(f" resets in {fmt.countdown(left)}" if reset == "long" else f" {fmt.countdown(left, compact=True)}", style="dim" if reset == "long" else "")
+        out.append((f" resets in {fmt.countdown(left)}", "dim") if reset == "long" else (f" {fmt.countdown(left, compact=True)}", ""))
     return out
 
 
-def _overage(quota: QuotaSnapshot) -> Text:
+def _overage(quota: QuotaSnapshot) -> tuple[str, str]:
     """Whether extra usage may be drawn on: `extra usage off (org_level_disabled)`."""
     status = quota.overage_status
     if status in ("rejected", "disabled") or (status is None and quota.overage_disabled_reason):
         reason = f" ({quota.overage_disabled_reason})" if quota.overage_disabled_reason else ""
-        return Text(f"extra usage off{reason}", style="dim")
-    return Text(f"extra usage {status}", style="magenta" if status == "allowed" else "yellow")
+        return (f"extra usage off{reason}", "dim")
+    return (f"extra usage {status}", "magenta" if status == "allowed" else "yellow")

@@ -414,3 +414,29 @@ async def test_a_finished_request_shows_its_window_cost_and_bucket(tmp_path):
         assert "93%" in text and "resets in 1h 12m" in text and "billed to extra usage" in text
         view = app.state.get(exchange_id)
         assert view.extra_usage is True and fmt.quota_window_text(view) == "5h 93%"
+
+
+@pytestmark_engine
+async def test_a_report_whose_request_left_the_list_opens_it_from_the_capture_store(tmp_path):
+    app = console_app(tmp_path, capture=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        status, exchange_id, _ = await post_chat(app, "[[fake:text]] hi")
+        assert status == 200
+        await settle(pilot, lambda: not app.state.get(exchange_id).in_flight)
+        app.engine.bus.publish(QuotaReported(exchange_id, app.clock() + 1, report(0.5, 0.2)))
+        app.state.clear()  # `z`: the row leaves the list, the report stays
+        await settle(pilot)
+        assert app.state.get(exchange_id) is None
+        await pilot.press("s")
+        screen = app.screen
+        await wait_ready(pilot, screen)
+        points = screen.query_one("#quota-points")
+        row = next(i for i in range(points.row_count) if str(points.get_row_at(i)[5]).startswith(exchange_id.rsplit("-", 1)[-1][:6]))
+        await pilot.press("tab")
+        points.move_cursor(row=row)
+        # The store commits in batches: wait until the exchange is there to read back.
+        await settle(pilot, lambda: app.engine.store.get(exchange_id) is not None)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.view.id == exchange_id and app.screen.view.usage is not None

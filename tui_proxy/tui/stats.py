@@ -22,8 +22,8 @@ SERIES_POINTS = 600
 MAX_BUCKETS = 180
 #: Bucket sizes, seconds: the smallest that keeps the line within MAX_BUCKETS.
 BUCKET_SIZES = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400)
-#: Quota points listed (the newest).
-QUOTA_ROWS = 500
+#: Quota points listed (the newest; the lines over time keep more).
+QUOTA_ROWS = 200
 
 
 @dataclass(frozen=True, slots=True)

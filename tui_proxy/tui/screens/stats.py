@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from .. import formatting as fmt
 from ...ids import short_id
 from ...quota.windows import WINDOW_LABELS
 from ..widgets.bar_chart import BarChart
+from ..widgets.line_table import LineColumn, LineTable
 from ..stats import Sample, Series, Stats, build_stats, merge, sample_from_summary, sample_from_view
 
 #: Exchanges read back from the capture store for the statistics, at most (the newest).
@@ -43,9 +44,16 @@ LINES = (
 )
 
 
-#: (label, width) of the per-model table and of the quota reports.
-MODEL_COLUMNS = (("model", 20), ("requests", 8), ("errors", 6), ("in", 6), ("cache read", 16), ("cache %", 7), ("out", 6), ("cost", 7), ("ttft p50", 8), ("tok/s p50", 9))
-POINT_COLUMNS = (("time", 8), ("window", 14), ("used", 5), ("change", 6), ("status", 15), ("request", 28), ("billed", 11))
+#: The per-model table and the quota reports.
+MODEL_COLUMNS = (
+    LineColumn("model", 20), LineColumn("requests", 8, True), LineColumn("errors", 6, True), LineColumn("in", 6, True),
+    LineColumn("cache read", 16, True), LineColumn("cache %", 7, True), LineColumn("out", 6, True), LineColumn("cost", 7, True),
+    LineColumn("ttft p50", 8, True), LineColumn("tok/s p50", 9, True),
+)
+POINT_COLUMNS = (
+    LineColumn("time", 8), LineColumn("window", 14), LineColumn("used", 5, True), LineColumn("change", 6, True),
+    LineColumn("status", 15), LineColumn("request", 28), LineColumn("billed", 11),
+)
 
 
 def _series_label(title: str, series: Series) -> Text:
@@ -75,7 +83,7 @@ class StatsScreen(Screen):
     StatsScreen BarChart.quota { height: 1; margin-bottom: 0; }
     StatsScreen #stats-models { height: auto; max-height: 9; }
     StatsScreen #quota-lines { height: auto; }
-    StatsScreen #quota-points { height: 14; margin-top: 1; border: round $primary 50%; }
+    StatsScreen #quota-points { height: 14; max-height: 14; margin-top: 1; border: round $primary 50%; }
     StatsScreen #quota-points:focus { border: round $accent; }
     """
 
@@ -109,26 +117,19 @@ class StatsScreen(Screen):
                 yield Static(classes="stats-label", id=f"{key}-label")
                 yield BarChart(id=f"{key}-line", classes=key, summary="max" if key == "errors" else "mean")
             yield Static("tokens and cache reads per model", classes="stats-section")
-            models = DataTable(id="stats-models", cursor_type="none", zebra_stripes=True)
+            models = LineTable(MODEL_COLUMNS, cursor=False, id="stats-models")
             models.can_focus = False
             yield models
             yield Static(id="models-note", classes="stats-label")
             yield Static("the plan's windows over time (this session's reports)", classes="stats-section", id="quota-section")
             yield Vertical(id="quota-lines")
-            points = DataTable(id="quota-points", cursor_type="row", zebra_stripes=True)
+            points = LineTable(POINT_COLUMNS, id="quota-points")
             points.border_title = "reports, newest first · tab: pick one · enter: open its request"
             yield points
         yield Footer()
 
     def on_mount(self) -> None:
         self._widgets_live = True
-        # Fixed widths: nothing to measure, and the first frame is the final one.
-        models = self.query_one("#stats-models", DataTable)
-        for label, width in MODEL_COLUMNS:
-            models.add_column(label, key=label, width=width)
-        points = self.query_one("#quota-points", DataTable)
-        for label, width in POINT_COLUMNS:
-            points.add_column(label, key=label, width=width)
         self.query_one("#stats-body").focus()
         self.rebuild(with_history=True)
 
@@ -209,39 +210,41 @@ class StatsScreen(Screen):
         title.append(f" · {stats.session} finished request{'' if stats.session == 1 else 's'} this session, {stats.history} from the capture history")
         if stats.first_at is not None and stats.last_at is not None:
             title.append(f" · {fmt.clock_time(stats.first_at)} → {fmt.clock_time(stats.last_at)}", style="dim")
-        self.query_one("#stats-title", Static).update(title)
+        # Fixed heights everywhere: updates repaint their widget, never lay out the screen.
+        self.query_one("#stats-title", Static).update(title, layout=False)
         with self.app.batch_update():
             for key, name in LINES:
                 series: Series = getattr(stats, key)
-                self.query_one(f"#{key}-label", Static).update(_series_label(name, series))
+                self.query_one(f"#{key}-label", Static).update(_series_label(name, series), layout=False)
                 self.query_one(f"#{key}-line", BarChart).show(series.values)
             self._show_models(stats)
             self._show_quota_lines(stats)
             self._show_points(stats)
 
     def _show_models(self, stats: Stats) -> None:
-        table = self.query_one("#stats-models", DataTable)
-        table.clear()
+        rows: list[tuple] = []
         for row in stats.models:
             cache = "-" if row.cached is None else fmt.count(row.cached) + ("" if row.cache_known == row.with_usage else f" ({row.cache_known} of {row.with_usage})")
-            table.add_row(
+            rows.append((
                 row.model,
-                _right(str(row.requests)),
-                _right(str(row.errors), "bold red" if row.errors else ""),
-                _right(fmt.count(row.tokens_in)),
-                _right(cache),
-                _right("-" if row.cache_share is None else f"{row.cache_share:.0%}"),
-                _right(fmt.count(row.tokens_out)),
-                _right(fmt.cost(row.cost_usd)),
-                _right(fmt.duration(row.ttft_median_ms)),
-                _right(fmt.rate(row.tps_median)),
-            )
-        if not stats.models:
-            table.add_row("no finished request yet", *[""] * 9)
+                str(row.requests),
+                Text(str(row.errors), style="bold red" if row.errors else ""),
+                fmt.count(row.tokens_in),
+                cache,
+                "-" if row.cache_share is None else f"{row.cache_share:.0%}",
+                fmt.count(row.tokens_out),
+                fmt.cost(row.cost_usd),
+                fmt.duration(row.ttft_median_ms),
+                fmt.rate(row.tps_median),
+            ))
+        if not rows:
+            rows.append(("no finished request yet",) + ("",) * 9)
+        self.query_one("#stats-models", LineTable).set_rows(rows)
         partial = any(row.cache_known < row.with_usage for row in stats.models)
         note = self.query_one("#models-note", Static)
-        note.update(Text("cache reads and cost (n of m): known for the requests seen live or opened; the capture list does not carry them", style="dim") if partial else "")
-        note.display = partial
+        note.update(Text("cache reads and cost (n of m): known for the requests seen live or opened; the capture list does not carry them", style="dim") if partial else "", layout=False)
+        if note.display != partial:
+            note.display = partial
 
     def _show_quota_lines(self, stats: Stats) -> None:
         """One line per window; a window first reported now gets its line mounted."""
@@ -256,7 +259,7 @@ class StatsScreen(Screen):
             key = self._window_keys.get(window)
             if key is not None:
                 box.query_one(f"#{key}-line", BarChart).show(series.values, _quota_styles(series))
-                box.query_one(f"#{key}-label", Static).update(label)
+                box.query_one(f"#{key}-label", Static).update(label, layout=False)
             else:
                 # Ids by number: a window's name is whatever the CLI says.
                 key = self._window_keys[window] = f"quota-{len(self._window_keys)}"
@@ -266,45 +269,46 @@ class StatsScreen(Screen):
                 )
 
     def _show_points(self, stats: Stats) -> None:
+        """The reports, newest first; the cursor stays on the report it was on."""
         if self._shown_points == stats.quota_points_total:
             return
-        table = self.query_one("#quota-points", DataTable)
-        keep = self._point_ids[table.cursor_row] if self._point_ids and 0 <= table.cursor_row < len(self._point_ids) else None
+        table = self.query_one("#quota-points", LineTable)
         added = 0 if self._shown_points is None else stats.quota_points_total - self._shown_points
-        self._shown_points = stats.quota_points_total
-        table.clear()
-        self._point_ids = []
-        models = {v.id: v for v in self.console.state}
+        state = self.console.state
+        rows: list[tuple] = []
+        ids: list[str] = []
         for point in stats.quota_points:
             style = fmt.quota_style(point.status)
             change = "" if point.delta is None else f"{point.delta * 100:+.0f}%"
             if point.exchange_id:
-                view = models.get(point.exchange_id)
-                request = short_id(point.exchange_id) + (f" {view.model}" if view is not None and view.model else "")
+                view = state.get(point.exchange_id)
+                request = Text(short_id(point.exchange_id) + (f" {view.model}" if view is not None and view.model else ""))
             else:
-                request = "poll"
+                request = Text("poll", style="dim")
             billed = {True: Text("extra usage", style="bold magenta"), False: Text("plan")}.get(point.using_overage, Text("-", style="dim"))  # type: ignore[arg-type]
-            table.add_row(
+            rows.append((
                 fmt.clock_time(point.at),
                 WINDOW_LABELS.get(point.window, point.window),
-                _right(fmt.percent(point.utilization), style),
-                _right(change, "bold" if point.delta else "dim"),
+                Text(fmt.percent(point.utilization), style=style),
+                Text(change, style="bold" if point.delta else "dim"),
                 Text(point.status or "-", style=style),
-                Text(request, style="" if point.exchange_id else "dim"),
+                request,
                 billed,
-            )
-            self._point_ids.append(point.exchange_id)
+            ))
+            ids.append(point.exchange_id)
+        cursor = table.cursor_row + added if self._point_ids and added > 0 else None
+        self._point_ids = ids
+        table.set_rows(rows, cursor)
+        self._shown_points = stats.quota_points_total
         dropped = stats.quota_points_total - len(stats.quota_points)
         table.border_subtitle = f"{len(stats.quota_points)} shown" + (f", {dropped} older not listed" if dropped > 0 else "")
-        if keep is not None and added > 0:
-            table.move_cursor(row=min(len(self._point_ids) - 1, table.cursor_row + added))
 
     # -- keys -------------------------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#quota-points")
-    def _point_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(LineTable.Chosen, "#quota-points")
+    def _point_chosen(self, event: LineTable.Chosen) -> None:
         event.stop()
-        row = event.cursor_row
+        row = event.index
         if not 0 <= row < len(self._point_ids):
             return
         exchange_id = self._point_ids[row]
@@ -322,5 +326,3 @@ def _quota_styles(series: Series) -> tuple[str, ...]:
     return tuple(fmt.quota_style(status) or "green" for status in series.statuses)
 
 
-def _right(text: str, style: str = "") -> Text:
-    return Text(text, style=style, justify="right")

@@ -8,11 +8,12 @@ neighbouring values share a column (their mean, or their largest for `summary="m
 
 from __future__ import annotations
 
-from fractions import Fraction
+from functools import lru_cache
 from typing import Sequence
 
-from rich.text import Text
-from textual.reactive import reactive
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual.widget import Widget
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -25,10 +26,10 @@ def columns(values: Sequence[float], width: int, summary: str = "mean") -> list[
         return []
     if len(values) <= width:
         return [(v, i) for i, v in enumerate(values)]
-    step = Fraction(len(values), width)
+    count = len(values)
     out = []
     for column in range(width):
-        start, end = int(step * column), int(step * (column + 1))
+        start, end = column * count // width, (column + 1) * count // width
         end = max(end, start + 1)
         part = values[start:end]
         if summary == "max":
@@ -56,11 +57,12 @@ def bar_rows(values: Sequence[float], height: int, floor: float, ceiling: float)
 
 
 class BarChart(Widget):
+    """Drawn with the line API: each row one Strip, cached until the data or the size
+    changes (a Text per chart went through Textual's content pipeline at every repaint)."""
+
     DEFAULT_CSS = """
     BarChart { height: 2; color: $primary; }
     """
-
-    data: reactive[tuple[float, ...]] = reactive(tuple, layout=False)
 
     def __init__(
         self,
@@ -77,31 +79,50 @@ class BarChart(Widget):
         #: The top of the scale; None: the largest value shown.
         self.ceiling = ceiling
         self.summary = summary
+        self.data: tuple[float, ...] = tuple(data)
         #: Each value's own style (yellow past a threshold...), else the widget's colour.
         self.value_styles: tuple[str, ...] = tuple(styles)
-        self.set_reactive(BarChart.data, tuple(data))
+        self._drawn: tuple[tuple, list[Strip]] | None = None
 
     def show(self, data: Sequence[float], styles: Sequence[str] = ()) -> None:
         self.value_styles = tuple(styles)
         self.data = tuple(data)
         self.refresh()
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        key = (self.size, self.data, self.value_styles, self.rich_style)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, self._draw())
+        strips = self._drawn[1]
+        return strips[y] if 0 <= y < len(strips) else Strip.blank(self.size.width, self.rich_style)
+
+    def _draw(self) -> list[Strip]:
         width, height = self.size.width, max(1, self.size.height)
+        base = self.rich_style
         shown = columns(self.data, width, self.summary)
         if not shown:
-            return Text("(nothing yet)", style="dim")
+            return [Strip([Segment("(nothing yet)", base + _parsed("dim"))]).extend_cell_length(width, base)] + [Strip.blank(width, base)] * (height - 1)
         values = [v for v, _ in shown]
         ceiling = self.ceiling if self.ceiling is not None else max(max(values), self.floor + 1e-9)
         rows = bar_rows(values, height, self.floor, ceiling)
         styles = self.value_styles
-        out = Text()
-        for y, row in enumerate(rows):
-            if y:
-                out.append("\n")
-            if not styles:
-                out.append("".join(row))
-                continue
+        strips = []
+        for row in rows:
+            segments: list[Segment] = []
+            run, run_style = "", base
             for (_, index), char in zip(shown, row):
-                out.append(char, style=styles[index] if index < len(styles) and char != " " else "")
-        return out
+                style = base + _parsed(styles[index]) if styles and index < len(styles) and char != " " else base
+                if style is not run_style and style != run_style:
+                    if run:
+                        segments.append(Segment(run, run_style))
+                    run, run_style = "", style
+                run += char
+            if run:
+                segments.append(Segment(run, run_style))
+            strips.append(Strip(segments).extend_cell_length(width, base))
+        return strips
+
+
+@lru_cache(maxsize=64)
+def _parsed(style: str) -> Style:
+    return Style.parse(style)

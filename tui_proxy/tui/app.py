@@ -48,6 +48,7 @@ from .exchange_view import ExchangeView
 from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
+from .widgets.line_table import LineTable
 from .widgets.problem_banner import ProblemBanner
 from .widgets.requests_table import RequestsTable
 from .widgets.status_header import HeaderInfo, StatusHeader
@@ -624,7 +625,7 @@ class ConsoleApp(App[int]):
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
                     ("Replay diff", ReplayDiffScreen.BINDINGS),
-                    ("Statistics", StatsScreen.BINDINGS),
+                    ("Statistics", [*StatsScreen.BINDINGS, *LineTable.BINDINGS]),
                 ]
             )
         )

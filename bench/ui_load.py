@@ -18,8 +18,14 @@ start block the loop in both modes alike). Targets: ratio >= 0.95, lag < 50 ms.
 
 While the console's streams run, a user opens heavy detail views (unless --no-details):
 the detail of a 600-message, ~62 KB request (as agent clients send), its response tab,
-then the response tab of a 5 MB answer and `f` (load all). Both exchanges are sent
-before the round starts. How long each took to show is printed too.
+then the response tab of a 5 MB answer and `f` (load all), then the statistics screen
+over 1 000 earlier exchanges in the list and 5 000 in the capture history. Both
+exchanges are sent before the round starts. How long each took to show is printed too.
+
+Meanwhile, in both modes alike, quota reports and upstream retries are published on the
+engine's bus (`--quota-rate` of each per second, default 20: far more than the CLI
+sends, one report per request): the header's gauges, the rows' windows and the
+retrying rows' countdowns update with every flush.
 """
 
 from __future__ import annotations
@@ -42,8 +48,13 @@ sys.path.insert(0, str(ROOT))
 
 from tui_proxy.config import Config  # noqa: E402
 from tui_proxy.engine import Engine  # noqa: E402
+from tui_proxy.events import ExchangeFinished, QuotaReported, RequestReceived, UpstreamRetry  # noqa: E402
+from tui_proxy.quota.windows import QuotaReport, QuotaWindow  # noqa: E402
 from tui_proxy.tui.app import make_app  # noqa: E402
+from tui_proxy.tui.demo import DemoStore, history_summaries  # noqa: E402
+from tui_proxy.tui.history import view_from_summary  # noqa: E402
 from tui_proxy.tui.screens.detail import DetailScreen  # noqa: E402
+from tui_proxy.tui.screens.stats import StatsScreen  # noqa: E402
 
 FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
 
@@ -61,6 +72,9 @@ class Round:
     #: Each heavy detail view (console rounds with details), by name: seconds it took
     #: to show, and the worst loop lag meanwhile (ms).
     opened: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: The CPU time of each of the console's flushes (ms; the loop's thread only, so other
+    #: work on the machine does not count), console rounds only.
+    flushes_ms: list[float] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -95,6 +109,47 @@ class LagMonitor:
         self._task.cancel()
 
 
+class QuotaChurn:
+    """Publishes a quota report and an upstream retry `rate` times a second each, on one
+    in-flight exchange (round robin) or, every fourth report, as a background poll."""
+
+    def __init__(self, bus, rate: float) -> None:
+        self.bus = bus
+        self.rate = rate
+        self.live: list[str] = []
+        self.published = 0
+        self._unsubscribe = bus.subscribe(self._track)
+
+    def _track(self, event) -> None:
+        if isinstance(event, RequestReceived):
+            self.live.append(event.exchange_id)
+        elif isinstance(event, ExchangeFinished) and event.exchange_id in self.live:
+            self.live.remove(event.exchange_id)
+
+    async def run(self) -> None:
+        if self.rate <= 0:
+            return
+        n = 0
+        while True:
+            await asyncio.sleep(1 / self.rate)
+            n += 1
+            now = time.time()
+            target = self.live[n % len(self.live)] if self.live else ""
+            used = 0.5 + (n % 50) / 100
+            windows = (
+                QuotaWindow("five_hour", used, now + 4000, "allowed_warning" if used >= 0.9 else "allowed", 0.9 if used >= 0.9 else None),
+                QuotaWindow("seven_day", 0.41, now + 300_000, "allowed"),
+            )
+            report = QuotaReport(status=windows[0].status, limit_type="five_hour", windows=windows, using_overage=n % 7 == 0)
+            self.bus.publish(QuotaReported("" if n % 4 == 0 else target, now, report))
+            if target:
+                self.bus.publish(UpstreamRetry(target, now, attempt=1 + n % 10, max_retries=10, error_status=529, error="overloaded", retry_delay_ms=2000.0))
+            self.published += 2
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
 async def one_stream(session: aiohttp.ClientSession, url: str, tokens: int, delay_ms: int, flowing: asyncio.Event) -> tuple[int, float, float]:
     """Tokens received, the worst pause between two chunks, when the first token came."""
     prompt = f"[[fake:tokens n={tokens} delay_ms={delay_ms}]] go"
@@ -120,8 +175,9 @@ async def one_stream(session: aiohttp.ClientSession, url: str, tokens: int, dela
     return received, worst_gap, first
 
 
-async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=None) -> Round:
-    """The streams; `meanwhile(flowing)` runs beside them (`flowing` is set at the first token)."""
+async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=None, churn: QuotaChurn | None = None) -> Round:
+    """The streams; `meanwhile(flowing)` runs beside them (`flowing` is set at the first token),
+    and so does `churn` (quota and retry events)."""
     connector = aiohttp.TCPConnector(limit=streams)
     flowing = asyncio.Event()
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -129,7 +185,12 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
             started = time.perf_counter()
             cpu_started = time.process_time()
             side = asyncio.ensure_future(meanwhile(flowing)) if meanwhile else None
-            results = await asyncio.gather(*(one_stream(session, url, tokens, delay_ms, flowing) for _ in range(streams)))
+            events = asyncio.ensure_future(churn.run()) if churn else None
+            try:
+                results = await asyncio.gather(*(one_stream(session, url, tokens, delay_ms, flowing) for _ in range(streams)))
+            finally:
+                if events is not None:
+                    events.cancel()
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started
             windows = await side if side else {}
@@ -146,12 +207,14 @@ def bench_config(data_dir: Path, streams: int) -> Config:
     return Config(port=0, claude=FAKE_CLAUDE, data_dir=data_dir, capture=False, max_concurrency=streams, max_queue=streams, usage_poll_seconds=0)
 
 
-async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: int) -> Round:
+async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: int, quota_rate: float) -> Round:
     engine = Engine(bench_config(data_dir, streams))
     await engine.start()
+    churn = QuotaChurn(engine.bus, quota_rate)
     try:
-        return await load(engine.url, streams, tokens, delay_ms)
+        return await load(engine.url, streams, tokens, delay_ms, churn=churn)
     finally:
+        churn.close()
         await engine.stop()
 
 
@@ -202,12 +265,36 @@ async def open_heavy_details(app, pilot, big_id: str, huge_id: str, flowing: asy
     await show("5 MB response", lambda: app.push_screen(DetailScreen(app.state.get(huge_id), initial_tab="response")))
     await show("  f (load all)", lambda: pilot.press("f"))
     await pilot.press("escape")
+    started = time.perf_counter()
+    await app.push_screen(StatsScreen(store=DemoStore(STATS_HISTORY)))
+    await until(lambda: isinstance(app.screen, StatsScreen) and app.screen.ready)
+    await asyncio.sleep(0)
+    opened["statistics screen"] = (started, time.perf_counter())
+    await pilot.press("escape")
     return opened
 
 
-async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int, details: bool) -> tuple[Round, int]:
+#: The statistics screen's capture history: 5 000 earlier exchanges (its bound).
+STATS_HISTORY = history_summaries(5000, hours=60)
+#: Earlier exchanges already in the list, as loaded at start-up (the default --history).
+LIST_HISTORY = history_summaries(1000, hours=12)
+
+
+async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int, details: bool, quota_rate: float) -> tuple[Round, int]:
     app = make_app(bench_config(data_dir, streams), freeze_gc=True)  # as run_console does
+    flushes: list[float] = []
+    flush = app.flush
+
+    def timed_flush() -> None:  # the timer is set at mount, on this attribute
+        started = time.thread_time()
+        flush()
+        flushes.append((time.thread_time() - started) * 1000)
+
+    app.flush = timed_flush  # type: ignore[method-assign]
     async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        app.state.add_history([view_from_summary(s) for s in LIST_HISTORY])
+        app.flush()
         await pilot.pause()
         meanwhile = None
         if details:
@@ -218,10 +305,18 @@ async def console_round(data_dir: Path, streams: int, tokens: int, delay_ms: int
             def meanwhile(flowing):
                 return open_heavy_details(app, pilot, big_id, huge_id, flowing)
 
-        result = await load(app.engine.url, streams, tokens, delay_ms, meanwhile)
+        churn = QuotaChurn(app.engine.bus, quota_rate)
+        flushes.clear()
+        try:
+            result = await load(app.engine.url, streams, tokens, delay_ms, meanwhile, churn)
+        finally:
+            churn.close()
+        result.flushes_ms = list(flushes)
         app.flush()
         await pilot.pause()
-        rows = app.table.row_count
+        rows = sum(1 for i in app.table._order if not app.state.exchanges[i].from_history)
+        if quota_rate > 0:
+            assert app.state.quota.reports > 0, "no quota report reached the console"
     return result, rows
 
 
@@ -229,17 +324,18 @@ def median(rounds: list[Round], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in rounds)
 
 
-async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: bool) -> int:
+async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: bool, quota_rate: float) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="ui-load-"))
-    await headless_round(data_dir, streams, tokens, delay_ms)  # warm-up: imports, page cache for the fake CLI
+    await headless_round(data_dir, streams, tokens, delay_ms, quota_rate)  # warm-up: imports, page cache for the fake CLI
     headless: list[Round] = []
     console: list[Round] = []
     for _ in range(rounds):  # interleaved, so drift on the machine hits both modes alike
-        headless.append(await headless_round(data_dir, streams, tokens, delay_ms))
-        result, rows = await console_round(data_dir, streams, tokens, delay_ms, details)
+        headless.append(await headless_round(data_dir, streams, tokens, delay_ms, quota_rate))
+        result, rows = await console_round(data_dir, streams, tokens, delay_ms, details, quota_rate)
         console.append(result)
         assert rows >= streams, f"the console showed {rows} rows for {streams} streams"
     print(f"{streams} concurrent streams x {tokens} tokens, {delay_ms} ms between tokens, {rounds} rounds each (median)")
+    print(f"quota reports and upstream retries published meanwhile: {quota_rate:g} of each per second (0: none)")
     if details:
         print("console rounds: heavy detail views opened while streaming (worst round):")
         for name in console[0].opened:
@@ -254,6 +350,9 @@ async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: b
         )
     ratio = median(console, "tokens_per_second") / median(headless, "tokens_per_second")
     worst_lag = max(r.streaming_loop_lag_ms for r in console)
+    flushes = sorted(ms for r in console for ms in r.flushes_ms)
+    if flushes:
+        print(f"console flushes while streaming: {len(flushes)}, CPU per flush median {statistics.median(flushes):.1f} ms, p99 {flushes[int(0.99 * (len(flushes) - 1))]:.1f} ms, worst {flushes[-1]:.1f} ms")
     print(f"throughput ratio console/headless: {ratio:.3f} (target >= 0.95)")
     print(f"worst gap between two SSE chunks through the console, all rounds: {max(r.worst_chunk_gap_ms for r in console):.1f} ms")
     print(f"worst event-loop lag while streaming through the console, all rounds: {worst_lag:.1f} ms (target < 50 ms)")
@@ -267,6 +366,7 @@ if __name__ == "__main__":
     parser.add_argument("--tokens", type=int, default=500)
     parser.add_argument("--delay-ms", type=int, default=5, help="pause before each token in the fake CLI")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--no-details", dest="details", action="store_false", help="do not open heavy detail views meanwhile")
+    parser.add_argument("--no-details", dest="details", action="store_false", help="do not open heavy detail views (and the statistics) meanwhile")
+    parser.add_argument("--quota-rate", type=float, default=20.0, help="quota reports and upstream retries published per second each (0: none)")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.streams, args.tokens, args.delay_ms, args.rounds, args.details)))
+    raise SystemExit(asyncio.run(main(args.streams, args.tokens, args.delay_ms, args.rounds, args.details, args.quota_rate)))

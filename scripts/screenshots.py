@@ -73,6 +73,10 @@ async def main(out: Path) -> None:
     svgs = [await shoot(*shot, out) for shot in SHOTS]
     svgs.append(await shoot("error-state", (100, 24), None, "tokens", (), out, scene=False, start_error=OSError(98, "Address already in use"), cli_status=DemoCliStatus(logged_in=False)))
     svgs.append(await shoot("replay-diff", (130, 40), demo.DONE_WITH_THINKING, "tokens", (), out, screen=lambda app: ReplayDiffScreen(scene_replay_diff(app))))
+    svgs.append(await shoot("console-retry", (160, 45), demo.RETRYING, "tokens", (), out))
+    svgs.append(await shoot("console-retry-80x24", (80, 24), demo.RETRYING, "tokens", (), out))
+    svgs.append(await shoot("detail-usage", (130, 40), demo.TOOL_CALLS, None, ("enter", "5"), out))
+    svgs.append(await shoot("stats", (150, 50), None, None, ("s",), out, history=True))
     for svg in svgs:
         png = to_png(svg)
         print(svg, png or "(no rsvg-convert: apt-get install librsvg2-bin for PNGs)")

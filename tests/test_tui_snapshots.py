@@ -93,3 +93,15 @@ def test_help_screen(snap_compare):
 
 def test_filtered_list(snap_compare):
     assert snap_compare(make_demo_app(), terminal_size=(120, 30), run_before=staged(), press=["slash", *"status>=400", "enter"])
+
+
+def test_quota_header_and_retrying_row_wide(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(160, 45), run_before=staged(demo.RETRYING, "tokens"))
+
+
+def test_quota_header_and_retrying_row_80x24(snap_compare):
+    assert snap_compare(make_demo_app(), terminal_size=(80, 24), run_before=staged(demo.RETRYING, "tokens"))
+
+
+def test_statistics_screen(snap_compare):
+    assert snap_compare(make_demo_app(history=True), terminal_size=(150, 50), run_before=staged(keys=("s",)))

@@ -90,7 +90,7 @@ def test_errors_and_error_notices_are_listed_with_why():
 def test_clear_keeps_running_exchanges():
     state = scene_state()
     state.clear()
-    assert [v.id for v in state] == [demo.STREAMING, demo.WAITING]
+    assert [v.id for v in state] == [demo.RETRYING, demo.STREAMING, demo.WAITING, demo.QUEUED]
     assert not state.errors and state.take_changes().cleared
 
 
@@ -110,9 +110,9 @@ def test_filters():
 
     assert ids("status>=400") == ["c0ffee", "d15ea5", "e7a11b"]
     assert ids("status=4xx !status=499") == ["c0ffee", "d15ea5"]
-    assert ids("live") == ["f1f1f1", "0a0b0c"]
+    assert ids("live") == ["529b0a", "f1f1f1", "0a0b0c", "9e0e0e"]
     assert ids("error") == ["c0ffee", "d15ea5", "e7a11b"]
-    assert ids("model=opus") == ["a83c11", "0a0b0c"]
+    assert ids("model=opus") == ["a83c11", "529b0a", "0a0b0c"]
     assert ids("!stream") == ["a83c11", "d15ea5"]
     assert ids("client=aider") == ["e7a11b"]
     assert ids("haiku") == ["d15ea5", "f1f1f1"]  # free text: model, prompt or answer

@@ -43,10 +43,12 @@ from .log_handler import ConsoleLogHandler
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.replay_diff import ReplayDiffScreen
+from .screens.stats import StatsScreen
 from .exchange_view import ExchangeView
 from .state import ConsoleState
 from .widgets.cli_panel import CliPanel
 from .widgets.errors_panel import ErrorsPanel
+from .widgets.line_table import LineTable
 from .widgets.problem_banner import ProblemBanner
 from .widgets.requests_table import RequestsTable
 from .widgets.status_header import HeaderInfo, StatusHeader
@@ -224,8 +226,13 @@ class ConsoleApp(App[int]):
     #: (their keys live on ConsoleScreen; this stops the palette too).
     MAIN_SCREEN_ACTIONS = frozenset({"open_detail", "filter", "clear_filter", "clear", "undo_clear", "panel", "pretty", "sort"})
 
+    #: Actions on "the selected request", which the statistics screen has none of.
+    REQUEST_ACTIONS = frozenset({"kill", "replay", "copy_curl", "copy"})
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        if action in self.REQUEST_ACTIONS and isinstance(self.screen, StatsScreen):
             return False
         return True
 
@@ -283,6 +290,9 @@ class ConsoleApp(App[int]):
     def header_info(self, now: float) -> HeaderInfo:
         status = getattr(self.engine, "cli_status", None)
         running = getattr(self.engine, "active_runs", None)
+        live = self.state.live_counts()
+        quota = self.state.quota.snapshot()
+        ticking = quota is not None and any(w.resets_at is not None for w in quota.windows)
         return HeaderInfo(
             url=getattr(self.engine, "url", None) if self.server_started else None,
             listen_error=self.listen_error,
@@ -290,9 +300,13 @@ class ConsoleApp(App[int]):
             cli_found=getattr(status, "found", None) if status is not None else None,
             cli_logged_in=getattr(status, "logged_in", None),
             cli_auth=getattr(status, "auth_method", None),
-            running=running if isinstance(running, int) else self.state.in_flight,
+            running=running if isinstance(running, int) else live.in_flight,
             totals=self.state.totals,
             per_minute=self.state.requests_per_minute(now),
+            queued=live.queued,
+            retrying=live.retrying,
+            quota=quota,
+            now=int(now) if ticking else 0,
         )
 
     def flush(self) -> None:
@@ -322,6 +336,8 @@ class ConsoleApp(App[int]):
                 screen = self.screen
                 if isinstance(screen, DetailScreen):
                     screen.refresh_view(now)
+                elif isinstance(screen, StatsScreen):
+                    screen.refresh_live(now)
         except NoMatches:  # a screen is being torn down under the timer: nothing to draw on
             return
         for notice in changes.notices:
@@ -388,6 +404,29 @@ class ConsoleApp(App[int]):
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
             return
+        self.push_screen(DetailScreen(view))
+
+    def action_stats(self) -> None:
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen())
+
+    def open_exchange(self, exchange_id: str) -> None:
+        """The detail view of an exchange: from memory, else read back from the capture store."""
+        view = self.state.get(exchange_id)
+        if view is not None:
+            self.push_screen(DetailScreen(view))
+        else:
+            self._open_from_store(exchange_id)
+
+    @work(group="history")
+    async def _open_from_store(self, exchange_id: str) -> None:
+        store = getattr(self.engine, "store", None)
+        capture = await store.aget(exchange_id) if store is not None else None
+        if capture is None:
+            self.notify(f"{short_id(exchange_id)} is no longer kept (neither in memory nor in the capture store).", severity="warning", timeout=4)
+            return
+        view = view_from_summary(capture)
+        fill_from_capture(view, capture)
         self.push_screen(DetailScreen(view))
 
     def _typed_ahead(self, what: str) -> bool:
@@ -586,6 +625,7 @@ class ConsoleApp(App[int]):
                     ("Requests list", RequestsTable.BINDINGS),
                     ("Detail view", DetailScreen.BINDINGS),
                     ("Replay diff", ReplayDiffScreen.BINDINGS),
+                    ("Statistics", [*StatsScreen.BINDINGS, *LineTable.BINDINGS]),
                 ]
             )
         )

@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("view: tokens panel", "Show the streaming tokens of the selection", "panel('tokens')"),
     ("view: CLI panel", "Show the CLI transcript of the selection", "panel('cli')"),
     ("view: errors panel", "Show every error", "panel('errors')"),
+    ("view: statistics", "Time to first token, tokens/s, requests and errors over time, per model, the plan's windows", "stats"),
     ("view: pretty CLI JSON", "Switch CLI lines between raw and pretty JSON", "pretty"),
     ("filter: edit", "Type a filter for the requests list", "filter"),
     ("filter: errors only", "Show only failed requests", "set_filter('error')"),

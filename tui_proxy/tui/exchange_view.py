@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..events import ErrorInfo, Usage
+from ..events import ErrorInfo, UpstreamRetry, Usage
+from ..quota.windows import QuotaReport
 
 #: Per-exchange caps: enough for any transcript worth reading, small enough that
 #: 1 000 exchanges stay well under a few hundred MB even when every one hits them.
@@ -20,6 +21,8 @@ MAX_TEXT_CHARS = 200_000
 MAX_STDERR_CHARS = 32_000
 #: Request bodies kept in memory (the proxy accepts up to 32 MB; the capture store keeps it all).
 MAX_BODY_BYTES = 1_000_000
+#: Upstream retries remembered per exchange (the CLI stops after 10 by default).
+MAX_RETRIES_KEPT = 50
 
 
 @dataclass(slots=True, frozen=True)
@@ -133,16 +136,49 @@ class ExchangeView:
     history_mode: str | None = None
     history_reason: str = ""
     history_fallback: bool = False
+    #: The subscription's windows as this request's run reported them (its
+    #: `rate_limit_event`): the state after the request, and whether it drew from extra usage.
+    quota: QuotaReport | None = None
+    #: The CLI's retries of its upstream call (`api_retry` lines), oldest first, and whether
+    #: the last one is still pending (no model output since).
+    retries: deque[UpstreamRetry] = field(default_factory=lambda: deque(maxlen=MAX_RETRIES_KEPT))
+    retries_total: int = 0
+    retry_pending: bool = False
     #: Bumped on every change: lets views cache what they rendered.
     version: int = 0
     #: Read back from the capture store (an earlier run), not seen live.
     from_history: bool = False
     #: False while only the capture's summary is known (details load on demand).
     details_loaded: bool = True
+    #: True while `usage` holds only the summary's token counts (no cache reads, no cost).
+    usage_partial: bool = False
 
     @property
     def in_flight(self) -> bool:
         return self.finished_at is None
+
+    @property
+    def retrying(self) -> bool:
+        """The CLI is waiting to retry its upstream call: the request waits on Anthropic."""
+        return self.retry_pending and self.finished_at is None
+
+    @property
+    def queued(self) -> bool:
+        """Received, no CLI run yet: waiting for a free slot (or being read)."""
+        return self.finished_at is None and self.spawned_at is None and self.response_status is None
+
+    @property
+    def last_retry(self) -> UpstreamRetry | None:
+        return self.retries[-1] if self.retries else None
+
+    @property
+    def extra_usage(self) -> bool | None:
+        """True when this request drew from extra usage, False from the plan, None if unsaid."""
+        return self.quota.using_overage if self.quota is not None else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.usage.cost_usd if self.usage is not None else None
 
     @property
     def body_cut(self) -> bool:

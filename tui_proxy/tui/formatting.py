@@ -12,6 +12,7 @@ import time
 from rich.text import Text
 
 from .exchange_view import ExchangeView
+from .quota_state import representative
 
 
 def clock_time(epoch: float) -> str:
@@ -38,14 +39,53 @@ def duration(ms: float | None) -> str:
 
 
 def count(n: int | None) -> str:
-    """`950`, `12.3k`, `4.1M`."""
+    """`950`, `12.3k`, `150k`, `4.1M`: at most 5 characters."""
     if n is None:
         return "-"
     if n < 1000:
         return str(n)
-    if n < 1_000_000:
+    if n < 99_950:
         return f"{n / 1000:.1f}k"
+    if n < 999_500:
+        return f"{n / 1000:.0f}k"
     return f"{n / 1_000_000:.1f}M"
+
+
+def cost(usd: float | None) -> str:
+    """`$0.004`, `$0.12`, `$3.40`, `$12.5`: what the CLI says the run cost, at most 6 characters."""
+    if usd is None:
+        return "-"
+    if usd <= 0:
+        return "$0"
+    if usd < 0.001:
+        return "<$.001"
+    if usd < 0.1:
+        return f"${usd:.3f}"
+    if usd < 10:
+        return f"${usd:.2f}"
+    if usd < 1000:
+        return f"${usd:.1f}"
+    return f"${usd / 1000:.1f}k"
+
+
+def percent(fraction: float | None) -> str:
+    return "?%" if fraction is None else f"{fraction * 100:.0f}%"
+
+
+def countdown(seconds: float, *, compact: bool = False) -> str:
+    """`1h 12m`, `3d 4h`, `45s` (`1h12m` compact): how long until a window resets."""
+    seconds = max(0, int(seconds))
+    sep = "" if compact else " "
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{sep}{hours}h"
+    if hours:
+        return f"{hours}h{sep}{minutes:02d}m" if compact else f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
 
 
 def rate(per_second: float | None) -> str:
@@ -64,7 +104,13 @@ def called_tools(view: ExchangeView) -> bool:
 def status_label(view: ExchangeView, *, narrow: bool = False) -> str:
     """`200`, `200 tool` (`tool` when narrow), `live`, `kill`…: a row's status column."""
     if view.in_flight:
-        return "live" if view.first_token_at is not None or view.response_status else "wait"
+        if view.retrying:
+            return "retry"
+        if view.first_token_at is not None or view.response_status:
+            return "live"
+        if view.queued:
+            return "queue" if narrow else "queued"
+        return "wait"
     if view.error is not None and view.error.source == "killed":
         return "kill"
     if view.error is not None and view.error.source == "disconnect":
@@ -79,7 +125,7 @@ def status_label(view: ExchangeView, *, narrow: bool = False) -> str:
 def status_style(view: ExchangeView) -> str:
     """The class of a status, named as in console.tcss and used for row colours."""
     if view.in_flight:
-        return "bold cyan"
+        return "bold yellow" if view.retrying else "bold cyan"
     if view.error is not None and view.error.source in ("killed", "disconnect"):
         return "bold magenta"
     status = view.status or 0
@@ -92,6 +138,67 @@ def status_style(view: ExchangeView) -> str:
 
 def status_text(view: ExchangeView, *, narrow: bool = False) -> Text:
     return Text(status_label(view, narrow=narrow), style=status_style(view))
+
+
+def retry_texts(view: ExchangeView, now: float) -> tuple[str, ...]:
+    """A retrying request, longest first (a cell takes the first that fits):
+    `retry 5/10 · 529 overloaded · next in 9.7 s`, down to `retry 5/10 529 9.7s`."""
+    retry = view.last_retry
+    if retry is None:
+        return ("retry",)
+    of = f"{retry.attempt if retry.attempt is not None else '?'}/{retry.max_retries if retry.max_retries is not None else '?'}"
+    status = str(retry.error_status) if retry.error_status is not None else ""
+    why = " ".join(part for part in (status, retry.error or "") if part) or "error"
+    left = None if retry.retry_delay_ms is None else retry.at + retry.retry_delay_ms / 1000 - now
+    if left is None or left <= 0:
+        when, short = "retrying now", "now"
+    else:
+        when, short = f"next in {left:.1f} s", f"{left:.1f}s"
+    waited = duration(view.duration_ms(now))
+    return (
+        f"retry {of} · {why} · {when} · waiting {waited}",
+        f"retry {of} · {why} · {when}",
+        f"retry {of} · {why} · {short}",
+        f"retry {of} · {why} {short}",
+        f"retry {of} {status or why} {short}",
+        f"retry {of} {short}",
+    )
+
+
+def quota_window_text(view: ExchangeView) -> str:
+    """`5h 93%`: the window this request's run reported on, after it."""
+    report = view.quota
+    if report is None:
+        return "-"
+    window = representative(report)
+    if window is None:
+        return "-"
+    return f"{window.label} {percent(window.utilization)}"
+
+
+def quota_summary(view: ExchangeView) -> Text:
+    """` · 5h 93% · plan` (or `extra usage`): the window after this request and where it was billed."""
+    out = Text()
+    report = view.quota
+    if report is None:
+        return out
+    window = representative(report)
+    if window is not None:
+        out.append(" · ")
+        out.append(f"{window.label} {percent(window.utilization)}", style=quota_style(window.status, window.warning))
+    if report.bucket is not None:
+        out.append(" · ")
+        out.append(report.bucket, style="bold magenta" if report.using_overage else "")
+    return out
+
+
+def quota_style(status: str | None, warning: bool = False) -> str:
+    """Red when the window refused, yellow past its threshold, plain otherwise."""
+    if status == "rejected":
+        return "bold red"
+    if warning or status == "allowed_warning":
+        return "bold yellow"
+    return ""
 
 
 

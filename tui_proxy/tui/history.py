@@ -40,6 +40,7 @@ def view_from_summary(summary: CaptureSummary) -> ExchangeView:
     view.complete = summary.complete
     if summary.prompt_tokens is not None or summary.completion_tokens is not None:
         view.usage = Usage(summary.prompt_tokens or 0, summary.completion_tokens or 0)
+        view.usage_partial = True  # the list carries no cache reads nor cost
     if summary.error_type:
         view.error = ErrorInfo(summary.status or 0, summary.error_type, summary.error_message or "", source="history")
     elif summary.state in (CaptureState.INTERRUPTED, CaptureState.OPEN):
@@ -80,6 +81,7 @@ def fill_from_capture(view: ExchangeView, capture: Capture) -> None:
     view.tool_calls = capture.tool_calls
     if capture.usage is not None:
         view.usage = capture.usage
+        view.usage_partial = False
     if capture.error is not None:
         view.error = capture.error
     if capture.ended_at is not None:

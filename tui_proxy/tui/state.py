@@ -25,12 +25,15 @@ from ..events import (
     Event,
     ExchangeFinished,
     Notice,
+    QuotaReported,
     RequestReceived,
     ResponseChunk,
     ResponseStarted,
     TokenDelta,
     ToolCallsRequested,
+    UpstreamRetry,
 )
+from .quota_state import QuotaState
 from .exchange_view import MAX_BODY_BYTES, CliLine, ExchangeView
 
 MAX_ERRORS = 500
@@ -76,9 +79,20 @@ class Changes:
     errors: list[ErrorRow] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     cleared: bool = False
+    #: A quota report arrived (the header's gauges, the statistics).
+    quota: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.errors or self.notices or self.cleared)
+        return bool(self.added or self.updated or self.removed or self.errors or self.notices or self.cleared or self.quota)
+
+
+@dataclass(slots=True, frozen=True)
+class LiveCounts:
+    """In-flight requests by what they wait on: a slot (queued), Anthropic (retrying), or running."""
+
+    in_flight: int = 0
+    queued: int = 0
+    retrying: int = 0
 
 
 class ConsoleState:
@@ -91,6 +105,8 @@ class ConsoleState:
         self.errors: deque[ErrorRow] = deque(maxlen=MAX_ERRORS)
         self.notices: deque[Notice] = deque(maxlen=MAX_NOTICES)
         self.totals = Totals()
+        #: The plan's windows: latest state and the timeline of reports.
+        self.quota = QuotaState()
         #: Arrival times within the last minute, for requests per minute.
         self._arrivals: deque[float] = deque()
         self._changes = Changes()
@@ -110,6 +126,7 @@ class ConsoleState:
             ResponseStarted: self._on_response_started,
             ResponseChunk: self._on_chunk,
             ExchangeFinished: self._on_finished,
+            UpstreamRetry: self._on_retry,
         }
 
     # -- the bus subscriber ---------------------------------------------------------
@@ -121,6 +138,9 @@ class ConsoleState:
             return
         if isinstance(event, Notice):
             self._on_notice(event)
+            return
+        if isinstance(event, QuotaReported):
+            self._on_quota(event)
             return
         view = self.exchanges.get(event.exchange_id)
         handler = self._handlers.get(type(event))
@@ -204,10 +224,29 @@ class ConsoleState:
     def _on_history(view: ExchangeView, e: HistorySent) -> None:  # type: ignore[override]
         view.history_mode, view.history_reason, view.history_fallback = e.mode, e.reason, e.fallback
 
+    def _on_quota(self, e: QuotaReported) -> None:
+        # Kept even when the exchange is gone (evicted, cleared): the header and the timeline
+        # are about the plan, not the row.
+        self.quota.apply(e)
+        self._changes.quota = True
+        view = self.exchanges.get(e.exchange_id) if e.exchange_id else None
+        if view is not None:
+            view.quota = e.report
+            view.version += 1
+            self._changes.updated.add(view.id)
+
+    @staticmethod
+    def _on_retry(view: ExchangeView, e: UpstreamRetry) -> None:  # type: ignore[override]
+        view.retries.append(e)
+        view.retries_total += 1
+        view.retry_pending = True
+
     @staticmethod
     def _on_stdout(view: ExchangeView, e: CliStdout) -> None:
         if view.first_cli_line_at is None:
             view.first_cli_line_at = e.at
+        if view.retry_pending and ('"stream_event"' in e.line or '"assistant"' in e.line):
+            view.retry_pending = False  # the model answers again: the retry went through
         view.cli_lines.append(CliLine(e.at, "out", e.line))
         view.cli_lines_total += 1
 
@@ -229,6 +268,8 @@ class ConsoleState:
         if view.first_token_at is None:
             view.first_token_at = e.at
         view.last_token_at = e.at
+        if view.retry_pending:
+            view.retry_pending = False
         if e.kind == "thinking":
             view.thinking.append(e.text)
         else:
@@ -321,6 +362,18 @@ class ConsoleState:
     @property
     def in_flight(self) -> int:
         return sum(1 for v in self.exchanges.values() if v.in_flight)
+
+    def live_counts(self) -> LiveCounts:
+        """One pass over the exchanges (the header reads it at every flush)."""
+        in_flight = queued = retrying = 0
+        for view in self.exchanges.values():
+            if view.finished_at is None:
+                in_flight += 1
+                if view.retry_pending:
+                    retrying += 1
+                elif view.spawned_at is None and view.response_status is None:
+                    queued += 1
+        return LiveCounts(in_flight, queued, retrying)
 
     def requests_per_minute(self, now: float | None = None) -> float:
         now = self.clock() if now is None else now

@@ -30,6 +30,7 @@ class ConsoleScreen(Screen):
         Binding("c", "app.panel('cli')", "CLI", show=False, id="console.panel_cli", tooltip="Bottom panel: CLI transcript"),
         Binding("e", "app.panel('errors')", "Errors", show=False, id="console.panel_errors", tooltip="Bottom panel: errors"),
         Binding("p", "app.pretty", "Pretty", show=False, id="console.pretty", tooltip="CLI lines: raw or pretty JSON"),
+        Binding("s", "app.stats", "Stats", id="console.stats", tooltip="Statistics: time to first token, tokens/s, requests and errors over time, tokens and cache per model, the plan's windows over time"),
     ]
 
     def compose(self) -> ComposeResult:

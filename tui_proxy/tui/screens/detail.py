@@ -62,7 +62,61 @@ def timings_renderable(view: ExchangeView, now: float) -> RenderableType:
     summary.append(f"{'~' if view.tokens_estimated else ''}{view.tokens_out} tokens out")
     if view.tokens_estimated and not view.in_flight:
         summary.append("   (usage missing: estimated from deltas)", style="yellow")
-    return Group(table, summary)
+    return Group(table, summary, *usage_renderables(view, now))
+
+
+def usage_renderables(view: ExchangeView, now: float) -> list[RenderableType]:
+    """Tokens and cost, the plan's windows after this request, and the CLI's upstream retries."""
+    parts: list[RenderableType] = []
+    usage = view.usage
+    if usage is not None:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column(justify="right")
+        grid.add_column(style="dim")
+        share = view.cache_share
+        grid.add_row("prompt", fmt.count(usage.prompt_tokens), "cache reads and writes included")
+        grid.add_row("  cache read", fmt.count(usage.cached_tokens), "-" if share is None else f"{share:.0%} of the prompt")
+        grid.add_row("  cache write", fmt.count(usage.cache_creation_tokens), "")
+        grid.add_row("output", fmt.count(usage.completion_tokens), f"{usage.reasoning_tokens} thinking" if usage.reasoning_tokens else "")
+        grid.add_row("cost", fmt.cost(usage.cost_usd), "as the CLI reports it" if usage.cost_usd is not None else "not reported")
+        parts += [_section("usage"), grid]
+    report = view.quota
+    if report is not None:
+        windows = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+        for name in ("window", "used", "", "status", "resets", "threshold"):
+            windows.add_column(name, justify="right" if name == "used" else "left")
+        for window in report.windows:
+            style = fmt.quota_style(window.status, window.warning)
+            filled = 0 if window.utilization is None else int(min(max(window.utilization, 0.0), 1.0) * 20)
+            bar = Text("▇" * filled, style=style or "green")
+            bar.append("░" * (20 - filled), style="dim")
+            resets = "-" if window.resets_at is None else f"{fmt.clock_time(window.resets_at)} (in {fmt.countdown(window.resets_at - now)})" if window.resets_at > now else f"{fmt.clock_time(window.resets_at)} (passed)"
+            threshold = "-" if window.surpassed_threshold is None else f"passed {fmt.percent(window.surpassed_threshold)}"
+            windows.add_row(Text(window.label, style="bold"), Text(fmt.percent(window.utilization), style=style), bar, Text(window.status or "-", style=style), resets, threshold)
+        billed = Text("billed to: ")
+        if report.bucket is None:
+            billed.append("not reported", style="dim")
+        else:
+            billed.append(report.bucket, style="bold magenta" if report.using_overage else "green")
+        if report.overage_status or report.overage_disabled_reason:
+            billed.append(f"   extra usage: {report.overage_status or '-'}" + (f" ({report.overage_disabled_reason})" if report.overage_disabled_reason else ""), style="dim")
+        parts += [_section("plan windows after this request"), windows, billed]
+    if view.retries:
+        retries = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+        for name in ("attempt", "at", "upstream said", "next after"):
+            retries.add_column(name)
+        for retry in view.retries:
+            of = f"{retry.attempt if retry.attempt is not None else '?'}/{retry.max_retries if retry.max_retries is not None else '?'}"
+            said = " ".join(str(p) for p in (retry.error_status, retry.error) if p) or "-"
+            delay = "-" if retry.retry_delay_ms is None else fmt.duration(retry.retry_delay_ms)
+            retries.add_row(of, fmt.clock_time_ms(retry.at), said, delay)
+        dropped = view.retries_total - len(view.retries)
+        title = f"upstream retries by the CLI ({view.retries_total}" + (f", the first {dropped} not kept" if dropped else "") + ")"
+        parts += [_section(title), retries]
+        if view.retrying:
+            parts.append(Text(fmt.retry_texts(view, now)[1], style="bold yellow"))
+    return parts
 
 
 _WHY = {
@@ -178,7 +232,12 @@ class DetailScreen(Screen):
         title.append(f" {view.id} ", style="bold reverse")
         title.append(f"  {view.model or '-'}  ")
         title.append_text(fmt.status_text(view))
+        if view.retrying:
+            title.append(f" {fmt.retry_texts(view, now)[1].removeprefix('retry ')}", style="bold yellow")
         title.append(f"  {fmt.clock_time(view.received_at)}  {fmt.duration(view.duration_ms(now))}")
+        if view.cost_usd is not None:
+            title.append(f"  {fmt.cost(view.cost_usd)}")
+        title.append_text(fmt.quota_summary(view))
         if view.error is not None:
             title.append(f"  {view.error.code or view.error.type}", style="red")
         if view.continues:

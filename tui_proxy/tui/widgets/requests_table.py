@@ -30,6 +30,7 @@ from textual.strip import Strip
 from .. import formatting as fmt
 from ...filters import MATCH_ALL, Filter
 from ..exchange_view import ExchangeView
+from ..quota_state import representative
 from ..state import ConsoleState
 
 
@@ -40,22 +41,26 @@ class Column:
     width: int
     narrow_width: int | None  # None: hidden when the terminal is narrow
     right: bool = False
+    #: The label when narrow, if the wide one does not fit.
+    narrow_label: str | None = None
 
 
 COLUMNS = (
     Column("time", "time", 8, 8),
     Column("id", "id", 7, 7),
-    Column("client", "client", 14, 7),
-    Column("model", "model", 18, 9),
+    Column("client", "client", 13, 7),
+    Column("model", "model", 17, 9),
     Column("stream", "mode", 4, 1),
-    Column("status", "status", 8, 4),
-    Column("ttft", "ttft", 6, 5, right=True),
-    Column("dur", "dur", 6, 5, right=True),
-    Column("in", "in", 6, None, right=True),
+    Column("status", "status", 8, 5, narrow_label="stat"),
+    Column("ttft", "ttft", 5, 5, right=True),
+    Column("dur", "dur", 5, 5, right=True),
+    Column("in", "in", 5, None, right=True),
     Column("cache", "cache", 5, None, right=True),
-    Column("out", "out", 6, 5, right=True),
-    Column("tps", "tok/s", 6, 5, right=True),
-    Column("note", "code / agent loop", 17, None),
+    Column("out", "out", 5, 5, right=True),
+    Column("tps", "tok/s", 5, 5, right=True),
+    Column("cost", "cost", 6, None, right=True),
+    Column("quota", "quota", 8, None),
+    Column("note", "code / loop", 15, None),
 )
 
 #: How each column sorts (None sorts last); "time" is arrival order.
@@ -72,6 +77,8 @@ SORT_KEYS: dict[str, Callable[[ExchangeView], object]] = {
     "cache": lambda v: v.cache_share,
     "out": lambda v: v.tokens_out,
     "tps": lambda v: v.tokens_per_second(v.finished_at or v.received_at),
+    "cost": lambda v: v.cost_usd,
+    "quota": lambda v: (v.extra_usage is True, _utilization(v)),
     "note": lambda v: str(note(v)),
 }
 
@@ -79,13 +86,40 @@ SORT_KEYS: dict[str, Callable[[ExchangeView], object]] = {
 NARROW_BELOW = 110
 
 
+@dataclass(frozen=True, slots=True)
+class SpanCell:
+    """A cell drawn over its column and every one after it (a retrying request's story):
+    the first of `texts` that fits that room is drawn."""
+
+    texts: tuple[str, ...]
+    style: str = ""
+
+    def __str__(self) -> str:
+        return self.texts[0]
+
+
+def _utilization(view: ExchangeView) -> float:
+    window = representative(view.quota) if view.quota is not None else None
+    return window.utilization if window is not None and window.utilization is not None else -1.0
+
+
 @lru_cache(maxsize=256)
 def _style(definition: str | Style) -> Style:
     return definition if isinstance(definition, Style) else Style.parse(definition)
 
 
-def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str, ...]:
-    """The row of one exchange as plain values, so rows compare cheaply."""
+def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str | SpanCell, ...]:
+    """The row of one exchange as plain values, so rows compare cheaply. A request whose
+    CLI waits to retry upstream tells that from its status cell to the end of the row."""
+    if view.retrying:
+        head = (
+            fmt.clock_time(view.received_at),
+            view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
+            fmt.client_name(view.client),
+            view.model or "-",
+            ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
+        )
+        return (*head, SpanCell(fmt.retry_texts(view, now), fmt.status_style(view)))
     cells: dict[str, Text | str] = {
         "time": fmt.clock_time(view.received_at),
         "id": view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
@@ -99,6 +133,8 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Text | str,
         "cache": cache_cell(view),
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
         "tps": fmt.rate(view.tokens_per_second(now)),
+        "cost": fmt.cost(view.cost_usd),
+        "quota": quota_cell(view),
         "note": note(view),
     }
     if view.from_history:
@@ -117,6 +153,19 @@ def cache_cell(view: ExchangeView) -> Text | str:
     if view.history_mode == "transcript":
         return Text(share, style="yellow")
     return share
+
+
+def quota_cell(view: ExchangeView) -> Text | str:
+    """The window this request's run reported on, after it (`5h 93%`, yellow past the
+    threshold, red when refused), or `extra` (magenta) when it drew from extra usage."""
+    report = view.quota
+    if report is None:
+        return "-"
+    if report.using_overage:
+        return Text("extra", style="bold magenta")
+    window = representative(report)
+    style = fmt.quota_style(window.status, window.warning) if window is not None else ""
+    return Text(fmt.quota_window_text(view), style=style) if style else fmt.quota_window_text(view)
 
 
 def _short(exchange_id: str) -> str:
@@ -442,14 +491,21 @@ class RequestsTable(ScrollView, can_focus=True):
     def _line_width(self) -> int:
         return sum((c.narrow_width if self.narrow else c.width) + 2 for c in self.columns)  # type: ignore[operator]
 
-    def _compose_line(self, cells: Iterable[Text | str], base: Style) -> Strip:
+    def _compose_line(self, cells: Iterable[Text | str | SpanCell], base: Style) -> Strip:
         """One row: every cell is a single-style string, so it is one Segment each."""
         segments: list[Segment] = []
         append = segments.append
         space = Segment(" ", base)
-        for column, cell in zip(self.columns, cells):
+        columns = self.columns
+        for index, (column, cell) in enumerate(zip(columns, cells)):
             width = column.narrow_width if self.narrow else column.width
             assert width is not None
+            if isinstance(cell, SpanCell):
+                # Its column and every one after it, with the gaps between them.
+                width += sum(((c.narrow_width if self.narrow else c.width) or 0) + 2 for c in columns[index + 1 :])
+                plain = next((t for t in cell.texts if cell_len(t) <= width), cell.texts[-1])
+                cell = Text(plain, style=cell.style)
+                column = Column(column.key, column.label, width, width)
             if isinstance(cell, Text):
                 plain, style = cell.plain, (base + _style(cell.style) if cell.style else base)
             else:
@@ -473,9 +529,10 @@ class RequestsTable(ScrollView, can_focus=True):
 
     def _label(self, column: Column) -> str:
         width = (column.narrow_width if self.narrow else column.width) or 0
+        label = (column.narrow_label or column.label) if self.narrow else column.label
         if self.sorted and column.key == self.sort_column:
-            return column.label[: width - 1] + ("▼" if self.sort_reverse else "▲")
-        return column.label[:width]
+            return label[: width - 1] + ("▼" if self.sort_reverse else "▲")
+        return label[:width]
 
     def column_at(self, x: int) -> str | None:
         """The column under content offset `x` (a click on the header sorts by it)."""

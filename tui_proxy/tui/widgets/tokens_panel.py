@@ -21,10 +21,13 @@ SHOWN_CHARS = 20_000
 
 
 def stream_summary(view: ExchangeView, now: float) -> Text:
-    """`5e1f09 · sonnet · live · ttft 820ms · 42.0 tok/s · ~120 tok`."""
+    """`5e1f09 · sonnet · live · ttft 820ms · 42.0 tok/s · ~120 tok · 2.41s · $0.004 · 5h 93% · plan`."""
     out = Text()
     out.append(view.id.rsplit("-", 1)[-1][:6], style="bold")
     out.append(f" · {view.model or '-'} · ")
+    if view.retrying:
+        out.append(fmt.retry_texts(view, now)[0], style=fmt.status_style(view))
+        return out
     out.append_text(fmt.status_text(view))
     out.append(" · ttft ")
     out.append(fmt.duration(view.ttft_ms()), style="bold")
@@ -34,7 +37,24 @@ def stream_summary(view: ExchangeView, now: float) -> Text:
     out.append(("~" if view.tokens_estimated else "") + fmt.count(view.tokens_out))
     out.append(" tok · ")
     out.append(fmt.duration(view.duration_ms(now)))
+    if view.cost_usd is not None:
+        out.append(f" · {fmt.cost(view.cost_usd)}")
+    out.append_text(fmt.quota_summary(view))
     return out
+
+
+def retry_story(view: ExchangeView, now: float) -> str:
+    """What a retrying request waits on, in words."""
+    retry = view.last_retry
+    if retry is None:
+        return "The CLI is retrying its call to Anthropic."
+    why = " ".join(str(p) for p in (retry.error_status, retry.error) if p) or "an error"
+    left = None if retry.retry_delay_ms is None else retry.at + retry.retry_delay_ms / 1000 - now
+    when = "now" if left is None or left <= 0 else f"in {left:.1f} s"
+    return (
+        f"Anthropic answered {why}: the CLI retries (attempt {retry.attempt or '?'} of {retry.max_retries or '?'}, next {when}). "
+        "The request waits on Anthropic, not in the proxy's queue."
+    )
 
 
 def _tail(text: str) -> str:
@@ -103,6 +123,10 @@ class TokensPanel(Vertical):
         answer = _tail(str(view.text))
         if not answer and view.error is not None:
             runs.append((f"✖ {view.status} {view.error.type}: {view.error.message}", "red"))
+        elif not answer and view.retrying:
+            runs.append((retry_story(view, now), "yellow"))
+        elif not answer and view.queued:
+            runs.append(("queued: every CLI slot is busy (--max-concurrency); it starts when one frees up…", "dim"))
         elif not answer and view.in_flight:
             runs.append(("waiting for the first token…", "dim"))
         elif answer or not view.tool_calls:

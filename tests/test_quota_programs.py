@@ -21,6 +21,7 @@ from tui_proxy.commands.captures import format_capture, format_summary
 from tui_proxy.events import ExchangeFinished
 from tui_proxy.headless import HeadlessLog
 from tui_proxy.line_output import LineOutput
+from tui_proxy.tui.stats import points_from_summaries
 
 P = "anthropic-ratelimit-unified-"
 WARNING = "[[fake:rate_limit_warning]] hi"
@@ -128,6 +129,12 @@ async def test_captures_keep_each_exchanges_windows_and_retries(start_engine):
     assert format_summary(warned).endswith("quota 5h 93%!") and "retried 3x" in format_summary(retried)
     shown = format_capture(engine.store.get(warned.id))
     assert "quota    5h         93%! allowed_warning, warning past 90%, resets " in shown
+    # A list row carries the cost and cache reads of the whole capture (the statistics screen's
+    # per-model table reads them from the history), and its windows become the screen's points.
+    full = engine.store.get(warned.id)
+    assert warned.cost_usd is not None and (warned.cost_usd, warned.cached_tokens) == (full.usage.cost_usd, full.usage.cached_tokens)
+    points = points_from_summaries([retried, warned])
+    assert [(p.exchange_id, p.window, p.utilization) for p in points] == [(warned.id, "five_hour", 0.93)]
     assert "quota    status allowed_warning, billed to plan" in shown
     assert "the CLI retried its upstream call 3 times" in format_capture(engine.store.get(retried.id))
 

@@ -33,7 +33,8 @@ from tui_proxy.tui.demo import DemoEngine, DemoStore, history_summaries, make_de
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.screens.stats import StatsScreen
 from tui_proxy.tui.state import ConsoleState
-from tui_proxy.tui.stats import build_stats, merge, sample_from_summary, sample_from_view
+from tui_proxy.tui.quota_state import QuotaPoint
+from tui_proxy.tui.stats import build_stats, merge, merge_points, sample_from_summary, sample_from_view
 from tui_proxy.tui.widgets.bar_chart import bar_rows, columns
 from tui_proxy.tui.widgets.requests_table import COLUMNS
 from tui_proxy.tui.widgets.status_header import HeaderInfo, StatusHeader, render_header
@@ -215,6 +216,18 @@ def test_stats_from_the_session_and_the_capture_history():
     assert stats.quota_lines["five_hour"].statuses[-1] == "allowed_warning"
     newest = stats.quota_points[0]
     assert (newest.exchange_id, newest.window) == (demo.STREAMING, "seven_day")
+
+
+def test_history_points_join_the_sessions_on_one_timeline_with_changes_worked_out_again():
+    def point(at, exchange_id, utilization, delta=None):
+        return QuotaPoint(at, "five_hour", utilization, "allowed", exchange_id, delta)
+
+    history = [point(10, "old-1", 0.50), point(20, "old-2", 0.55), point(30, "live-1", 0.60)]
+    session = [point(30, "live-1", 0.60), point(40, "live-2", 0.70, delta=0.10)]
+    merged = merge_points(history, session)
+    # The session's own point wins for an exchange both know; deltas run over the whole line.
+    assert [(p.exchange_id, p.utilization) for p in merged] == [("old-1", 0.50), ("old-2", 0.55), ("live-1", 0.60), ("live-2", 0.70)]
+    assert [None if p.delta is None else round(p.delta, 2) for p in merged] == [None, 0.05, 0.05, 0.10]
 
 
 def test_bar_lines_scale_from_zero_not_from_their_smallest_value():

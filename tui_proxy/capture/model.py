@@ -63,6 +63,9 @@ class CaptureSummary:
     quota: QuotaReport | None = None
     #: How many times the CLI retried its upstream call (`api_retry` lines).
     upstream_retries: int = 0
+    #: Cache reads and cost from the exchange's usage (None when it had none).
+    cached_tokens: int | None = None
+    cost_usd: float | None = None
 
     @property
     def complete(self) -> bool:

@@ -39,8 +39,9 @@ def view_from_summary(summary: CaptureSummary) -> ExchangeView:
     view.final_duration_ms = summary.duration_ms
     view.complete = summary.complete
     if summary.prompt_tokens is not None or summary.completion_tokens is not None:
-        view.usage = Usage(summary.prompt_tokens or 0, summary.completion_tokens or 0)
-        view.usage_partial = True  # the list carries no cache reads nor cost
+        view.usage = Usage(summary.prompt_tokens or 0, summary.completion_tokens or 0, cached_tokens=summary.cached_tokens or 0, cost_usd=summary.cost_usd)
+        view.usage_partial = True  # the list carries no cache writes nor reasoning tokens
+    view.quota = summary.quota
     if summary.error_type:
         view.error = ErrorInfo(summary.status or 0, summary.error_type, summary.error_message or "", source="history")
     elif summary.state in (CaptureState.INTERRUPTED, CaptureState.OPEN):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from ..capture.model import CaptureSummary
@@ -86,8 +86,8 @@ def sample_from_summary(summary: CaptureSummary) -> Sample | None:
         tokens_per_second=tps,
         tokens_in=summary.prompt_tokens,
         tokens_out=summary.completion_tokens,
-        cached=getattr(summary, "cached_tokens", None),  # when the store's summaries carry it
-        cost_usd=getattr(summary, "cost_usd", None),
+        cached=summary.cached_tokens,
+        cost_usd=summary.cost_usd,
         session=False,
     )
 
@@ -147,6 +147,34 @@ def merge(session: Iterable[Sample], history: Iterable[Sample]) -> list[Sample]:
     # What the console holds knows at least what the store's summary does (cache reads, cost).
     by_id.update((s.id, s) for s in session)
     return sorted(by_id.values(), key=lambda s: s.at)
+
+
+def points_from_summaries(summaries: Iterable[CaptureSummary]) -> list[QuotaPoint]:
+    """The quota windows each captured exchange's run reported (oldest first), at its end."""
+    points = []
+    for summary in summaries:
+        report = summary.quota
+        if report is None:
+            continue
+        at = summary.started_at + (summary.duration_ms or 0.0) / 1000
+        points += [QuotaPoint(at, w.name, w.utilization, w.status, summary.id, None, w.resets_at, report.using_overage) for w in report.windows]
+    return sorted(points, key=lambda p: p.at)
+
+
+def merge_points(history: Sequence[QuotaPoint], session: Sequence[QuotaPoint]) -> list[QuotaPoint]:
+    """The capture history's points and the session's, one timeline (oldest first), the
+    change since the window's previous point worked out again over the whole of it."""
+    seen = {p.exchange_id for p in session if p.exchange_id}
+    merged = sorted([p for p in history if p.exchange_id not in seen] + list(session), key=lambda p: p.at)
+    last: dict[str, float] = {}
+    out = []
+    for p in merged:
+        previous = last.get(p.window)
+        delta = None if previous is None or p.utilization is None else p.utilization - previous
+        if p.utilization is not None:
+            last[p.window] = p.utilization
+        out.append(p if p.delta == delta else replace(p, delta=delta))
+    return out
 
 
 def build_stats(samples: Sequence[Sample], points: Sequence[QuotaPoint], points_total: int | None = None) -> Stats:

@@ -26,7 +26,8 @@ from ...ids import short_id
 from ...quota.windows import WINDOW_LABELS
 from ..widgets.bar_chart import BarChart
 from ..widgets.line_table import LineColumn, LineTable
-from ..stats import Sample, Series, Stats, build_stats, merge, sample_from_summary, sample_from_view
+from ..quota_state import QuotaPoint
+from ..stats import Sample, Series, Stats, build_stats, merge, merge_points, points_from_summaries, sample_from_summary, sample_from_view
 
 #: Exchanges read back from the capture store for the statistics, at most (the newest).
 STATS_HISTORY = 5_000
@@ -93,6 +94,7 @@ class StatsScreen(Screen):
         self._store = store
         #: The capture history's samples, read once per opening.
         self._history: list[Sample] | None = None
+        self._history_points: list[QuotaPoint] = []
         self._stats: Stats | None = None
         #: What the model looked like at the last build (rebuild when it changes).
         self._signature: tuple | None = None
@@ -177,30 +179,36 @@ class StatsScreen(Screen):
                 session += [s for v in views[start : start + SLICE] if (s := sample_from_view(v)) is not None]
                 await asyncio.sleep(0)
             points = list(state.quota.points)
-            points_total = state.quota.points_total
             if with_history or self._history is None:
-                self._history = await self._read_history()
-            history = self._history
-            stats = await asyncio.to_thread(lambda: build_stats(merge(session, history), points, points_total))
+                self._history, self._history_points = await self._read_history()
+            history, history_points = self._history, self._history_points
+            # Older points than the session's come from the captures (each run's last report).
+            points_total = state.quota.points_total + len(history_points)
+
+            def figures() -> Stats:
+                return build_stats(merge(session, history), merge_points(history_points, points), points_total)
+
+            stats = await asyncio.to_thread(figures)
             if self._widgets_live:
                 self._show(stats)
         finally:
             self._built_at = asyncio.get_running_loop().time()
             self._building = False
 
-    async def _read_history(self) -> list[Sample]:
+    async def _read_history(self) -> tuple[list[Sample], list[QuotaPoint]]:
         store = self._store if self._store is not None else getattr(self.console.engine, "store", None)
         if store is None:
-            return []
+            return [], []
 
-        def read() -> list[Sample]:
-            return [s for summary in store.list(limit=STATS_HISTORY) if (s := sample_from_summary(summary)) is not None]
+        def read() -> tuple[list[Sample], list[QuotaPoint]]:
+            summaries = store.list(limit=STATS_HISTORY)
+            return [s for summary in summaries if (s := sample_from_summary(summary)) is not None], points_from_summaries(summaries)
 
         try:
             return await asyncio.to_thread(read)
         except Exception as error:  # statistics are a bonus: never break the console for them
             self.notify(f"Could not read the capture history: {error}", severity="warning")
-            return []
+            return [], []
 
     # -- drawing --------------------------------------------------------------------------------
 

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from .. import formatting as fmt
 from ..documents import request_lines, response_lines, transcript_lines
 from ..exchange_view import ExchangeView
+from ..widgets.quiet_footer import QuietFooter
 from ..widgets.text_lines import TextLines
 from ..widgets.tokens_panel import TokensPanel
 
@@ -150,7 +151,7 @@ class DetailScreen(Screen):
             with TabPane("6 Error", id="error"):
                 yield VerticalScroll(Static(id="error-body"))
         yield Input(placeholder="search this tab (enter: find, n/N: next/previous, escape: close)", id="detail-search")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self._widgets_live = True

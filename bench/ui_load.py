@@ -191,15 +191,18 @@ async def open_heavy_details(app, pilot, big_id: str, huge_id: str, flowing: asy
 
     async def show(name: str, action) -> None:
         started = time.perf_counter()
-        await action()
+        shown = action()
+        if shown is not None and hasattr(shown, "__await__"):
+            await shown
         await until(lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         await asyncio.sleep(0)  # the next refresh draws it
         opened[name] = (started, time.perf_counter())
 
-    await show("600-message request", lambda: app.push_screen(DetailScreen(app.state.get(big_id))))
+    # As enter on a row and the errors panel do: the console's own detail screen.
+    await show("600-message request", lambda: app.open_detail(app.state.get(big_id)))
     await show("  its response tab", lambda: pilot.press("2"))
     await pilot.press("escape")
-    await show("5 MB response", lambda: app.push_screen(DetailScreen(app.state.get(huge_id), initial_tab="response")))
+    await show("5 MB response", lambda: app.open_detail(app.state.get(huge_id), "response"))
     await show("  f (load all)", lambda: pilot.press("f"))
     await pilot.press("escape")
     return opened

@@ -109,3 +109,68 @@ async def test_search_n_and_N_move_between_matches_and_w_wraps_long_lines(tmp_pa
         await pilot.pause()
         assert document.wrap and document.virtual_size.width <= SIZE[0]
         assert document._row_of_line(long_line + 1) - document._row_of_line(long_line) >= 500 // SIZE[0]
+
+
+async def test_the_detail_view_is_composed_once_and_shows_each_exchange_as_if_new(tmp_path):
+    """One screen for the console's life: opening another exchange resets what the reader
+    did to the last one (tab, search, wrap, load-all, scroll), and closing lets go of its lines."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        first = await post(app, {"model": "sonnet", "messages": BIG_MESSAGES[:100] + [{"role": "user", "content": "[[fake:text]] first needle"}]})
+        second = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] second exchange"}]})
+        await settle(pilot, lambda: finished(app, first)() and finished(app, second)())
+        prepared = app._detail_screen
+        assert isinstance(prepared, DetailScreen) and prepared.is_mounted  # composed at start-up, not at the first open
+        widgets = [prepared.query_one("#detail-tabs"), *prepared.query(TextLines)]
+
+        app.table.move_cursor(row=app.table._order.index(first))
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        document = prepared.query_one("#request-body", TextLines)
+        assert "first needle" in document.plain
+        await pilot.press("f")
+        await settle(pilot, lambda: prepared.ready)
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, lambda: document.matches)
+        await pilot.press("w")
+        assert document.wrap and prepared.full and document.scroll_y > 0
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+        assert prepared.query_one("#request-body", TextLines).lines == []  # no copy kept while closed
+
+        app.table.move_cursor(row=app.table._order.index(second))
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        assert prepared.view.id == second and [prepared.query_one("#detail-tabs"), *prepared.query(TextLines)] == widgets
+        assert "second exchange" in document.plain and "first needle" not in document.plain
+        assert not document.needle and not document.matches and not document.wrap and document.scroll_y == 0
+        assert not prepared.full and not prepared.query_one("#detail-search").display
+        assert prepared.active_tab == "request" and prepared.focused is prepared.query_one("#detail-tabs Tabs")
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+        app.open_detail(app.state.get(first), "error")  # as the errors panel opens one
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        assert prepared.active_tab == "error" and prepared.view.id == first
+
+
+async def test_a_screen_over_the_detail_view_leaves_it_as_it_was(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": BIG_MESSAGES[:200] + [{"role": "user", "content": "[[fake:text]] last"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        screen = app.screen
+        document = screen.query_one("#request-body", TextLines)
+        await pilot.press("slash", *"message 150", "enter")
+        await settle(pilot, lambda: document.matches)
+        lines, at = document.lines, document.scroll_y
+        assert at > 0
+
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: app.screen is not screen)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+        assert document.lines is lines and document.scroll_y == at and document.needle == "message 150"

@@ -98,6 +98,8 @@ class ConsoleApp(App[int]):
         self._burst_keys: dict[int, bool] = {}
         #: True while the bindings of a key that came in a burst run.
         self._key_burst = False
+        #: The detail view, composed at start-up and shown again at every open.
+        self._detail_screen: DetailScreen | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class ConsoleApp(App[int]):
         self.set_interval(FLUSH_INTERVAL, self.flush, name="flush")
         self._log_handler = ConsoleLogHandler(asyncio.get_running_loop(), self.state.apply)
         logging.getLogger().addHandler(self._log_handler)
+        await self._prepare_detail()
         await self._start_engine()
         self.flush()
         if self.freeze_gc:
@@ -130,6 +133,19 @@ class ConsoleApp(App[int]):
             # walking them all took 100-400 ms under load, a stall every client feels.
             # Frozen, collections only walk what was made since.
             gc.freeze()
+
+    async def _prepare_detail(self) -> None:
+        """Compose the detail screen now, before any request, and keep it.
+
+        Composed at the first open, its forty widgets took 60-110 ms of the loop while
+        clients streamed, and stayed outside the frozen start-up objects that full
+        garbage collections skip (they doubled what those walk).
+        """
+        screen = self._detail_screen = DetailScreen(None)
+        self.install_screen(screen, "detail")
+        with self.batch_update():  # composed and laid out, never drawn
+            await self.push_screen(screen)
+            await self.pop_screen()
 
     async def _start_engine(self) -> None:
         banner = self._main(ProblemBanner)
@@ -297,7 +313,7 @@ class ConsoleApp(App[int]):
 
     def flush(self) -> None:
         """Apply what changed since the last flush, in one batch, to visible widgets only."""
-        if not self._widgets_live:
+        if not self._widgets_live or not self.screen_stack:  # at exit the stack empties first
             return
         try:
             state = self.state
@@ -362,7 +378,7 @@ class ConsoleApp(App[int]):
     def _error_chosen(self, event: ErrorsPanel.Open) -> None:
         view = self.state.get(event.exchange_id)
         if view is not None:
-            self.push_screen(DetailScreen(view, initial_tab="error"))
+            self.open_detail(view, "error")
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -388,7 +404,19 @@ class ConsoleApp(App[int]):
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
             return
-        self.push_screen(DetailScreen(view))
+        self.open_detail(view)
+
+    def open_detail(self, view: ExchangeView, tab: str = "request") -> DetailScreen:
+        """Show `view` in the detail screen: one screen, kept for the app's life (see screens/detail.py)."""
+        screen = self._detail_screen
+        if screen is None:  # a console whose start-up was cut short
+            screen = self._detail_screen = DetailScreen(view, initial_tab=tab)
+            self.install_screen(screen, "detail")
+        else:
+            screen.show(view, tab)
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
+        return screen
 
     def _typed_ahead(self, what: str) -> bool:
         """True (and says so) when the key for `what` came in a burst: a paste or a laggy link, not a decision."""

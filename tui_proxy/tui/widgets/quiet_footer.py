@@ -18,6 +18,8 @@ class QuietFooter(Footer):
         super().__init__(*args, **kwargs)
         #: What the keys shown were built from, at the last compose.
         self._shown: tuple | None = None
+        #: What the rebuild asked for and not yet done will show (updates come in twos).
+        self._pending: tuple | None = None
 
     def _keys(self, screen: Screen) -> tuple:
         """Everything Footer.compose reads from the bindings, and nothing else."""
@@ -34,14 +36,17 @@ class QuietFooter(Footer):
     def compose(self):
         if self._bindings_ready:
             self._shown = self._keys(self.screen)
+            self._pending = None
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
-        if self._shown is not None and self.is_attached and screen is self.screen:
-            if _covered(screen):
+        if self.is_attached and screen is self.screen and screen.app.app_focus:
+            if self._shown is not None and _covered(screen):
                 return  # hidden under an opaque screen: checked again when it is back on top
-            if self._keys(screen) == self._shown:
-                return  # the same keys: nothing to rebuild
+            keys = self._keys(screen)
+            if keys == (self._shown if self._pending is None else self._pending):
+                return  # the keys shown, or about to be: nothing to rebuild
+            self._pending = keys
         super().bindings_changed(screen)
 
 

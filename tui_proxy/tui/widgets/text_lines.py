@@ -65,7 +65,9 @@ async def collect(lines: Iterable[Line | None]) -> tuple[list[Line], int]:
         if line is not None:
             out.append(line)
             widest = max(widest, _width(line))
-        if not count % 64 and time.perf_counter() > deadline:
+        # A pause point comes after a costly step (64 KB of a long string escaped): look at
+        # the clock there too, not only every 64 lines.
+        if (line is None or not count % 64) and time.perf_counter() > deadline:
             await asyncio.sleep(0)
             deadline = time.perf_counter() + SLICE_SECONDS
     return out, widest
@@ -114,6 +116,13 @@ class TextLines(ScrollView, can_focus=True):
             self.scroll_to(0, 0, animate=False, immediate=True)
         elif at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def reset(self) -> None:
+        """Empty, unwrapped, no search: as a new document (the detail view shows another exchange)."""
+        self.workers.cancel_group(self, "search")
+        self.needle = ""
+        self.wrap = False
+        self.set_lines([])
 
     @property
     def plain(self) -> str:

@@ -36,6 +36,9 @@ Line = Union[Text, str]
 
 #: Seconds of loop time a slice of building or searching may take before yielding.
 SLICE_SECONDS = 0.004
+#: Drawn lines kept for scrolling back (a few screens): each is a dozen objects the
+#: garbage collector walks at every full collection, so not thousands.
+MAX_STRIPS = 400
 #: Lines shorter than this are measured in cells exactly; longer ones by characters.
 EXACT_MEASURE = 4096
 
@@ -250,7 +253,7 @@ class TextLines(ScrollView, can_focus=True):
         key = (index, piece, width, scroll_x, self.wrap, current)
         strip = self._strips.get(key)
         if strip is None:
-            if len(self._strips) > 2000:
+            if len(self._strips) > MAX_STRIPS:
                 self._strips.clear()
             strip = self._strips[key] = self._render(self.lines[index], piece, width, scroll_x, current, style)
         return strip

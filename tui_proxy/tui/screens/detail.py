@@ -181,7 +181,8 @@ class DetailScreen(Screen):
             self.query_one(f"#{tab}-body", TextLines).reset()
         search = self.query_one("#detail-search", Input)
         search.value = ""
-        search.display = False
+        if search.display:  # setting it at all lays the whole screen out again
+            search.display = False
         self.query_one("#detail-tabs", TabbedContent).active = initial_tab
         self.set_focus(self.query_one(Tabs))  # where a new screen's focus starts
         self.refresh_view(self.app.clock())  # type: ignore[attr-defined]

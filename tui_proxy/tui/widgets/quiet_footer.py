@@ -20,6 +20,9 @@ class QuietFooter(Footer):
         self._shown: tuple | None = None
         #: What the rebuild asked for and not yet done will show (updates come in twos).
         self._pending: tuple | None = None
+        # The keys with the screen, not at its first bindings update: the detail screen
+        # composed ahead (app._prepare_detail) then has them laid out before it opens.
+        self.set_reactive(Footer._bindings_ready, True)
 
     def _keys(self, screen: Screen) -> tuple:
         """Everything Footer.compose reads from the bindings, and nothing else."""

@@ -46,24 +46,29 @@ async def test_a_600_message_request_is_built_in_slices_and_drawn_only_where_vis
         assert len(app.state.get(exchange_id).body) > 60_000
 
         ticks = 0
+        seen: set[str] = set()
 
         async def ticker() -> None:
             nonlocal ticks
             while True:
                 ticks += 1
+                seen.add(document.plain)
                 await asyncio.sleep(0)
 
         app.push_screen(DetailScreen(app.state.get(exchange_id)))
         await settle(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen._widgets_live)
         screen = app.screen
+        document = screen.query_one("#request-body", TextLines)
+        document.set_lines([])
         screen.refresh_view(app.clock(), force=True)
         task = asyncio.ensure_future(ticker())
         await settle(pilot, lambda: screen.ready)
         task.cancel()
-        # The loop ran other work while the conversation was being built.
+        # The loop ran other work while the conversation was being built, and meanwhile
+        # the tab said so rather than looking empty.
         assert ticks > 10
+        assert "Loading…" in seen
 
-        document = screen.query_one("#request-body", TextLines)
         shown = document.plain
         assert shown.count("▌ user") == 301 and shown.count("▌ assistant") == 299
         assert "message 598: lorem" in shown

@@ -269,8 +269,11 @@ class DetailScreen(Screen):
             lines = response_lines(view, self.full)
         else:
             lines = transcript_lines(view, self.pretty)
+        document = self.query_one(f"#{tab}-body", TextLines)
+        if not document.lines:  # while many clients stream, building takes a while: say so
+            document.set_lines([Text("Loading…", style="dim")])
         try:
-            await self.query_one(f"#{tab}-body", TextLines).fill(lines, keep_position=tab == "cli" and view.in_flight)
+            await document.fill(lines, keep_position=tab == "cli" and view.in_flight)
         finally:
             if self._building.get(tab) is build:  # not a build cancelled by a newer one
                 del self._building[tab]

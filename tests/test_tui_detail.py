@@ -179,3 +179,26 @@ async def test_a_screen_over_the_detail_view_leaves_it_as_it_was(tmp_path):
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is screen)
         assert document.lines is lines and document.scroll_y == at and document.needle == "message 150"
+
+
+async def test_the_kept_detail_view_takes_a_theme_changed_while_it_was_closed(tmp_path):
+    """Its styles are not recomputed at each open (see DetailScreen.on_screen_resume), but
+    they are after a theme change: the screen kept aside must not show the old colours."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] hi"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        screen = app.screen
+        before = screen.styles.background
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await settle(pilot)
+        main_background = app.screen.styles.background
+        assert main_background != before
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is screen and screen.ready)
+        assert screen.styles.background == main_background

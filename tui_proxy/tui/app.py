@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import gc
 import logging
 import os
 import time
@@ -27,6 +26,7 @@ from textual.widgets import Input, TabbedContent
 from ..config import Config
 from ..events import Notice
 from ..replay.send import ReplayRefused
+from .collector import Collector
 from .commands import ConsoleCommands
 from .screens.confirm import ConfirmScreen
 from .screens.console import ConsoleScreen
@@ -77,8 +77,10 @@ class ConsoleApp(App[int]):
 
     def __init__(self, config: Config, engine: Any, *, clock: Callable[[], float] = time.time, freeze_gc: bool = False) -> None:
         super().__init__()
-        #: Move everything alive after start-up out of the collector's reach (see on_mount).
+        #: Move everything alive after start-up out of the collector's reach (see on_mount),
+        #: and run full collections while nothing streams.
         self.freeze_gc = freeze_gc
+        self._collector = Collector()
         self.config = config
         self.engine = engine
         self.clock = clock
@@ -131,8 +133,8 @@ class ConsoleApp(App[int]):
         if self.freeze_gc:
             # Textual keeps tens of thousands of long-lived objects; a full collection
             # walking them all took 100-400 ms under load, a stall every client feels.
-            # Frozen, collections only walk what was made since.
-            gc.freeze()
+            # Frozen, collections only walk what was made since (and see collector.py).
+            self._collector.start()
 
     async def _prepare_detail(self) -> None:
         """Compose the detail screen now, before any request, and keep it.
@@ -342,6 +344,8 @@ class ConsoleApp(App[int]):
             return
         for notice in changes.notices:
             self._announce(notice)
+        if self.freeze_gc:
+            self._collector.tick(self.state.in_flight)
 
     def _show_selection(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now

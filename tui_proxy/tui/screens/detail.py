@@ -175,10 +175,7 @@ class DetailScreen(Screen):
         self._drawn.clear()
         if not self._widgets_live:
             return  # compose reads the above
-        for tab in DOCUMENT_TABS:
-            self.workers.cancel_group(self, f"detail-{tab}")
-            self._building.pop(tab, None)
-            self.query_one(f"#{tab}-body", TextLines).reset()
+        self._clear_documents()
         search = self.query_one("#detail-search", Input)
         search.value = ""
         if search.display:  # setting it at all lays the whole screen out again
@@ -199,11 +196,14 @@ class DetailScreen(Screen):
         if self in self.app.screen_stack:
             return  # only covered (help, a question): the reader comes back to it as it was
         # Closed: keep no copy of a 5 MB answer or a 600-message conversation around.
+        self._clear_documents()
+        self._drawn.clear()
+
+    def _clear_documents(self) -> None:
         for tab in DOCUMENT_TABS:
             self.workers.cancel_group(self, f"detail-{tab}")
             self._building.pop(tab, None)
             self.query_one(f"#{tab}-body", TextLines).reset()
-        self._drawn.clear()
 
     @property
     def active_tab(self) -> str:

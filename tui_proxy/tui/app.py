@@ -133,7 +133,8 @@ class ConsoleApp(App[int]):
         if self.freeze_gc:
             # Textual keeps tens of thousands of long-lived objects; a full collection
             # walking them all took 100-400 ms under load, a stall every client feels.
-            # Frozen, collections only walk what was made since (and see collector.py).
+            # Frozen, collections only walk what was made since; full ones wait for a
+            # moment when nothing streams (collector.py).
             self._collector.start()
 
     async def _prepare_detail(self) -> None:

@@ -141,6 +141,7 @@ class DetailScreen(Screen):
         self._widgets_live = False
         #: The theme the widgets' styles were computed under.
         self._styled_theme: str | None = None
+        self._title = Text()
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -234,9 +235,10 @@ class DetailScreen(Screen):
             title.append(f"  ↳ answers the tool calls of {view.continues}", style="magenta")
         if view.continued_by:
             title.append(f"  → its tool calls answered in {view.continued_by}", style="magenta")
-        # One line high whatever it says: no layout of the whole screen (the flush redraws
-        # the title of a running exchange five times a second).
-        self.query_one("#detail-title", Static).update(title, layout=False)
+        if title != self._title:  # the flush comes five times a second
+            self._title = title
+            # One line high whatever it says: no layout of the whole screen.
+            self.query_one("#detail-title", Static).update(title, layout=False)
         tab = self.active_tab
         # What each tab depends on: the request never changes once received, so a
         # streaming exchange does not rebuild its body at every flush.

@@ -196,9 +196,11 @@ class DetailScreen(Screen):
     def on_screen_suspend(self) -> None:
         if self in self.app.screen_stack:
             return  # only covered (help, a question): the reader comes back to it as it was
-        # Closed: keep no copy of a 5 MB answer or a 600-message conversation around.
+        # Closed: keep no copy of a 5 MB answer or a 600-message conversation around, nor
+        # the exchange (the history may drop it meanwhile).
         self._clear_documents()
         self._drawn.clear()
+        self.view = None
 
     def _clear_documents(self) -> None:
         for tab in DOCUMENT_TABS:

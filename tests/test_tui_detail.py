@@ -142,7 +142,7 @@ async def test_the_detail_view_is_composed_once_and_shows_each_exchange_as_if_ne
 
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is app.screen_stack[0])
-        assert prepared.query_one("#request-body", TextLines).lines == []  # no copy kept while closed
+        assert prepared.query_one("#request-body", TextLines).lines == [] and prepared.view is None  # nothing kept while closed
 
         app.table.move_cursor(row=app.table._order.index(second))
         await pilot.press("enter")

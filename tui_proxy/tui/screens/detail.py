@@ -328,7 +328,8 @@ class DetailScreen(Screen):
             return
         found = await document.search(event.value)
         if event.value:
-            where = f"{found} lines match {event.value!r}: n next, N previous" if found else f"No match for {event.value!r} in this tab."
+            lines = "1 line matches" if found == 1 else f"{found} lines match"
+            where = f"{lines} {event.value!r}: n next, N previous" if found else f"No match for {event.value!r} in this tab."
             self.notify(where, severity="information" if found else "warning", timeout=3)
 
     def _focus_document(self) -> None:

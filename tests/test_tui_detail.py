@@ -9,9 +9,12 @@ import json
 import aiohttp
 import pytest
 
+from textual.widgets._footer import FooterKey
+
 from tui_proxy.tui import documents
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.widgets import text_lines
+from tui_proxy.tui.exchange_view import ExchangeView
 from tui_proxy.tui.widgets.text_lines import TextLines
 
 from tests.tui_fixtures import console_app, detail_text, settle
@@ -126,6 +129,8 @@ async def test_the_detail_view_is_composed_once_and_shows_each_exchange_as_if_ne
         await settle(pilot, lambda: finished(app, first)() and finished(app, second)())
         prepared = app._detail_screen
         assert isinstance(prepared, DetailScreen) and prepared.is_mounted  # composed at start-up, not at the first open
+        keys = list(prepared.query(FooterKey))
+        assert keys and all(key.size.width for key in keys)  # its footer laid out already
         widgets = [prepared.query_one("#detail-tabs"), *prepared.query(TextLines)]
 
         app.table.move_cursor(row=app.table._order.index(first))
@@ -202,3 +207,34 @@ async def test_the_kept_detail_view_takes_a_theme_changed_while_it_was_closed(tm
         await pilot.press("enter")
         await settle(pilot, lambda: app.screen is screen and screen.ready)
         assert screen.styles.background == main_background
+
+
+def test_the_request_tab_parses_its_body_once(monkeypatch):
+    calls = []
+    loads = documents.json.loads
+    monkeypatch.setattr(documents.json, "loads", lambda raw, *a, **k: calls.append(len(raw)) or loads(raw, *a, **k))
+    body = json.dumps({"model": "sonnet", "messages": BIG_MESSAGES}).encode()
+    view = ExchangeView("x-1", 0.0, path="/v1/chat/completions", body=body, body_size=len(body))
+    lines = [line for line in documents.request_lines(view, full=False) if line is not None]
+    assert calls == [len(body)]  # once, for the conversation and the pretty body both
+    plain = "\n".join(line.plain if hasattr(line, "plain") else line for line in lines)
+    assert "message 598: lorem" in plain and '"role": "assistant"' in plain
+
+
+async def test_a_search_match_is_highlighted_on_a_plain_line_too(tmp_path):
+    """Plain ASCII lines are drawn as one segment (no rich.Text); a match on one still shows."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] find the needle here"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        document = app.screen.query_one("#request-body", TextLines)
+        row = next(i for i, line in enumerate(document.lines) if isinstance(line, str) and "the needle" in line)
+        plain_strip = document.render_line(row - int(document.scroll_y))
+        assert len(list(plain_strip)) == 1  # the fast path: one segment
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, lambda: document.matches)
+        strip = document.render_line(row - int(document.scroll_y))
+        styled = [segment for segment in strip if segment.text.lower() == "needle"]
+        assert styled and styled[0].style.bgcolor is not None

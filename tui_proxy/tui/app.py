@@ -127,28 +127,32 @@ class ConsoleApp(App[int]):
         self.set_interval(FLUSH_INTERVAL, self.flush, name="flush")
         self._log_handler = ConsoleLogHandler(asyncio.get_running_loop(), self.state.apply)
         logging.getLogger().addHandler(self._log_handler)
-        await self._prepare_detail()
         await self._start_engine()
         self.flush()
+        # Once the main screen is drawn: over it before, the detail screen left it half
+        # laid out (its tab underline placed while it had no size).
+        self.call_after_refresh(self._prepare_detail)
+
+    async def _prepare_detail(self) -> None:
+        """Compose the detail screen now, at start-up, and keep it; then freeze.
+
+        Composed at the first open, its forty widgets took 60-110 ms of the loop while
+        clients streamed, and stayed outside the frozen start-up objects that full
+        garbage collections skip (they doubled what those walk).
+        """
+        screen = DetailScreen(None)
+        self.install_screen(screen, "detail")
+        with self.batch_update():  # composed and laid out, never drawn
+            await self.push_screen(screen)
+            if self.screen is screen:  # not if a key pushed a screen meanwhile (help…)
+                await self.pop_screen()
+        self._detail_screen = screen
         if self.freeze_gc:
             # Textual keeps tens of thousands of long-lived objects; a full collection
             # walking them all took 100-400 ms under load, a stall every client feels.
             # Frozen, collections only walk what was made since; full ones wait for a
             # moment when nothing streams (collector.py).
             self._collector.start()
-
-    async def _prepare_detail(self) -> None:
-        """Compose the detail screen now, before any request, and keep it.
-
-        Composed at the first open, its forty widgets took 60-110 ms of the loop while
-        clients streamed, and stayed outside the frozen start-up objects that full
-        garbage collections skip (they doubled what those walk).
-        """
-        screen = self._detail_screen = DetailScreen(None)
-        self.install_screen(screen, "detail")
-        with self.batch_update():  # composed and laid out, never drawn
-            await self.push_screen(screen)
-            await self.pop_screen()
 
     async def _start_engine(self) -> None:
         banner = self._main(ProblemBanner)
@@ -414,9 +418,8 @@ class ConsoleApp(App[int]):
     def open_detail(self, view: ExchangeView, tab: str = "request") -> DetailScreen:
         """Show `view` in the detail screen: one screen, kept for the app's life (see screens/detail.py)."""
         screen = self._detail_screen
-        if screen is None:  # a console whose start-up was cut short
-            screen = self._detail_screen = DetailScreen(view, initial_tab=tab)
-            self.install_screen(screen, "detail")
+        if screen is None:  # not composed yet (the first moments after start-up)
+            screen = DetailScreen(view, initial_tab=tab)
         else:
             screen.show(view, tab)
         if screen not in self.screen_stack:

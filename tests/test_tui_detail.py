@@ -9,9 +9,12 @@ import json
 import aiohttp
 import pytest
 
+from textual.widgets._footer import FooterKey
+
 from tui_proxy.tui import documents
 from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.widgets import text_lines
+from tui_proxy.tui.exchange_view import ExchangeView
 from tui_proxy.tui.widgets.text_lines import TextLines
 
 from tests.tui_fixtures import console_app, detail_text, settle
@@ -46,24 +49,29 @@ async def test_a_600_message_request_is_built_in_slices_and_drawn_only_where_vis
         assert len(app.state.get(exchange_id).body) > 60_000
 
         ticks = 0
+        seen: set[str] = set()
 
         async def ticker() -> None:
             nonlocal ticks
             while True:
                 ticks += 1
+                seen.add(document.plain)
                 await asyncio.sleep(0)
 
         app.push_screen(DetailScreen(app.state.get(exchange_id)))
         await settle(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen._widgets_live)
         screen = app.screen
+        document = screen.query_one("#request-body", TextLines)
+        document.set_lines([])
         screen.refresh_view(app.clock(), force=True)
         task = asyncio.ensure_future(ticker())
         await settle(pilot, lambda: screen.ready)
         task.cancel()
-        # The loop ran other work while the conversation was being built.
+        # The loop ran other work while the conversation was being built, and meanwhile
+        # the tab said so rather than looking empty.
         assert ticks > 10
+        assert "Loading…" in seen
 
-        document = screen.query_one("#request-body", TextLines)
         shown = document.plain
         assert shown.count("▌ user") == 301 and shown.count("▌ assistant") == 299
         assert "message 598: lorem" in shown
@@ -109,3 +117,124 @@ async def test_search_n_and_N_move_between_matches_and_w_wraps_long_lines(tmp_pa
         await pilot.pause()
         assert document.wrap and document.virtual_size.width <= SIZE[0]
         assert document._row_of_line(long_line + 1) - document._row_of_line(long_line) >= 500 // SIZE[0]
+
+
+async def test_the_detail_view_is_composed_once_and_shows_each_exchange_as_if_new(tmp_path):
+    """One screen for the console's life: opening another exchange resets what the reader
+    did to the last one (tab, search, wrap, load-all, scroll), and closing lets go of its lines."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        first = await post(app, {"model": "sonnet", "messages": BIG_MESSAGES[:100] + [{"role": "user", "content": "[[fake:text]] first needle"}]})
+        second = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] second exchange"}]})
+        await settle(pilot, lambda: finished(app, first)() and finished(app, second)())
+        prepared = app._detail_screen
+        assert isinstance(prepared, DetailScreen) and prepared.is_mounted  # composed at start-up, not at the first open
+        keys = list(prepared.query(FooterKey))
+        assert keys and all(key.size.width for key in keys)  # its footer laid out already
+        widgets = [prepared.query_one("#detail-tabs"), *prepared.query(TextLines)]
+
+        app.table.move_cursor(row=app.table._order.index(first))
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        document = prepared.query_one("#request-body", TextLines)
+        assert "first needle" in document.plain
+        await pilot.press("f")
+        await settle(pilot, lambda: prepared.ready)
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, lambda: document.matches)
+        await pilot.press("w")
+        assert document.wrap and prepared.full and document.scroll_y > 0
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+        assert prepared.query_one("#request-body", TextLines).lines == [] and prepared.view is None  # nothing kept while closed
+
+        app.table.move_cursor(row=app.table._order.index(second))
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        assert prepared.view.id == second and [prepared.query_one("#detail-tabs"), *prepared.query(TextLines)] == widgets
+        assert "second exchange" in document.plain and "first needle" not in document.plain
+        assert not document.needle and not document.matches and not document.wrap and document.scroll_y == 0
+        assert not prepared.full and not prepared.query_one("#detail-search").display
+        assert prepared.active_tab == "request" and prepared.focused is prepared.query_one("#detail-tabs Tabs")
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+        app.open_detail(app.state.get(first), "error")  # as the errors panel opens one
+        await settle(pilot, lambda: app.screen is prepared and prepared.ready)
+        assert prepared.active_tab == "error" and prepared.view.id == first
+
+
+async def test_a_screen_over_the_detail_view_leaves_it_as_it_was(tmp_path):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": BIG_MESSAGES[:200] + [{"role": "user", "content": "[[fake:text]] last"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        screen = app.screen
+        document = screen.query_one("#request-body", TextLines)
+        await pilot.press("slash", *"message 150", "enter")
+        await settle(pilot, lambda: document.matches)
+        lines, at = document.lines, document.scroll_y
+        assert at > 0
+
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: app.screen is not screen)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+        assert document.lines is lines and document.scroll_y == at and document.needle == "message 150"
+
+
+async def test_the_kept_detail_view_takes_a_theme_changed_while_it_was_closed(tmp_path):
+    """Its styles are not recomputed at each open (see DetailScreen.on_screen_resume), but
+    they are after a theme change: the screen kept aside must not show the old colours."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] hi"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        screen = app.screen
+        before = screen.styles.background
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.screen_stack[0])
+
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await settle(pilot)
+        main_background = app.screen.styles.background
+        assert main_background != before
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is screen and screen.ready)
+        assert screen.styles.background == main_background
+
+
+def test_the_request_tab_parses_its_body_once(monkeypatch):
+    calls = []
+    loads = documents.json.loads
+    monkeypatch.setattr(documents.json, "loads", lambda raw, *a, **k: calls.append(len(raw)) or loads(raw, *a, **k))
+    body = json.dumps({"model": "sonnet", "messages": BIG_MESSAGES}).encode()
+    view = ExchangeView("x-1", 0.0, path="/v1/chat/completions", body=body, body_size=len(body))
+    lines = [line for line in documents.request_lines(view, full=False) if line is not None]
+    assert calls == [len(body)]  # once, for the conversation and the pretty body both
+    plain = "\n".join(line.plain if hasattr(line, "plain") else line for line in lines)
+    assert "message 598: lorem" in plain and '"role": "assistant"' in plain
+
+
+async def test_a_search_match_is_highlighted_on_a_plain_line_too(tmp_path):
+    """Plain ASCII lines are drawn as one segment (no rich.Text); a match on one still shows."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        exchange_id = await post(app, {"model": "sonnet", "messages": [{"role": "user", "content": "[[fake:text]] find the needle here"}]})
+        await settle(pilot, finished(app, exchange_id))
+        await pilot.press("enter")
+        await detail_text(pilot, "request")
+        document = app.screen.query_one("#request-body", TextLines)
+        row = next(i for i, line in enumerate(document.lines) if isinstance(line, str) and "the needle" in line)
+        plain_strip = document.render_line(row - int(document.scroll_y))
+        assert len(list(plain_strip)) == 1  # the fast path: one segment
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, lambda: document.matches)
+        strip = document.render_line(row - int(document.scroll_y))
+        styled = [segment for segment in strip if segment.text.lower() == "needle"]
+        assert styled and styled[0].style.bgcolor is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import gc
 import logging
 import os
 import time
@@ -27,6 +26,7 @@ from textual.widgets import Input, TabbedContent
 from ..config import Config
 from ..events import Notice
 from ..replay.send import ReplayRefused
+from .collector import Collector
 from .commands import ConsoleCommands
 from .screens.confirm import ConfirmScreen
 from .screens.console import ConsoleScreen
@@ -79,8 +79,10 @@ class ConsoleApp(App[int]):
 
     def __init__(self, config: Config, engine: Any, *, clock: Callable[[], float] = time.time, freeze_gc: bool = False) -> None:
         super().__init__()
-        #: Move everything alive after start-up out of the collector's reach (see on_mount).
+        #: Move everything alive after start-up out of the collector's reach (see on_mount),
+        #: and run full collections while nothing streams.
         self.freeze_gc = freeze_gc
+        self._collector = Collector()
         self.config = config
         self.engine = engine
         self.clock = clock
@@ -100,6 +102,8 @@ class ConsoleApp(App[int]):
         self._burst_keys: dict[int, bool] = {}
         #: True while the bindings of a key that came in a burst run.
         self._key_burst = False
+        #: The detail view, composed at start-up and shown again at every open.
+        self._detail_screen: DetailScreen | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -127,11 +131,30 @@ class ConsoleApp(App[int]):
         logging.getLogger().addHandler(self._log_handler)
         await self._start_engine()
         self.flush()
+        # Once the main screen is drawn: over it before, the detail screen left it half
+        # laid out (its tab underline placed while it had no size).
+        self.call_after_refresh(self._prepare_detail)
+
+    async def _prepare_detail(self) -> None:
+        """Compose the detail screen now, at start-up, and keep it; then freeze.
+
+        Composed at the first open, its forty widgets took 60-110 ms of the loop while
+        clients streamed, and stayed outside the frozen start-up objects that full
+        garbage collections skip (they doubled what those walk).
+        """
+        screen = DetailScreen(None)
+        self.install_screen(screen, "detail")
+        with self.batch_update():  # composed and laid out, never drawn
+            await self.push_screen(screen)
+            if self.screen is screen:  # not if a key pushed a screen meanwhile (help…)
+                await self.pop_screen()
+        self._detail_screen = screen
         if self.freeze_gc:
             # Textual keeps tens of thousands of long-lived objects; a full collection
             # walking them all took 100-400 ms under load, a stall every client feels.
-            # Frozen, collections only walk what was made since.
-            gc.freeze()
+            # Frozen, collections only walk what was made since; full ones wait for a
+            # moment when nothing streams (collector.py).
+            self._collector.start()
 
     async def _start_engine(self) -> None:
         banner = self._main(ProblemBanner)
@@ -311,7 +334,7 @@ class ConsoleApp(App[int]):
 
     def flush(self) -> None:
         """Apply what changed since the last flush, in one batch, to visible widgets only."""
-        if not self._widgets_live:
+        if not self._widgets_live or not self.screen_stack:  # at exit the stack empties first
             return
         try:
             state = self.state
@@ -342,6 +365,8 @@ class ConsoleApp(App[int]):
             return
         for notice in changes.notices:
             self._announce(notice)
+        if self.freeze_gc:
+            self._collector.tick(self.state.in_flight)
 
     def _show_selection(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
@@ -378,7 +403,7 @@ class ConsoleApp(App[int]):
     def _error_chosen(self, event: ErrorsPanel.Open) -> None:
         view = self.state.get(event.exchange_id)
         if view is not None:
-            self.push_screen(DetailScreen(view, initial_tab="error"))
+            self.open_detail(view, "error")
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -404,7 +429,18 @@ class ConsoleApp(App[int]):
         if view is None:
             self.notify("No request selected.", severity="warning", timeout=2)
             return
-        self.push_screen(DetailScreen(view))
+        self.open_detail(view)
+
+    def open_detail(self, view: ExchangeView, tab: str = "request") -> DetailScreen:
+        """Show `view` in the detail screen: one screen, kept for the app's life (see screens/detail.py)."""
+        screen = self._detail_screen
+        if screen is None:  # not composed yet (the first moments after start-up)
+            screen = DetailScreen(view, initial_tab=tab)
+        else:
+            screen.show(view, tab)
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
+        return screen
 
     def action_stats(self) -> None:
         if not isinstance(self.screen, StatsScreen):

@@ -39,11 +39,25 @@ def header_lines(headers: dict[str, str]) -> Lines:
         yield Text.assemble((name.ljust(width), "bold cyan"), "  ", value)
 
 
-def json_lines(raw: str | bytes, limit: int | None) -> Lines:
-    """Pretty JSON (the raw text when it does not parse), cut after `limit` lines."""
+#: `data` of a body not parsed yet, and of one that is not JSON.
+UNPARSED = object()
+NOT_JSON = object()
+
+
+def parsed(raw: str | bytes) -> Any:
+    """The body as JSON, or NOT_JSON."""
     try:
-        data: Any = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, TypeError):
+        return NOT_JSON
+
+
+def json_lines(raw: str | bytes, limit: int | None, data: Any = UNPARSED) -> Lines:
+    """Pretty JSON (the raw text when it does not parse), cut after `limit` lines.
+    `data`: the body already parsed (`parsed(raw)`), so a big one is parsed once."""
+    if data is UNPARSED:
+        data = parsed(raw)
+    if data is NOT_JSON:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         pieces: Iterator[str] = iter(text.split("\n"))
         wrap = str
@@ -104,10 +118,13 @@ def text_lines(text: str, style: str = "") -> Lines:
         yield Text(line, style=style) if style else line
 
 
-def conversation_lines(body: bytes, max_chars: int | None, path: str = "") -> Lines:
+def conversation_lines(body: bytes, max_chars: int | None, path: str = "", data: Any = UNPARSED) -> Lines:
     """Each message as `▌ role` then its text; long messages are cut (the body has them).
     The face the request came in by (its path) says how to read its turns."""
-    data = parse_body(body)
+    if data is UNPARSED:
+        data = parse_body(body)
+    elif data is NOT_JSON:
+        data = None
     if path.startswith("/v1/messages"):
         turns = messages_display_turns(data)
     elif path.startswith("/v1/responses"):
@@ -148,12 +165,15 @@ def request_lines(view: ExchangeView, full: bool) -> Lines:
     yield head
     yield from section("Headers")
     yield from header_lines(redact_headers(view.headers))
+    # Parsed once for both views of it (up to 1 MB kept: tens of ms each time).
+    data = parsed(view.body)
+    yield None
     yield from section("Conversation")
-    yield from conversation_lines(view.body, None if full else MESSAGE_CHARS, view.path)
+    yield from conversation_lines(view.body, None if full else MESSAGE_CHARS, view.path, data)
     yield from section(f"Body ({fmt.count(view.body_size)} bytes)")
     if view.body_cut:
         yield Text(f"Only the first {fmt.count(len(view.body))} bytes are kept in memory; the capture store has it all.", style="yellow")
-    yield from json_lines(view.body, None if full else BODY_LINES)
+    yield from json_lines(view.body, None if full else BODY_LINES, data)
 
 
 def response_lines(view: ExchangeView, full: bool) -> Lines:

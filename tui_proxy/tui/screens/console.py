@@ -7,11 +7,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane
 
 from ..widgets.cli_panel import CliPanel
 from ..widgets.errors_panel import ErrorsPanel
 from ..widgets.problem_banner import ProblemBanner
+from ..widgets.quiet_footer import QuietFooter
 from ..widgets.requests_table import RequestsTable
 from ..widgets.status_header import StatusHeader
 from ..widgets.tokens_panel import TokensPanel
@@ -47,7 +48,7 @@ class ConsoleScreen(Screen):
                 yield CliPanel(id="cli-panel")
             with TabPane("e Errors", id="errors"):
                 yield ErrorsPanel(id="errors-panel")
-        yield Footer()
+        yield QuietFooter()
 
     async def on_mount(self) -> None:
         # The app starts its engine and flush once the widgets they draw on exist.

@@ -4,6 +4,10 @@ A tab is rebuilt only when the exchange changed and the tab is visible. The requ
 response and CLI tabs are documents of lines (`TextLines`): built in slices of the
 loop and drawn only where visible, so a 600-message request or a 5 MB answer never
 stalls the proxy. Bodies still stop at BODY_LINES lines until `f`, to bound the work.
+
+The console keeps one of these screens for its whole life and points it at the
+exchange to show (`show`): composing a fresh screen of some forty widgets, styling,
+laying out and drawing them from cold, took 60-110 ms of the loop at every open.
 """
 
 from __future__ import annotations
@@ -11,16 +15,17 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, Tabs, TabPane
 
 from .. import formatting as fmt
 from ..documents import request_lines, response_lines, transcript_lines
 from ..exchange_view import ExchangeView
+from ..widgets.quiet_footer import QuietFooter
 from ..widgets.text_lines import TextLines
 from ..widgets.tokens_panel import TokensPanel
 
@@ -177,16 +182,20 @@ class DetailScreen(Screen):
         Binding("p", "pretty", "Pretty CLI", id="detail.pretty", tooltip="Raw or pretty JSON CLI lines"),
     ]
 
-    def __init__(self, view: ExchangeView, *, initial_tab: str = "request") -> None:
+    def __init__(self, view: ExchangeView | None, *, initial_tab: str = "request") -> None:
+        """`view` None: composed ahead, to `show` an exchange later."""
         super().__init__()
         self.view = view
         self.full = False
         self.pretty = False
         self.initial_tab = initial_tab
         self._drawn: dict[str, tuple] = {}
-        #: Document tabs whose lines are being built (in slices, by a worker).
-        self._building: set[str] = set()
+        #: Document tabs whose lines are being built (in slices, by a worker): tab -> that build.
+        self._building: dict[str, object] = {}
         self._widgets_live = False
+        #: The theme the widgets' styles were computed under.
+        self._styled_theme: str | None = None
+        self._title = Text()
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -204,11 +213,54 @@ class DetailScreen(Screen):
             with TabPane("6 Error", id="error"):
                 yield VerticalScroll(Static(id="error-body"))
         yield Input(placeholder="search this tab (enter: find, n/N: next/previous, escape: close)", id="detail-search")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self._widgets_live = True
+        self._styled_theme = self.app.theme
         self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
+
+    def show(self, view: ExchangeView, initial_tab: str = "request") -> None:
+        """Show another exchange, as a freshly opened detail view would: first tab given,
+        nothing loaded in full, no search, documents from the top."""
+        self.view = view
+        self.full = False
+        self.pretty = False
+        self.initial_tab = initial_tab
+        self._drawn.clear()
+        if not self._widgets_live:
+            return  # compose reads the above
+        self._clear_documents()
+        search = self.query_one("#detail-search", Input)
+        search.value = ""
+        if search.display:  # setting it at all lays the whole screen out again
+            search.display = False
+        self.query_one("#detail-tabs", TabbedContent).active = initial_tab
+        self.set_focus(self.query_one(Tabs))  # where a new screen's focus starts
+        self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles every widget of a screen each time it is shown (10-20 ms here,
+        # on top of the styling done at mount); this screen is kept between opens, and
+        # its styles only go stale when the theme changes.
+        if self._styled_theme == self.app.theme:
+            event.refresh_styles = False
+        self._styled_theme = self.app.theme
+
+    def on_screen_suspend(self) -> None:
+        if self in self.app.screen_stack:
+            return  # only covered (help, a question): the reader comes back to it as it was
+        # Closed: keep no copy of a 5 MB answer or a 600-message conversation around, nor
+        # the exchange (the history may drop it meanwhile).
+        self._clear_documents()
+        self._drawn.clear()
+        self.view = None
+
+    def _clear_documents(self) -> None:
+        for tab in DOCUMENT_TABS:
+            self.workers.cancel_group(self, f"detail-{tab}")
+            self._building.pop(tab, None)
+            self.query_one(f"#{tab}-body", TextLines).reset()
 
     @property
     def active_tab(self) -> str:
@@ -225,7 +277,7 @@ class DetailScreen(Screen):
 
     def refresh_view(self, now: float, *, force: bool = False) -> None:
         """Redraw what is visible, if the exchange changed since it was drawn."""
-        if not self._widgets_live:  # the flush can run between push_screen and compose
+        if not self._widgets_live or self.view is None:  # the flush can run between push_screen and compose
             return
         view = self.view
         title = Text()
@@ -244,7 +296,10 @@ class DetailScreen(Screen):
             title.append(f"  ↳ answers the tool calls of {view.continues}", style="magenta")
         if view.continued_by:
             title.append(f"  → its tool calls answered in {view.continued_by}", style="magenta")
-        self.query_one("#detail-title", Static).update(title)
+        if title != self._title:  # the flush comes five times a second
+            self._title = title
+            # One line high whatever it says: no layout of the whole screen.
+            self.query_one("#detail-title", Static).update(title, layout=False)
         tab = self.active_tab
         # What each tab depends on: the request never changes once received, so a
         # streaming exchange does not rebuild its body at every flush.
@@ -259,8 +314,8 @@ class DetailScreen(Screen):
             return
         self._drawn[tab] = key
         if tab in DOCUMENT_TABS:
-            self._building.add(tab)
-            self.run_worker(self._build(tab), group=f"detail-{tab}", exclusive=True)
+            build = self._building[tab] = object()
+            self.run_worker(self._build(tab, build), group=f"detail-{tab}", exclusive=True)
         elif tab == "stream":
             self.query_one(TokensPanel).show(view, now)
         elif tab == "timings":
@@ -268,7 +323,7 @@ class DetailScreen(Screen):
         elif tab == "error":
             self.query_one("#error-body", Static).update(error_renderable(view))
 
-    async def _build(self, tab: str) -> None:
+    async def _build(self, tab: str, build: object) -> None:
         """Build a document tab in slices of the loop (see TextLines.fill)."""
         view = self.view
         if tab == "request":
@@ -277,10 +332,14 @@ class DetailScreen(Screen):
             lines = response_lines(view, self.full)
         else:
             lines = transcript_lines(view, self.pretty)
+        document = self.query_one(f"#{tab}-body", TextLines)
+        if not document.lines:  # while many clients stream, building takes a while: say so
+            document.set_lines([Text("Loading…", style="dim")])
         try:
-            await self.query_one(f"#{tab}-body", TextLines).fill(lines, keep_position=tab == "cli" and view.in_flight)
+            await document.fill(lines, keep_position=tab == "cli" and view.in_flight)
         finally:
-            self._building.discard(tab)
+            if self._building.get(tab) is build:  # not a build cancelled by a newer one
+                del self._building[tab]
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
@@ -328,7 +387,8 @@ class DetailScreen(Screen):
             return
         found = await document.search(event.value)
         if event.value:
-            where = f"{found} lines match {event.value!r}: n next, N previous" if found else f"No match for {event.value!r} in this tab."
+            lines = "1 line matches" if found == 1 else f"{found} lines match"
+            where = f"{lines} {event.value!r}: n next, N previous" if found else f"No match for {event.value!r} in this tab."
             self.notify(where, severity="information" if found else "warning", timeout=3)
 
     def _focus_document(self) -> None:

@@ -17,9 +17,10 @@ from typing import Iterable, Union
 
 from rich.cells import cell_len
 from rich.highlighter import JSONHighlighter
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -35,6 +36,9 @@ Line = Union[Text, str]
 
 #: Seconds of loop time a slice of building or searching may take before yielding.
 SLICE_SECONDS = 0.004
+#: Drawn lines kept for scrolling back (a few screens): each is a dozen objects the
+#: garbage collector walks at every full collection, so not thousands.
+MAX_STRIPS = 400
 #: Lines shorter than this are measured in cells exactly; longer ones by characters.
 EXACT_MEASURE = 4096
 
@@ -64,7 +68,9 @@ async def collect(lines: Iterable[Line | None]) -> tuple[list[Line], int]:
         if line is not None:
             out.append(line)
             widest = max(widest, _width(line))
-        if not count % 64 and time.perf_counter() > deadline:
+        # A pause point comes after a costly step (64 KB of a long string escaped): look at
+        # the clock there too, not only every 64 lines.
+        if (line is None or not count % 64) and time.perf_counter() > deadline:
             await asyncio.sleep(0)
             deadline = time.perf_counter() + SLICE_SECONDS
     return out, widest
@@ -88,6 +94,8 @@ class TextLines(ScrollView, can_focus=True):
         self._rows: list[int] = []
         self._rows_width = 0
         self._strips: dict[tuple, Strip] = {}
+        #: (text width, base style) while a drawing pass runs.
+        self._pass: tuple[int, Style] | None = None
 
     # -- content ------------------------------------------------------------------------
 
@@ -111,6 +119,13 @@ class TextLines(ScrollView, can_focus=True):
             self.scroll_to(0, 0, animate=False, immediate=True)
         elif at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def reset(self) -> None:
+        """Empty, unwrapped, no search: as a new document (the detail view shows another exchange)."""
+        self.workers.cancel_group(self, "search")
+        self.needle = ""
+        self.wrap = False
+        self.set_lines([])
 
     @property
     def plain(self) -> str:
@@ -215,24 +230,43 @@ class TextLines(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Once per drawing pass rather than per line: both walk the widget's styles
+        # (they were a third of the cost of drawing a screen of lines).
+        self._pass = (self._text_width(), self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # they carry the old colours
+
     def render_line(self, y: int) -> Strip:
-        width = self._text_width()
+        width, style = self._pass or (self._text_width(), self.rich_style)
         index, piece = self._line_at_row(int(self.scroll_y) + y)
         if index >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, style)
         scroll_x = 0 if self.wrap else int(self.scroll_x)
         current = self.current_match >= 0 and self.matches[self.current_match] == index
         key = (index, piece, width, scroll_x, self.wrap, current)
         strip = self._strips.get(key)
         if strip is None:
-            if len(self._strips) > 2000:
+            if len(self._strips) > MAX_STRIPS:
                 self._strips.clear()
-            strip = self._strips[key] = self._render(self.lines[index], piece, width, scroll_x, current)
+            strip = self._strips[key] = self._render(self.lines[index], piece, width, scroll_x, current, style)
         return strip
 
-    def _render(self, line: Line, piece: int, width: int, scroll_x: int, current: bool) -> Strip:
+    def _render(self, line: Line, piece: int, width: int, scroll_x: int, current: bool, style: Style) -> Strip:
         start = piece * width if self.wrap else scroll_x
         plain = _plain(line)
+        if type(line) is str and plain.isascii():
+            # Plain ASCII (isascii is O(1)): one cell per character, nothing to highlight
+            # but a search match; the visible slice is the strip.
+            visible = line[start : start + width]
+            if not (self.needle and self.needle.lower() in visible.lower()):
+                return Strip([Segment(visible.ljust(width), style)], width)
         exact = len(plain) < EXACT_MEASURE and not plain.isascii()
         # Crop first: only the visible part of a line is ever turned into segments.
         if exact and not self.wrap:
@@ -249,4 +283,4 @@ class TextLines(ScrollView, can_focus=True):
         strip = Strip(text.render(self.app.console), text.cell_len)
         if start:
             strip = strip.crop(start, start + width)
-        return strip.crop(0, width).extend_cell_length(width).apply_style(self.rich_style)
+        return strip.crop(0, width).extend_cell_length(width).apply_style(style)

@@ -22,6 +22,7 @@ from typing import AsyncIterator, Callable
 from ..errors import ProxyError
 from . import proc_tree
 from .argv import argv_too_long
+from .child import Child
 
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
@@ -55,7 +56,7 @@ class CliProcess:
         self.env = env
         self.cwd = cwd
         self._on_stderr = on_stderr
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: Child | None = None
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_size = 0
         self._stderr_task: asyncio.Task | None = None
@@ -86,7 +87,7 @@ class CliProcess:
         """Spawn the child (no shell). Raises OSError if it cannot be executed, a 400
         ProxyError if its command line is too long for the system (E2BIG)."""
         try:
-            self._proc = await self._spawn()
+            self._proc = self._spawn()
         except OSError as exc:
             if exc.errno == errno.E2BIG:
                 raise argv_too_long(max(self.argv, key=len)) from None
@@ -95,17 +96,9 @@ class CliProcess:
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
         self._sampler = asyncio.ensure_future(self._sample_tree())
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=self.cwd,
-            env=self.env,
-            # Its own process group, so a stop reaches anything it spawned too.
-            start_new_session=True,
-        )
+    def _spawn(self) -> Child:
+        # Its own session and process group, so a stop reaches anything it spawned too.
+        return Child.spawn(self.argv, env=self.env, cwd=self.cwd)
 
     async def send(self, data: bytes, *, close: bool = True) -> None:
         """Write to stdin, then close it (the CLI does not finish before EOF) unless the CLI
@@ -113,8 +106,7 @@ class CliProcess:
         assert self._proc and self._proc.stdin
         stdin = self._proc.stdin
         try:
-            stdin.write(data)
-            await stdin.drain()
+            await stdin.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the child died early; its exit code and stderr tell why
         finally:
@@ -122,7 +114,7 @@ class CliProcess:
                 stdin.close()
 
     def close_stdin(self) -> None:
-        if self._proc and self._proc.stdin and not self._proc.stdin.is_closing():
+        if self._proc is not None:
             self._proc.stdin.close()
 
     async def stdout_lines(self) -> AsyncIterator[bytes]:
@@ -177,8 +169,7 @@ class CliProcess:
         """Note the CLI's descendants while it runs (after it exits they are re-parented
         and can no longer be told apart), then cut its pipes if a straggler holds them.
 
-        The exit is polled through `returncode`: asyncio's `wait()` only returns once every
-        pipe is closed, which is exactly what a straggler prevents."""
+        The exit is polled through `returncode`, between samples."""
         assert self._proc
         proc = self._proc
         pid = proc.pid
@@ -189,15 +180,13 @@ class CliProcess:
                 break
             self._descendants |= proc_tree.descendants(pid)
         await asyncio.sleep(STDOUT_AFTER_EXIT)
-        transport = getattr(proc, "_transport", None)
-        if transport is None or transport.is_closing():
+        if proc.stdout.closed and proc.stderr.closed:
             return
         self._kill_strays()
-        for fd in (1, 2):
-            pipe = transport.get_pipe_transport(fd)
-            if pipe is not None and not pipe.is_closing():
+        for pipe in (proc.stdout, proc.stderr):
+            if not pipe.closed:
                 self.stdout_cut = True
-                pipe.close()  # the reader sees EOF once what was buffered is read
+                pipe.cut()  # the reader sees EOF once what was buffered is read
 
     def _kill_strays(self) -> None:
         """Kill what the CLI left behind: its process group, and every descendant seen."""
@@ -238,15 +227,14 @@ class CliProcess:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass
-        self._close_transport()
+        self._release_pipes()
         return code
 
-    def _close_transport(self) -> None:
-        # asyncio closes a child's transport only once every pipe hit EOF; close it now so
-        # no transport outlives its run (or the event loop, at shutdown).
-        transport = getattr(self._proc, "_transport", None)
-        if transport is not None:
-            transport.close()
+    def _release_pipes(self) -> None:
+        # A straggler may hold the pipes open: release ours now, so that no fd outlives its
+        # run (or the event loop, at shutdown).
+        if self._proc is not None:
+            self._proc.close()
 
     def signal(self, sig: int) -> None:
         """Signal the child's whole process group (it leads its own session)."""
@@ -276,7 +264,7 @@ class CliProcess:
         self._end_tree()
         if self._stderr_task and not self._stderr_task.done():
             self._stderr_task.cancel()
-        self._close_transport()
+        self._release_pipes()
         return code
 
     def _end_tree(self) -> None:

@@ -50,9 +50,14 @@ from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
 from .reader import RunReader
-from .run_dir import make_run_dir
+from .run_dir import SYSTEM_PROMPT_FILE, RunFolders, make_run_dir, write_system_prompt
 from .run_events import Done, RunEvent, Text, Thinking
 from .session_file import CliContext, SessionFile, appended_records, remove_session_file, session_records, today, write_session_file
+
+
+#: Files up to this size are written on the event loop (a thread hop costs more); bigger ones
+#: are written off it.
+INLINE_WRITE_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,9 @@ class RunSettings:
     sessions_dir: str | None = None
     #: What the CLI says of its environment and models (learnt from its own records).
     context: CliContext | None = None
+    #: Ready run folders, emptied and deleted off the event loop; None: each run makes its
+    #: own folder and deletes it (through a thread).
+    folders: RunFolders | None = None
 
 
 class CliRun:
@@ -123,23 +131,35 @@ class CliRun:
     async def prepare(self) -> None:
         """Make the run's private folder (and its session file) and spawn the CLI, which then
         waits on stdin. Raises the 503 `cli_not_found` when it cannot be executed."""
-        self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.plan.prompt.system_prompt)
-        if self.settings.workdir:
-            await asyncio.to_thread(os.makedirs, self.settings.workdir, 0o700, True)  # gone with a deleted data folder
+        settings, system_prompt = self.settings, self.plan.prompt.system_prompt
+        folders = settings.folders
+        self._run_dir = folders.take() if folders is not None else None
+        if self._run_dir is None:  # none ready: make one off the loop (a burst, or no stock)
+            self._run_dir = await asyncio.to_thread(make_run_dir, settings.runs_dir, None)
+        if system_prompt is not None:
+            if len(system_prompt) < INLINE_WRITE_CHARS:
+                write_system_prompt(self._run_dir, system_prompt)  # one small file: cheaper than a thread hop
+            else:
+                await asyncio.to_thread(write_system_prompt, self._run_dir, system_prompt)
+        if settings.workdir and not os.path.isdir(settings.workdir):
+            await asyncio.to_thread(os.makedirs, settings.workdir, 0o700, True)  # gone with a deleted data folder
         history = self.plan.history
         if isinstance(history, NotNative):
             self._mode, self._mode_reason = "transcript", history.reason
-        elif self.settings.sessions_dir is None:
+        elif settings.sessions_dir is None:
             self._mode, self._mode_reason = ("single" if len(history) == 1 else "transcript"), "sessions_off"
         else:
             try:
-                self._session = await asyncio.to_thread(self._write_session, history)
+                if _small(history):
+                    self._session = self._write_session(history)
+                else:
+                    self._session = await asyncio.to_thread(self._write_session, history)
                 self._mode = "session"
             except OSError as exc:
                 self._mode, self._mode_reason = "transcript", f"session_file_unwritable: {exc.strerror or exc}"
         options = self.plan.options
-        if self.plan.prompt.system_prompt is not None:
-            options = replace(options, system_prompt_file=os.path.join(self._run_dir, "system-prompt.txt"))
+        if system_prompt is not None:
+            options = replace(options, system_prompt_file=os.path.join(self._run_dir, SYSTEM_PROMPT_FILE))
         if self.plan.tools.offered:
             options = await self._offer_tools(options)
         self._options = options
@@ -367,6 +387,11 @@ class CliRun:
         if session is None:
             return
         context = self.settings.context
+        folders = self.settings.folders
+        if folders is not None and not (self._learning and context is not None):
+            folders.remove(session.path)  # off the loop, in a batch: deleting costs ms on ext4
+            folders.remove(session.path[: -len(".jsonl")])
+            return
 
         def forget() -> None:
             if self._learning and context is not None:
@@ -437,7 +462,10 @@ class CliRun:
                 await self._tool_server.stop()
             await self._forget_session()
             if self._run_dir:
-                await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
+                if self.settings.folders is not None:
+                    self.settings.folders.give_back(self._run_dir)  # emptied and kept, off the loop
+                else:
+                    await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
 
     async def _offer_tools(self, options: RunOptions) -> RunOptions:
         assert self._run_dir
@@ -502,6 +530,20 @@ def _resume_failure(facts) -> str | None:
         tail = (facts.stderr_tail or "").strip().splitlines()
         return f"exit {facts.returncode}" + (f": {tail[-1][:200]}" if tail else "")
     return None
+
+
+def _small(history) -> bool:
+    """A history whose session file is cheaper to write on the loop than through a thread:
+    a few messages of text (images and tool blocks go through the thread)."""
+    if len(history) > 8:
+        return False
+    size = 0
+    for message in history:
+        for block in message.content:
+            if block.get("type") != "text":
+                return False
+            size += len(block.get("text", ""))
+    return size < INLINE_WRITE_CHARS
 
 
 def _control(request_id: str, request: dict) -> str:

@@ -121,6 +121,11 @@ class CliRun:
         self._stop_reason: str | None = None
         self._finished = False
         self._watchdog: asyncio.Task | None = None
+        #: Output read together is published together (`_publish_output`): one `CliStdout` and
+        #: one `TokenDelta` per read of stdout, not per line.
+        self._stdout: list[str] = []
+        self._stdout_at = 0.0
+        self._tokens: list[tuple[str, str]] = []
 
     @property
     def facts(self):
@@ -294,7 +299,9 @@ class CliRun:
             async for raw in process.stdout_lines():
                 self._last_output = time.monotonic()
                 line = raw.decode("utf-8", "replace")
-                self.exchange.publish(CliStdout, line=line, run_id=self.id)
+                if not self._stdout:
+                    self._stdout_at = self.exchange.clock()
+                self._stdout.append(line)
                 try:
                     events = reader.feed(line)
                 except ProxyError:  # the CLI could not reach the run's tool endpoint
@@ -304,6 +311,8 @@ class CliRun:
                     answered = True
                     yield self._passed_on(event)
                 stop = reader.stop
+                if stop is not None or not process.more_buffered:
+                    self._publish_output()  # the end of what was read together, or of the answer
                 if stop == "output_limit":
                     self._stop_reason = "output_limit"
                     yield reader.cut_done()
@@ -329,6 +338,7 @@ class CliRun:
                     last, done = reader.judge()
                     for event in last:
                         yield self._passed_on(event)
+                    self._publish_output()
                     self.warm = True
                     yield done
                     # Continued (see continue_turn()): the next turn's lines follow.
@@ -353,6 +363,7 @@ class CliRun:
             last, done = reader.judge()
             for event in last:
                 yield self._passed_on(event)
+            self._publish_output()
             yield done
             return
 
@@ -408,10 +419,29 @@ class CliRun:
             exchange = self.exchange
             assert exchange is not None
             exchange.mark_first_token()
-            exchange.publish(TokenDelta, kind="text" if kind is Text else "thinking", text=event.text)
+            self._tokens.append(("text" if kind is Text else "thinking", event.text))
         elif kind is ToolCallStarted:
             self.exchange.mark_first_token()  # type: ignore[union-attr]
         return event
+
+    def _publish_output(self) -> None:
+        """Publish the stdout lines and model output gathered since the last call: one
+        `CliStdout`, and one `TokenDelta` per kind in a row (an event per line and per delta
+        cost the proxy more than the rest of a delta's path). Called at the end of each read,
+        before each `Done` (the next request may take the run), and by `finish()`."""
+        exchange = self.exchange
+        assert exchange is not None
+        if self._stdout:
+            lines, self._stdout = tuple(self._stdout), []
+            exchange.bus.publish(CliStdout(exchange_id=exchange.id, at=self._stdout_at, lines=lines, run_id=self.id))
+        if self._tokens:
+            tokens, self._tokens = self._tokens, []
+            start = 0
+            for end in range(1, len(tokens) + 1):
+                if end == len(tokens) or tokens[end][0] != tokens[start][0]:
+                    text = tokens[start][1] if end - start == 1 else "".join(t for _, t in tokens[start:end])
+                    exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=end - start)
+                    start = end
 
     def _tool_calls_done(self) -> Done:
         done = self.reader.tool_calls_done()
@@ -437,6 +467,8 @@ class CliRun:
             self._stop_reason = "tool_calls"
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.exchange is not None:
+            self._publish_output()  # what a failed or cut run read last
         if process is not None and self._stdin_kept:
             process.close_stdin()  # a kept CLI exits at EOF, like any other
         try:

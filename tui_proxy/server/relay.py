@@ -114,14 +114,28 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     texts: list[str] = []
     thinking: list[str] = []
     publish = exchange.publish
+    #: Events held for one write with what follows: published as one `ResponseChunk` when
+    #: written (or, like the held frames, on the loop's next turn).
+    unpublished: list[SseEvent] = []
+
+    def publish_chunks() -> None:
+        if unpublished:
+            first = unpublished[0]
+            more = tuple(event.data for event in unpublished[1:])
+            unpublished.clear()
+            publish(ResponseChunk, data=first.data, event=first.event, more=more)
 
     async def send(events: list[SseEvent], *, more_coming: bool = False) -> None:
         last = len(events) - 1
         for i, event in enumerate(events):
-            publish(ResponseChunk, data=event.data, event=event.event)
             if more_coming or i < last:
+                if not unpublished:
+                    asyncio.get_running_loop().call_soon(publish_chunks)
+                unpublished.append(event)
                 sse.hold(frame(event.data, event.event))  # more is already here: one write for all
             else:
+                unpublished.append(event)
+                publish_chunks()
                 await sse.send(frame(event.data, event.event))
 
     async def open_stream() -> None:
@@ -185,6 +199,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
             return sse.response  # type: ignore[return-value]
     except (asyncio.CancelledError, ConnectionError) as exc:
         hold.cancel()
+        publish_chunks()
         run.kill("disconnect")
         await asyncio.shield(engine.runs.reap(run))  # also un-keeps it: the client will not be back
         _finish_cut(face, exchange, "".join(texts), "".join(thinking))

@@ -134,7 +134,7 @@ def _cli_lines(exchange_id: str, at: float, session: str, text: str) -> list[Eve
         {"type": "stream_event", "event": {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text[:24]}}},
         {"type": "result", "subtype": "success", "is_error": False, "duration_ms": 2310, "result": text, "usage": {"input_tokens": 1830, "output_tokens": 96}},
     ]
-    return [CliStdout(exchange_id, at + i * 0.4, line=json.dumps(line)) for i, line in enumerate(lines)]
+    return [CliStdout(exchange_id, at + i * 0.4, lines=(json.dumps(line),)) for i, line in enumerate(lines)]
 
 
 def scene_events() -> list[Event]:
@@ -176,7 +176,7 @@ def scene_events() -> list[Event]:
     add([
         RequestReceived(c, T0 + 9, "POST", "/v1/chat/completions", _headers("litellm/1.74.0"), _chat_body("sonnet", "Summarise this repo.", stream=True), "litellm/1.74.0", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(c, T0 + 9.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41877, stdin='{"type":"user","message":{"role":"user","content":"Summarise this repo."}}', cwd="/tmp/claude-max-tui"),
-        CliStdout(c, T0 + 9.8, line='{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}'),
+        CliStdout(c, T0 + 9.8, lines=('{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}',)),
         CliStderr(c, T0 + 9.85, text="Error: usage limit reached, resets at 15:00"),
         CliExited(c, T0 + 9.9, returncode=1),
         ExchangeFinished(c, T0 + 9.91, 429, error=ErrorInfo(429, "rate_limit_error", "Claude usage limit reached; resets at 15:00 UTC", code="usage_limit", source="cli", stderr_tail="Error: usage limit reached, resets at 15:00", retry_after=3540), duration_ms=910.0),
@@ -195,7 +195,7 @@ def scene_events() -> list[Event]:
     add([
         RequestReceived(e, T0 + 14, "POST", "/v1/chat/completions", _headers("aider/0.86"), _chat_body("sonnet", "Refactor the parser.", stream=True), "aider/0.86", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(e, T0 + 14.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41903, stdin='{"type":"user","message":{"role":"user","content":"Refactor the parser."}}', cwd="/tmp/claude-max-tui"),
-        CliStdout(e, T0 + 14.9, line='{"type":"system","subtype":"init","session_id":"e7a1"}'),
+        CliStdout(e, T0 + 14.9, lines=('{"type":"system","subtype":"init","session_id":"e7a1"}',)),
         *_stream_events(e, T0 + 15.2, ["I'll start ", "by splitting ", "the tokenizer"], 0.3),
         CliExited(e, T0 + 17.5, returncode=-15, killed_because="killed"),
         ExchangeFinished(e, T0 + 17.51, 499, error=ErrorInfo(499, "request_cancelled", "Cancelled from the console", code="killed", source="killed"), text="I'll start by splitting the tokenizer", ttft_ms=1200.0, duration_ms=3510.0, complete=False),

@@ -208,8 +208,9 @@ class ConsoleState:
     def _on_stdout(view: ExchangeView, e: CliStdout) -> None:
         if view.first_cli_line_at is None:
             view.first_cli_line_at = e.at
-        view.cli_lines.append(CliLine(e.at, "out", e.line))
-        view.cli_lines_total += 1
+        at = e.at
+        view.cli_lines.extend(CliLine(at, "out", line) for line in e.lines)
+        view.cli_lines_total += len(e.lines)
 
     @staticmethod
     def _on_stderr(view: ExchangeView, e: CliStderr) -> None:
@@ -233,7 +234,7 @@ class ConsoleState:
             view.thinking.append(e.text)
         else:
             view.text.append(e.text)
-            view.deltas += 1
+            view.deltas += e.count
 
     def _on_tool_calls(self, view: ExchangeView, e: ToolCallsRequested) -> None:  # type: ignore[override]
         view.tool_calls = e.calls
@@ -251,8 +252,12 @@ class ConsoleState:
 
     @staticmethod
     def _on_chunk(view: ExchangeView, e: ResponseChunk) -> None:
-        view.chunks.append(e.data)
-        view.chunks_total += 1
+        if e.more:
+            view.chunks.extend(e.chunks)
+            view.chunks_total += 1 + len(e.more)
+        else:
+            view.chunks.append(e.data)
+            view.chunks_total += 1
 
     def _on_finished(self, view: ExchangeView, e: ExchangeFinished) -> None:  # type: ignore[override]
         view.finished_at = e.at

@@ -125,18 +125,25 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
             unpublished.clear()
             publish(ResponseChunk, data=first.data, event=first.event, more=more)
 
-    async def send(events: list[SseEvent], *, more_coming: bool = False) -> None:
-        last = len(events) - 1
-        for i, event in enumerate(events):
-            if more_coming or i < last:
-                if not unpublished:
-                    asyncio.get_running_loop().call_soon(publish_chunks)
-                unpublished.append(event)
-                sse.hold(frame(event.data, event.event))  # more is already here: one write for all
-            else:
-                unpublished.append(event)
-                publish_chunks()
-                await sse.send(frame(event.data, event.event))
+    call_soon = asyncio.get_running_loop().call_soon
+
+    def hold_events(events: list[SseEvent]) -> None:
+        """More is already here: these go out in one write with it (or on the loop's next turn)."""
+        for event in events:
+            if not unpublished:
+                call_soon(publish_chunks)
+            unpublished.append(event)
+            sse.hold(frame(event.data, event.event))
+
+    async def send(events: list[SseEvent]) -> None:
+        if not events:
+            return
+        if len(events) > 1:
+            hold_events(events[:-1])
+        event = events[-1]
+        unpublished.append(event)
+        publish_chunks()
+        await sse.send(frame(event.data, event.event))
 
     async def open_stream() -> None:
         await sse.commit()
@@ -166,7 +173,10 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                             await commit()
                     if kind is Text:
                         texts.append(event.text)
-                        await send(shape.text(event.text), more_coming=run.process is not None and run.process.more_buffered)
+                        if run.process is not None and run.process.more_buffered:
+                            hold_events(shape.text(event.text))  # no await: the next line is already read
+                        else:
+                            await send(shape.text(event.text))
                     elif kind is Thinking:
                         thinking.append(event.text)
                         await send(shape.thinking(event.text))

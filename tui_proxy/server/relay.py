@@ -148,16 +148,30 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     async def open_stream() -> None:
         await sse.commit()
         publish(ResponseStarted, status=200, headers=sse.headers, streaming=True)
-        await send(shape.opening())
+        # Held: the headers, the opening and the first output leave in one write.
+        hold_events(shape.opening())
 
     opening: asyncio.Future | None = None
 
     async def commit() -> None:
         # Once, whoever comes first (the first output or the hold timer); others wait for it.
+        # The first opens the stream itself, not in a task of its own: what it holds then
+        # leaves with its first output, in one write.
         nonlocal opening
-        if opening is None:
-            opening = asyncio.ensure_future(open_stream())
-        await opening
+        if opening is not None:
+            await opening
+            return
+        opening = asyncio.get_running_loop().create_future()
+        try:
+            await open_stream()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                opening.cancel()
+            else:
+                opening.set_exception(exc)
+                opening.exception()  # retrieved: whoever awaits it later gets it raised
+            raise
+        opening.set_result(None)
 
     # Hold the headers until the model's first output, so that early failures (not logged
     # in, limits, unknown model) reach the client as real statuses; commit anyway after

@@ -21,6 +21,12 @@ SSE_HEADERS = {
 }
 
 
+class _SseResponse(web.StreamResponse):
+    # The headers leave with the first event (one write, one packet) rather than alone at
+    # `prepare()`: a stream's headers are only sent once there is something to send.
+    _send_headers_immediately = False
+
+
 class SseStream:
     """Commits the 200 lazily, so failures before the first output keep their real status."""
 
@@ -39,7 +45,7 @@ class SseStream:
         """Send the 200 and headers. Returns True the first time."""
         if self.response is not None:
             return False
-        response = web.StreamResponse(status=200, headers=self.headers)
+        response = _SseResponse(status=200, headers=self.headers)
         self.response = response
         await response.prepare(self.request)
         self._keepalive = asyncio.ensure_future(self._keep_alive())

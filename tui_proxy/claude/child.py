@@ -17,6 +17,7 @@ import os
 import subprocess
 import threading
 from collections import deque
+from typing import Callable
 
 #: Unread stdout (or stderr) past this stops reading the pipe until the consumer catches up.
 PAUSE_AT = 1024 * 1024
@@ -26,7 +27,7 @@ READ_SIZE = 256 * 1024
 class PipeReader:
     """The read end of a child's pipe. `read()` returns what has arrived (b"" at EOF)."""
 
-    __slots__ = ("_loop", "_fd", "_chunks", "_size", "_waiter", "_eof", "_reading")
+    __slots__ = ("_loop", "_fd", "_chunks", "_size", "_waiter", "_eof", "_reading", "_listener", "_closed")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self._loop = loop
@@ -37,6 +38,9 @@ class PipeReader:
         #: No more data will come: the writer closed its end, or the pipe was cut.
         self._eof = False
         self._reading = False
+        #: Given every chunk as it arrives instead of buffering it (see `listen`).
+        self._listener: Callable[[bytes], None] | None = None
+        self._closed: asyncio.Future | None = None
         os.set_blocking(fd, False)
         self._resume()
 
@@ -61,6 +65,24 @@ class PipeReader:
             self._resume()
         return data
 
+    def listen(self, listener: Callable[[bytes], None]) -> None:
+        """Hand every chunk to `listener` as it arrives (what is buffered first), no reader
+        task needed; `wait_closed()` tells when the pipe is done."""
+        self._listener = listener
+        if self._chunks:
+            listener(b"".join(self._take_all()))
+            self._size = 0
+        if not self._reading and not self._eof:
+            self._resume()
+
+    def wait_closed(self) -> asyncio.Future:
+        """Done at EOF (or cut)."""
+        if self._closed is None:
+            self._closed = self._loop.create_future()
+            if self._eof:
+                self._closed.set_result(None)
+        return self._closed
+
     def _take_all(self) -> list[bytes]:
         chunks = list(self._chunks)
         self._chunks.clear()
@@ -74,6 +96,9 @@ class PipeReader:
         except OSError:
             data = b""  # EIO and the like: the pipe is done
         if data:
+            if self._listener is not None:
+                self._listener(data)
+                return
             self._chunks.append(data)
             self._size += len(data)
             if self._size >= PAUSE_AT:
@@ -102,6 +127,8 @@ class PipeReader:
             os.close(self._fd)
         except OSError:
             pass
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
 
     def cut(self) -> None:
         """Stop reading: the consumer gets what is buffered, then EOF."""
@@ -263,6 +290,10 @@ class Child:
     async def wait(self) -> int:
         """The exit code once the child has exited (negative: the signal that ended it)."""
         return await asyncio.shield(self._exited)
+
+    def when_exited(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the loop) once the child has exited."""
+        self._exited.add_done_callback(lambda _: callback())
 
     def send_signal(self, sig: int) -> None:
         if self.returncode is None:

@@ -55,6 +55,8 @@ from .run_events import Done, RunEvent, Text, Thinking
 from .session_file import CliContext, SessionFile, appended_records, remove_session_file, session_records, today, write_session_file
 
 
+#: Seconds between two looks of a run's watchdog at its timeouts.
+WATCH_EVERY = 0.25
 #: Files up to this size are written on the event loop (a thread hop costs more); bigger ones
 #: are written off it.
 INLINE_WRITE_CHARS = 64 * 1024
@@ -120,7 +122,7 @@ class CliRun:
         self._attached_at = 0.0  # the first-output and total clocks count from here, per request
         self._stop_reason: str | None = None
         self._finished = False
-        self._watchdog: asyncio.Task | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
         #: Output read together is published together (`_publish_output`): one `CliStdout` and
         #: one `TokenDelta` per read of stdout, not per line.
         self._stdout: list[str] = []
@@ -251,7 +253,7 @@ class CliRun:
         self.exchange = exchange
         self._attached_at = time.monotonic()
         self._announce()
-        self._watchdog = asyncio.ensure_future(self._watch())
+        self._watchdog = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watch)
 
     async def continue_turn(self, exchange: Exchange, plan: RunPlan, stdin_line: str) -> None:
         """Answer the conversation's next turn with this kept CLI: one user line on its open
@@ -513,13 +515,11 @@ class CliRun:
         except asyncio.TimeoutError:
             return None
 
-    async def _watch(self) -> None:
+    def _watch(self) -> None:
+        """Every WATCH_EVERY seconds (a timer, not a task), until it stops the run."""
         s = self.settings
-        while True:
-            await asyncio.sleep(0.25)
-            now = time.monotonic()
-            if self.awaiting_tools or self.warm:
-                continue  # waiting for the client's next request; runs/ decides how long
+        now = time.monotonic()
+        if not (self.awaiting_tools or self.warm):  # else waiting for the client's next request; runs/ decides how long
             if self._last_output is None:
                 if now - self._attached_at > s.first_output_timeout:
                     return self.kill("first_output")
@@ -527,6 +527,7 @@ class CliRun:
                 return self.kill("idle")
             if now - self._attached_at > s.total_timeout:
                 return self.kill("total")
+        self._watchdog = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watch)
 
     def _timeout_for(self, reason: str) -> float:
         s = self.settings

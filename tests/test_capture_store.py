@@ -46,10 +46,10 @@ def test_streamed_exchange_round_trips(store):
     assert capture.cli_argv[0] == "/usr/local/bin/claude" and capture.cli_pid == 4242
     assert json.loads(capture.cli_stdin)["type"] == "user"
     stdout = [e for e in events if isinstance(e, CliStdout)]
-    assert [line.text for line in capture.stdout] == [e.line for e in stdout]
-    assert [line.at for line in capture.stdout] == [e.at for e in stdout]
+    assert [line.text for line in capture.stdout] == [line for e in stdout for line in e.lines]
+    assert [line.at for line in capture.stdout] == [e.at for e in stdout for _ in e.lines]
     chunks = [e for e in events if isinstance(e, ResponseChunk)]
-    assert [c.text for c in capture.chunks] == [e.data for e in chunks]
+    assert [c.text for c in capture.chunks] == [c for e in chunks for c in e.chunks]
     assert capture.response_body.endswith("data: [DONE]\n\n")
     assert capture.response_status == 200 and capture.response_streaming
     finished = events[-1]
@@ -130,7 +130,22 @@ def test_fifty_interleaved_exchanges_all_complete(store):
     assert len(summaries) == 50 and all(s.complete for s in summaries)
     for sequence in sequences:
         capture = store.get(sequence[0].exchange_id)
-        assert len(capture.stdout) == sum(isinstance(e, CliStdout) for e in sequence)
+        assert len(capture.stdout) == sum(len(e.lines) for e in sequence if isinstance(e, CliStdout))
+
+
+def test_lines_and_chunks_written_together_are_kept_one_by_one(store):
+    events = exchange_events(words=2)
+    xid = events[0].exchange_id
+    at = events[3].at
+    together = [
+        CliStdout(xid, at, ('{"a":1}', "not json", '{"b":2}')),
+        ResponseChunk(xid, at, '{"c":1}', more=('{"c":2}', '{"c":3}')),
+    ]
+    record(store, events[:4] + together + events[4:])
+    capture = store.get(xid)
+    assert [(line.at, line.text) for line in capture.stdout if line.at == at][-3:] == [(at, '{"a":1}'), (at, "not json"), (at, '{"b":2}')]
+    texts = [c.text for c in capture.chunks]
+    assert texts[texts.index('{"c":1}') :][:3] == ['{"c":1}', '{"c":2}', '{"c":3}']
 
 
 def test_list_is_newest_first_pages_and_filters(store):
@@ -183,7 +198,7 @@ def test_finish_without_request_still_leaves_a_row(store):
 
 def test_a_bad_event_does_not_lose_its_batch(store):
     events = exchange_events(words=3)
-    bad = CliStdout(events[0].exchange_id, 1.0, line=None)  # type: ignore[arg-type]  # NOT NULL violation
+    bad = CliStdout(events[0].exchange_id, 1.0, lines=(None,))  # type: ignore[arg-type]  # NOT NULL violation
     record(store, events[:3] + [bad] + events[3:])
     capture = store.get(events[0].exchange_id)
     assert capture.complete and store.last_error
@@ -194,7 +209,7 @@ def test_multi_megabyte_bodies_and_lines(store):
     big_body = b'{"messages":[{"role":"user","content":"' + b"x" * 5_000_000 + b'"}]}'
     events[0] = dataclasses.replace(events[0], body=big_body)
     big_line = '{"type":"stream_event","text":"' + "é" * 3_000_000 + '"}'
-    events.insert(3, CliStdout(events[0].exchange_id, events[2].at, big_line))
+    events.insert(3, CliStdout(events[0].exchange_id, events[2].at, (big_line,)))
     record(store, events)
     capture = store.get(events[0].exchange_id)
     assert capture.request_body == big_body and capture.complete
@@ -206,15 +221,15 @@ def test_pieces_after_the_finish_are_kept_and_counted(tmp_path):
     db = tmp_path / "c.sqlite3"
     events = exchange_events(words=3)
     xid = events[0].exchange_id
-    late = CliStdout(xid, events[-1].at + 0.1, "late line after the finish")
+    late = CliStdout(xid, events[-1].at + 0.1, ("late line after the finish",))
     with CaptureStore.open(db, prune_interval=0, commit_interval=0.01) as store:
         record(store, events)
         record(store, [late])
         record(store, exchange_events(words=1))  # a batch after: settles the caches
-        assert store.get(xid).stdout[-1].text == late.line
+        assert store.get(xid).stdout[-1].text == late.lines[0]
         assert not store.writer._sizes and not store.writer._seqs
     size = sqlite3.connect(db).execute("SELECT size_bytes FROM exchanges WHERE id = ?", (xid,)).fetchone()[0]
-    assert size >= len(events[0].body) + len(late.line)
+    assert size >= len(events[0].body) + len(late.lines[0])
 
 
 def test_interrupted_rows_count_the_parts_they_hold(tmp_path):

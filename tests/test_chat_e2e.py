@@ -51,6 +51,26 @@ async def test_stream_chunks_follow_the_contract(engine):
     assert all("usage" not in c for c in chunks)  # only when asked for
 
 
+async def test_the_opening_leaves_with_the_first_text_in_one_write(engine, monkeypatch):
+    from tui_proxy.server.sse import SseStream
+
+    writes: list[bytes] = []
+    original = SseStream._write
+
+    async def recording(self, data: bytes) -> None:
+        writes.append(data)
+        await original(self, data)
+
+    monkeypatch.setattr(SseStream, "_write", recording)
+    body = {"model": "sonnet", "messages": user("[[fake:text text=\"one two three\" chunks=3]]"), "stream": True}
+    async with aiohttp.ClientSession() as session, session.post(engine.url + "/v1/chat/completions", json=body) as response:
+        assert response.status == 200
+        await response.read()
+    first = [line for line in writes[0].decode().split("\n") if line.startswith("data: ")]
+    # The role chunk does not go alone: the client's first packet holds the first text.
+    assert len(first) >= 2 and '"role":"assistant"' in first[0] and '"content":"one' in first[1]
+
+
 async def test_include_usage_adds_one_usage_chunk(openai_client):
     stream = await openai_client.chat.completions.create(model="sonnet", messages=user("hi"), stream=True, stream_options={"include_usage": True})
     chunks = [c async for c in stream]

@@ -60,6 +60,68 @@ def test_headless_serves_and_logs_one_line_per_request(tmp_path):
     assert "shutting down" in proc.stdout.read()
 
 
+_SIGTERM_AT_LISTENING = """
+import os, signal, sys
+from tui_proxy import engine
+
+started = engine.Engine.start
+
+async def start(self):
+    await started(self)
+    # What a supervisor does on the "listening on" line: the engine has just announced it
+    # (its pool CLIs may be starting), the banner is not printed yet.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+engine.Engine.start = start
+from tui_proxy.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is `folder` (the CLIs of an engine on that data dir)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def _assert_clean_stop(proc: subprocess.Popen, data_dir: Path) -> None:
+    code = proc.wait(timeout=30)
+    out = proc.stdout.read()
+    assert code == 0, (code, out)  # not killed by the default SIGTERM action
+    assert "claude-max-tui: stopped" in out
+    assert _processes_in(data_dir / "cli" / "cwd") == []  # the pool's CLI reaped
+    assert not list((data_dir / "cli").glob("runs-*"))  # its folders removed
+    assert not list(data_dir.glob("*.sqlite3-wal"))  # the capture store closed (WAL checkpointed)
+
+
+def test_a_sigterm_as_the_engine_announces_it_listens_stops_it_cleanly(tmp_path):
+    script = tmp_path / "sigterm_at_listening.py"
+    script.write_text(_SIGTERM_AT_LISTENING)
+    data_dir = tmp_path / "data"
+    command = [sys.executable, str(script), "--headless", "--port", "0", "--claude", FAKE_CLAUDE, "--data-dir", str(data_dir), "--pool-size", "2"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _assert_clean_stop(proc, data_dir)
+
+
+def test_a_sigterm_sent_on_the_listening_line_stops_it_cleanly(tmp_path):
+    for attempt in range(3):  # the line comes from the output thread: the race is real
+        data_dir = tmp_path / f"data{attempt}"
+        command = [sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", FAKE_CLAUDE, "--data-dir", str(data_dir), "--pool-size", "2"]
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while "listening on" not in proc.stdout.readline():
+            assert time.monotonic() < deadline and proc.poll() is None, "no listening line"
+        proc.send_signal(signal.SIGTERM)
+        _assert_clean_stop(proc, data_dir)
+
+
 def test_a_port_in_use_is_a_clear_message(tmp_path):
     proc, base_url, _ = start_headless(tmp_path)
     try:

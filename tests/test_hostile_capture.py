@@ -54,7 +54,7 @@ def test_a_stuck_writer_drops_pieces_with_a_count_but_keeps_every_finish(tmp_pat
                 bus.publish(event)
                 if isinstance(event, CliStdout):
                     # Big stdout lines: what a real 3 MB line does to the queue.
-                    bus.publish(CliStdout(exchange_id=event.exchange_id, at=event.at, line="x" * 20_000))
+                    bus.publish(CliStdout(exchange_id=event.exchange_id, at=event.at, lines=("x" * 20_000,)))
         # Bounded: twice the cap at most (pieces stop at the cap, the rest at twice it).
         assert writer.queued_bytes <= 2 * 200_000 + 100_000
         assert writer.dropped_events > 0
@@ -103,7 +103,7 @@ def test_retention_keeps_the_store_near_its_cap_while_writes_go_on(tmp_path):
                 events = exchange_events(words=20)
                 last = events[0].exchange_id
                 _publish_all(bus, events[:3])
-                bus.publish(CliStdout(exchange_id=last, at=events[3].at, line="y" * 100_000))
+                bus.publish(CliStdout(exchange_id=last, at=events[3].at, lines=("y" * 100_000,)))
                 _publish_all(bus, events[3:])
             assert store.flush(30)
             if round_ >= 5:

@@ -103,9 +103,9 @@ def test_retry_marks_the_request_until_the_model_answers_again():
     assert fmt.status_label(state.get("q")) == "queued" and state.get("q").queued
     counts = state.live_counts()
     assert (counts.in_flight, counts.queued, counts.retrying) == (2, 1, 1)
-    state.apply(CliStdout("r", 102.1, line='{"type":"system","subtype":"api_retry","attempt":6}'))
+    state.apply(CliStdout("r", 102.1, lines=('{"type":"system","subtype":"api_retry","attempt":6}',)))
     assert view.retrying  # the retry line itself is no answer
-    state.apply(CliStdout("r", 104.0, line='{"type":"stream_event","event":{"type":"message_start"}}'))
+    state.apply(CliStdout("r", 104.0, lines=('{"type":"stream_event","event":{"type":"message_start"}}',)))
     assert not view.retrying and view.retries_total == 1
     state.apply(retry("r", 105.0, attempt=1))
     state.apply(TokenDelta("r", 106.0, kind="text", text="hi"))

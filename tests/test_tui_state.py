@@ -11,6 +11,7 @@ from tui_proxy.events import (
     ExchangeFinished,
     Notice,
     RequestReceived,
+    ResponseChunk,
     TokenDelta,
     Usage,
 )
@@ -69,11 +70,26 @@ def test_history_is_bounded_and_evicts_finished_first():
 def test_per_exchange_caps_keep_memory_bounded():
     state = ConsoleState()
     state.apply(received("a"))
-    for i in range(MAX_CLI_LINES + 50):
-        state.apply(CliStdout("a", 1.0, line=f"line {i}"))
+    lines = [f"line {i}" for i in range(MAX_CLI_LINES + 50)]
+    for start in range(0, len(lines), 7):  # lines read together come as one event
+        state.apply(CliStdout("a", 1.0, lines=tuple(lines[start : start + 7])))
     view = state.get("a")
     assert len(view.cli_lines) == MAX_CLI_LINES and view.cli_lines_total == MAX_CLI_LINES + 50
-    assert view.cli_lines[-1].text == f"line {MAX_CLI_LINES + 49}"
+    assert [line.text for line in view.cli_lines] == lines[50:]
+
+
+def test_batched_events_count_every_delta_line_and_chunk():
+    state = ConsoleState(clock=lambda: 103.0)
+    state.apply(received("a"))
+    state.apply(TokenDelta("a", 101.0, kind="text", text="w0 w1 w2 ", count=3))
+    state.apply(TokenDelta("a", 101.5, kind="text", text="w3 "))
+    state.apply(CliStdout("a", 101.0, lines=("l0", "l1", "l2")))
+    state.apply(ResponseChunk("a", 101.0, "c0", more=("c1", "c2")))
+    state.apply(ResponseChunk("a", 101.5, "c3"))
+    view = state.get("a")
+    assert str(view.text) == "w0 w1 w2 w3 " and view.tokens_out == 4
+    assert [line.text for line in view.cli_lines] == ["l0", "l1", "l2"] and view.cli_lines_total == 3
+    assert list(view.chunks) == ["c0", "c1", "c2", "c3"] and view.chunks_total == 4
 
 
 def test_errors_and_error_notices_are_listed_with_why():

@@ -29,6 +29,7 @@ from aiohttp import web
 from .claude.argv import build_env, default_inherited_env
 from .claude.probe import CliStatus, probe_cli
 from .claude.run import RunSettings
+from .claude.run_dir import RunFolders
 from .claude.session_file import CliContext
 from .claude.workdir import Workdir, open_workdir
 from .config import Config
@@ -116,6 +117,8 @@ class Engine:
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
         self._workdir = workdir = await asyncio.to_thread(open_workdir, str(config.data_dir), inherited.get("HOME") or os.path.expanduser("~"), inherited.get("CLAUDE_CONFIG_DIR"))
         runs_dir = workdir.runs_dir
+        folders = RunFolders(runs_dir)
+        folders.start()
         self.runs = Runs(RunSettings(
             cli_path=self.cli_status.path or config.claude,
             inherited_env=inherited,
@@ -127,6 +130,7 @@ class Engine:
             workdir=workdir.cwd,
             sessions_dir=workdir.sessions_dir,
             context=await asyncio.to_thread(CliContext.load, os.path.join(workdir.root, "cli-records.json"), self.cli_status.version or ""),
+            folders=folders,
         ), pool_size=config.pool_size if self.cli_status.found else 0, warm_count=config.warm_conversations, warm_max_mb=config.warm_max_mb)
         if config.capture:
             await self._open_store()
@@ -140,6 +144,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
             self._close_store()
+            folders.close()
             shutil.rmtree(runs_dir, ignore_errors=True)
             workdir.close()
             raise

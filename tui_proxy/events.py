@@ -123,9 +123,11 @@ class CliContinued(Event):
 
 @dataclass(frozen=True, slots=True)
 class CliStdout(Event):
-    """One stdout line of the CLI, raw (JSON or not)."""
+    """Stdout lines of the CLI, raw (JSON or not), in order: the lines read together (one event
+    per read of the pipe, not per line: a fast stream has several lines per read). `at` is when
+    they were read."""
 
-    line: str
+    lines: tuple[str, ...]
     run_id: str = ""
 
 
@@ -145,10 +147,12 @@ class CliExited(Event):
 
 @dataclass(frozen=True, slots=True)
 class TokenDelta(Event):
-    """A piece of model output as it streams. Published per delta: subscribers batch."""
+    """Model output as it streams: the text of `count` deltas of one kind that the CLI wrote
+    together (one event per read of its stdout, not per delta). Subscribers batch."""
 
     kind: Literal["text", "thinking"]
     text: str
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +172,20 @@ class ResponseStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class ResponseChunk(Event):
-    """One SSE event's data as sent (streaming), or the whole JSON body (not streaming)."""
+    """One SSE event's data as sent (streaming), or the whole JSON body (not streaming). SSE
+    events written together (the CLI's deltas read together: one chunk each, one write) are one
+    `ResponseChunk`: `data` first, then `more`."""
 
     data: str
-    #: The SSE event name, for faces that name their events (Responses, Messages).
+    #: The SSE event name of `data`, for faces that name their events (Responses, Messages).
     event: str | None = None
+    #: The data of the SSE events sent in the same write, after `data`, in order.
+    more: tuple[str, ...] = ()
+
+    @property
+    def chunks(self) -> tuple[str, ...]:
+        """Every SSE event's data, in order."""
+        return (self.data, *self.more) if self.more else (self.data,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,18 +103,6 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
 async def _serve(config: Config, out: LineOutput) -> int:
     engine = Engine(config)
     engine.bus.subscribe(HeadlessLog(out))
-    try:
-        await engine.start()
-    except (OSError, PermissionError) as exc:
-        out.line(f"claude-max-tui: cannot start: {exc}")
-        return 1
-    status = engine.cli_status
-    out.line(f"claude-max-tui {__version__} headless, listening on {engine.url}/v1")
-    if status is not None:
-        out.line(f"claude CLI: {status.path or config.claude} version {status.version or 'unknown'}; logged in: {_yes_no(status.logged_in)}")
-    if engine.store is not None:
-        out.line(f"captures: {engine.store.path}")
-
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -124,18 +112,32 @@ async def _serve(config: Config, out: LineOutput) -> int:
             out.line(f"claude-max-tui: {sig.name} again; still reaping children, exiting in a few seconds")
         stopping.set()
 
+    # Before the engine starts: it starts children (the pool) and announces "listening on"
+    # from a thread of its own, so a SIGTERM sent on that line must find our handler, not
+    # the default one that would leave the children and the captures behind.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await stopping.wait()
-        out.line("claude-max-tui: shutting down")
+        try:
+            await engine.start()
+        except (OSError, PermissionError) as exc:
+            out.line(f"claude-max-tui: cannot start: {exc}")
+            return 1
+        try:
+            status = engine.cli_status
+            out.line(f"claude-max-tui {__version__} headless, listening on {engine.url}/v1")
+            if status is not None:
+                out.line(f"claude CLI: {status.path or config.claude} version {status.version or 'unknown'}; logged in: {_yes_no(status.logged_in)}")
+            if engine.store is not None:
+                out.line(f"captures: {engine.store.path}")
+            await stopping.wait()
+            out.line("claude-max-tui: shutting down")
+        finally:
+            await engine.stop()
     finally:
         # Handlers stay installed until the engine has stopped: see on_signal.
-        try:
-            await engine.stop()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
     out.line("claude-max-tui: stopped")
     return 0
 

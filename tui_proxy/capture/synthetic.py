@@ -85,7 +85,7 @@ def exchange_events(
          "parent_tool_use_id": None, "session_id": ""}
     )
     events.append(CliSpawned(xid, clock(), argv=ARGV, pid=4242, stdin=stdin, cwd="/tmp/run", system_prompt="You are a concise literary assistant."))
-    events.append(CliStdout(xid, clock(40), json.dumps({"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-5", "tools": []})))
+    events.append(CliStdout(xid, clock(40), (json.dumps({"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-5", "tools": []}),)))
     if outcome == "cli_error":
         events.append(CliStderr(xid, clock(), "Error: API Error: 529 overloaded_error\n"))
         events.append(CliExited(xid, clock(), returncode=1))
@@ -101,7 +101,7 @@ def exchange_events(
     for i, piece in enumerate(pieces):
         at = clock(25)
         first_token_at = first_token_at or at
-        events.append(CliStdout(xid, at, json.dumps({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}, "session_id": "s-1", "parent_tool_use_id": None, "uuid": f"u-{i}"})))
+        events.append(CliStdout(xid, at, (json.dumps({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}, "session_id": "s-1", "parent_tool_use_id": None, "uuid": f"u-{i}"}),)))
         events.append(TokenDelta(xid, at, kind="text", text=piece))
         if stream:
             events.append(ResponseChunk(xid, at, _chunk(xid, {"content": piece})))
@@ -112,7 +112,7 @@ def exchange_events(
         error = ErrorInfo(499, "client_disconnected", "the client went away", source="disconnect")
         events.append(ExchangeFinished(xid, clock(), status=200, model="claude-sonnet-4-5", error=error, text=text, ttft_ms=(first_token_at - start) * 1000, duration_ms=clock.elapsed_ms(), complete=False))
         return events
-    events.append(CliStdout(xid, clock(), json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": text, "usage": {"input_tokens": 25, "output_tokens": len(pieces)}, "total_cost_usd": 0.0012})))
+    events.append(CliStdout(xid, clock(), (json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": text, "usage": {"input_tokens": 25, "output_tokens": len(pieces)}, "total_cost_usd": 0.0012}),)))
     if stream:
         events.append(ResponseChunk(xid, clock(), _chunk(xid, {}, finish_reason="stop")))
         events.append(ResponseChunk(xid, clock(), "[DONE]"))

@@ -54,11 +54,12 @@ from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
 log = logging.getLogger(__name__)
 
 
-#: Events that become `parts` rows: their kind and where their text is.
+#: Events that become `parts` rows: their kind and their pieces of text (each piece is one
+#: stdout line, stderr read or SSE event, timed with the event).
 _PARTS = {
-    CliStdout: (PART_STDOUT, attrgetter("line")),
-    CliStderr: (PART_STDERR, attrgetter("text")),
-    ResponseChunk: (PART_CHUNK, attrgetter("data")),
+    CliStdout: (PART_STDOUT, attrgetter("lines")),
+    CliStderr: (PART_STDERR, lambda event: (event.text,)),
+    ResponseChunk: (PART_CHUNK, attrgetter("chunks")),
 }
 
 
@@ -85,7 +86,8 @@ def _weight(event: object) -> int:
     """About the memory an event holds while queued."""
     part = _PARTS.get(type(event))
     if part is not None:
-        return 100 + _len(part[1](event))
+        pieces = part[1](event)
+        return 100 * len(pieces) + sum(map(_len, pieces))
     if isinstance(event, RequestReceived):
         return 500 + _len(event.body)
     if isinstance(event, ExchangeFinished):
@@ -352,15 +354,20 @@ class CaptureWriter:
                 part = _PARTS.get(type(event))
                 if part is not None:  # the bulk of all events: kept lean
                     kind, data_of = part
-                    data = data_of(event)
+                    texts = data_of(event)
                     xid = event.exchange_id
                     key = (self._seqs.get(xid) or self._seq(xid, event.at), kind)
                     pieces = self._parts.get(key)
                     if pieces is None:
                         pieces = self._parts[key] = ([], [])
-                    pieces[0].append(event.at)
-                    pieces[1].append(data)
-                    sizes[xid] = sizes.get(xid, 0) + len(data)
+                    if len(texts) == 1:
+                        pieces[0].append(event.at)
+                        pieces[1].append(texts[0])
+                        sizes[xid] = sizes.get(xid, 0) + len(texts[0])
+                    else:
+                        pieces[0].extend([event.at] * len(texts))
+                        pieces[1].extend(texts)
+                        sizes[xid] = sizes.get(xid, 0) + sum(map(len, texts))
                     continue
                 apply = self._apply.get(type(event))
                 if apply is not None and event.exchange_id:

@@ -158,6 +158,15 @@ _TEXT_DELTA = ',"delta":{"type":"text_delta","text":"'
 
 
 def _text_delta_fast(line: str) -> TextDelta | None:
+    text = text_delta_text(line)
+    if text is None:
+        return None
+    return TextDelta(text, int(line[len(_DELTA_HEAD) : line.find(_TEXT_DELTA, len(_DELTA_HEAD))]))
+
+
+def text_delta_text(line: str) -> str | None:
+    """The text of a main-agent text delta line, read without a full `json.loads` and without
+    a record (the reader's hot path); None for any other line (then `parse_line` it)."""
     if not line.startswith(_DELTA_HEAD):
         return None
     at = line.find(_TEXT_DELTA, len(_DELTA_HEAD))
@@ -172,7 +181,7 @@ def _text_delta_fast(line: str) -> TextDelta | None:
     # parent). Inside a JSON string that key would have escaped quotes, so no false match.
     if not line.startswith("}},", end) or '"parent_tool_use_id":null' not in line[end:]:
         return None
-    return TextDelta(text, int(index))
+    return text
 
 
 def parse_json_line(line: str) -> CliLine:

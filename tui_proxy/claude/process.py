@@ -22,6 +22,7 @@ from typing import AsyncIterator, Callable
 from ..errors import ProxyError
 from . import proc_tree
 from .argv import argv_too_long
+from .child import Child
 
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
@@ -55,19 +56,21 @@ class CliProcess:
         self.env = env
         self.cwd = cwd
         self._on_stderr = on_stderr
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: Child | None = None
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_size = 0
-        self._stderr_task: asyncio.Task | None = None
+        self._stderr_done: asyncio.Future | None = None
         #: While a stdout line is handled: the next one is already read.
         self.more_buffered = False
         #: Why the engine ended the child, if it did.
         self.stopped_because: str | None = None
         #: Descendants seen while it ran, as (pid, start time): killed once it is gone.
         self._descendants: set[tuple[int, int]] = set()
-        self._sampler: asyncio.Task | None = None
+        #: The next look at the CLI's descendants (or, once it exited, at its pipes).
+        self._sampler: asyncio.TimerHandle | None = None
         #: stdout was cut: the CLI exited but something it started still held the pipe.
         self.stdout_cut = False
+        self._reaped = False
         self.max_line_bytes = MAX_LINE_BYTES
 
     def listen_stderr(self, on_stderr: Callable[[str], None] | None) -> None:
@@ -86,26 +89,23 @@ class CliProcess:
         """Spawn the child (no shell). Raises OSError if it cannot be executed, a 400
         ProxyError if its command line is too long for the system (E2BIG)."""
         try:
-            self._proc = await self._spawn()
+            self._proc = self._spawn()
         except OSError as exc:
             if exc.errno == errno.E2BIG:
                 raise argv_too_long(max(self.argv, key=len)) from None
             raise
         _LIVE.add(self)
-        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
-        self._sampler = asyncio.ensure_future(self._sample_tree())
+        # Callbacks, not tasks: a run's own CPU counts (docs: the lighter proxy).
+        self._proc.stderr.listen(self._on_stderr_data)
+        self._stderr_done = self._proc.stderr.wait_closed()
+        loop = asyncio.get_running_loop()
+        # Not at once: a CLI has started nothing yet, and most short runs end before.
+        self._sampler = loop.call_later(TREE_SAMPLE_EVERY, self._sample_tree)
+        self._proc.when_exited(self._exited)
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=self.cwd,
-            env=self.env,
-            # Its own process group, so a stop reaches anything it spawned too.
-            start_new_session=True,
-        )
+    def _spawn(self) -> Child:
+        # Its own session and process group, so a stop reaches anything it spawned too.
+        return Child.spawn(self.argv, env=self.env, cwd=self.cwd)
 
     async def send(self, data: bytes, *, close: bool = True) -> None:
         """Write to stdin, then close it (the CLI does not finish before EOF) unless the CLI
@@ -113,8 +113,7 @@ class CliProcess:
         assert self._proc and self._proc.stdin
         stdin = self._proc.stdin
         try:
-            stdin.write(data)
-            await stdin.drain()
+            await stdin.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the child died early; its exit code and stderr tell why
         finally:
@@ -122,7 +121,7 @@ class CliProcess:
                 stdin.close()
 
     def close_stdin(self) -> None:
-        if self._proc and self._proc.stdin and not self._proc.stdin.is_closing():
+        if self._proc is not None:
             self._proc.stdin.close()
 
     async def stdout_lines(self) -> AsyncIterator[bytes]:
@@ -173,31 +172,33 @@ class CliProcess:
             source="cli",
         )
 
-    async def _sample_tree(self) -> None:
+    def _sample_tree(self) -> None:
         """Note the CLI's descendants while it runs (after it exits they are re-parented
-        and can no longer be told apart), then cut its pipes if a straggler holds them.
-
-        The exit is polled through `returncode`: asyncio's `wait()` only returns once every
-        pipe is closed, which is exactly what a straggler prevents."""
-        assert self._proc
+        and can no longer be told apart)."""
         proc = self._proc
-        pid = proc.pid
-        while True:
-            # Not at once: a CLI has started nothing yet, and most short runs end before.
-            await asyncio.sleep(TREE_SAMPLE_EVERY)
-            if proc.returncode is not None:
-                break
-            self._descendants |= proc_tree.descendants(pid)
-        await asyncio.sleep(STDOUT_AFTER_EXIT)
-        transport = getattr(proc, "_transport", None)
-        if transport is None or transport.is_closing():
+        assert proc is not None
+        if proc.returncode is None:
+            self._descendants |= proc_tree.descendants(proc.pid)
+            self._sampler = asyncio.get_running_loop().call_later(TREE_SAMPLE_EVERY, self._sample_tree)
+
+    def _exited(self) -> None:
+        """The CLI exited: its pipes get a moment to deliver what it wrote, then are cut if a
+        straggler still holds them (unless the run has reaped it by then: `_end_tree`)."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+        if not self._reaped:
+            self._sampler = asyncio.get_running_loop().call_later(STDOUT_AFTER_EXIT, self._cut_if_held)
+
+    def _cut_if_held(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        if proc.stdout.closed and proc.stderr.closed:
             return
         self._kill_strays()
-        for fd in (1, 2):
-            pipe = transport.get_pipe_transport(fd)
-            if pipe is not None and not pipe.is_closing():
+        for pipe in (proc.stdout, proc.stderr):
+            if not pipe.closed:
                 self.stdout_cut = True
-                pipe.close()  # the reader sees EOF once what was buffered is read
+                pipe.cut()  # the reader sees EOF once what was buffered is read
 
     def _kill_strays(self) -> None:
         """Kill what the CLI left behind: its process group, and every descendant seen."""
@@ -210,19 +211,13 @@ class CliProcess:
         proc_tree.kill(self._descendants)
         self._descendants.clear()
 
-    async def _drain_stderr(self) -> None:
-        assert self._proc and self._proc.stderr
-        read = self._proc.stderr.read
-        while True:
-            chunk = await read(65536)
-            if not chunk:
-                return
-            self._stderr_tail.append(chunk)
-            self._stderr_size += len(chunk)
-            while self._stderr_size > STDERR_TAIL_BYTES and len(self._stderr_tail) > 1:
-                self._stderr_size -= len(self._stderr_tail.popleft())
-            if self._on_stderr:
-                self._on_stderr(chunk.decode("utf-8", "replace"))
+    def _on_stderr_data(self, chunk: bytes) -> None:
+        self._stderr_tail.append(chunk)
+        self._stderr_size += len(chunk)
+        while self._stderr_size > STDERR_TAIL_BYTES and len(self._stderr_tail) > 1:
+            self._stderr_size -= len(self._stderr_tail.popleft())
+        if self._on_stderr:
+            self._on_stderr(chunk.decode("utf-8", "replace"))
 
     def stderr_tail(self) -> str:
         return b"".join(self._stderr_tail).decode("utf-8", "replace")[-STDERR_TAIL_BYTES:]
@@ -233,20 +228,19 @@ class CliProcess:
         code = await self._proc.wait()
         _LIVE.discard(self)
         self._end_tree()
-        if self._stderr_task:
+        if self._stderr_done is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._stderr_task), 1.0)
+                await asyncio.wait_for(asyncio.shield(self._stderr_done), 1.0)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass
-        self._close_transport()
+        self._release_pipes()
         return code
 
-    def _close_transport(self) -> None:
-        # asyncio closes a child's transport only once every pipe hit EOF; close it now so
-        # no transport outlives its run (or the event loop, at shutdown).
-        transport = getattr(self._proc, "_transport", None)
-        if transport is not None:
-            transport.close()
+    def _release_pipes(self) -> None:
+        # A straggler may hold the pipes open: release ours now, so that no fd outlives its
+        # run (or the event loop, at shutdown).
+        if self._proc is not None:
+            self._proc.close()
 
     def signal(self, sig: int) -> None:
         """Signal the child's whole process group (it leads its own session)."""
@@ -274,13 +268,12 @@ class CliProcess:
         code = await self._proc.wait()
         _LIVE.discard(self)
         self._end_tree()
-        if self._stderr_task and not self._stderr_task.done():
-            self._stderr_task.cancel()
-        self._close_transport()
+        self._release_pipes()
         return code
 
     def _end_tree(self) -> None:
         """The CLI is reaped: nothing it started may outlive it."""
-        if self._sampler is not None and not self._sampler.done():
+        self._reaped = True
+        if self._sampler is not None:
             self._sampler.cancel()
         self._kill_strays()

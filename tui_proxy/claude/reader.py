@@ -75,6 +75,12 @@ class RunReader:
 
     def feed(self, line: str) -> list[RunEvent]:
         """The events one stdout line makes. Raises the run's error when the line is fatal."""
+        delta = L.text_delta_text(line)
+        if delta is not None:  # nearly every line of an answer: no record, no type dispatch
+            events: list[RunEvent] = []
+            if not self.structured:
+                self._text_delta(delta, events)
+            return events
         parsed = L.parse_line(line)
         kind = type(parsed)
         out: list[RunEvent] = []

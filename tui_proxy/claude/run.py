@@ -51,9 +51,16 @@ from .output_limits import OutputLimiter
 from .plan import RunPlan
 from .process import CliProcess
 from .reader import RunReader
-from .run_dir import make_run_dir
+from .run_dir import SYSTEM_PROMPT_FILE, RunFolders, make_run_dir, write_system_prompt
 from .run_events import Done, RunEvent, Text, Thinking
 from .session_file import CliContext, SessionFile, appended_records, remove_session_file, session_records, today, write_session_file
+
+
+#: Seconds between two looks of a run's watchdog at its timeouts.
+WATCH_EVERY = 0.25
+#: Files up to this size are written on the event loop (a thread hop costs more); bigger ones
+#: are written off it.
+INLINE_WRITE_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,9 @@ class RunSettings:
     sessions_dir: str | None = None
     #: What the CLI says of its environment and models (learnt from its own records).
     context: CliContext | None = None
+    #: Ready run folders, emptied and deleted off the event loop; None: each run makes its
+    #: own folder and deletes it (through a thread).
+    folders: RunFolders | None = None
 
 
 class CliRun:
@@ -113,7 +123,12 @@ class CliRun:
         self._attached_at = 0.0  # the first-output and total clocks count from here, per request
         self._stop_reason: str | None = None
         self._finished = False
-        self._watchdog: asyncio.Task | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        #: Output read together is published together (`_publish_output`): one `CliStdout` and
+        #: one `TokenDelta` per read of stdout, not per line.
+        self._stdout: list[str] = []
+        self._stdout_at = 0.0
+        self._tokens: list[tuple[str, str]] = []
 
     @property
     def facts(self):
@@ -147,23 +162,35 @@ class CliRun:
     async def prepare(self) -> None:
         """Make the run's private folder (and its session file) and spawn the CLI, which then
         waits on stdin. Raises the 503 `cli_not_found` when it cannot be executed."""
-        self._run_dir = await asyncio.to_thread(make_run_dir, self.settings.runs_dir, self.plan.prompt.system_prompt)
-        if self.settings.workdir:
-            await asyncio.to_thread(os.makedirs, self.settings.workdir, 0o700, True)  # gone with a deleted data folder
+        settings, system_prompt = self.settings, self.plan.prompt.system_prompt
+        folders = settings.folders
+        self._run_dir = folders.take() if folders is not None else None
+        if self._run_dir is None:  # none ready: make one off the loop (a burst, or no stock)
+            self._run_dir = await asyncio.to_thread(make_run_dir, settings.runs_dir, None)
+        if system_prompt is not None:
+            if len(system_prompt) < INLINE_WRITE_CHARS:
+                write_system_prompt(self._run_dir, system_prompt)  # one small file: cheaper than a thread hop
+            else:
+                await asyncio.to_thread(write_system_prompt, self._run_dir, system_prompt)
+        if settings.workdir and not os.path.isdir(settings.workdir):
+            await asyncio.to_thread(os.makedirs, settings.workdir, 0o700, True)  # gone with a deleted data folder
         history = self.plan.history
         if isinstance(history, NotNative):
             self._mode, self._mode_reason = "transcript", history.reason
-        elif self.settings.sessions_dir is None:
+        elif settings.sessions_dir is None:
             self._mode, self._mode_reason = ("single" if len(history) == 1 else "transcript"), "sessions_off"
         else:
             try:
-                self._session = await asyncio.to_thread(self._write_session, history)
+                if _small(history):
+                    self._session = self._write_session(history)
+                else:
+                    self._session = await asyncio.to_thread(self._write_session, history)
                 self._mode = "session"
             except OSError as exc:
                 self._mode, self._mode_reason = "transcript", f"session_file_unwritable: {exc.strerror or exc}"
         options = self.plan.options
-        if self.plan.prompt.system_prompt is not None:
-            options = replace(options, system_prompt_file=os.path.join(self._run_dir, "system-prompt.txt"))
+        if system_prompt is not None:
+            options = replace(options, system_prompt_file=os.path.join(self._run_dir, SYSTEM_PROMPT_FILE))
         if self.plan.tools.offered:
             options = await self._offer_tools(options)
         self._options = options
@@ -250,7 +277,7 @@ class CliRun:
         self.exchange = exchange
         self._attached_at = time.monotonic()
         self._announce()
-        self._watchdog = asyncio.ensure_future(self._watch())
+        self._watchdog = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watch)
 
     async def continue_turn(self, exchange: Exchange, plan: RunPlan, stdin_line: str) -> None:
         """Answer the conversation's next turn with this kept CLI: one user line on its open
@@ -298,7 +325,9 @@ class CliRun:
             async for raw in process.stdout_lines():
                 self._last_output = time.monotonic()
                 line = raw.decode("utf-8", "replace")
-                self.exchange.publish(CliStdout, line=line, run_id=self.id)
+                if not self._stdout:
+                    self._stdout_at = self.exchange.clock()
+                self._stdout.append(line)
                 try:
                     events = reader.feed(line)
                 except ProxyError:  # the CLI could not reach the run's tool endpoint
@@ -308,6 +337,8 @@ class CliRun:
                     answered = True
                     yield self._passed_on(event)
                 stop = reader.stop
+                if stop is not None or not process.more_buffered:
+                    self._publish_output()  # the end of what was read together, or of the answer
                 if stop == "output_limit":
                     self._stop_reason = "output_limit"
                     yield reader.cut_done()
@@ -333,6 +364,7 @@ class CliRun:
                     last, done = reader.judge()
                     for event in last:
                         yield self._passed_on(event)
+                    self._publish_output()
                     self.warm = True
                     yield done
                     # Continued (see continue_turn()): the next turn's lines follow.
@@ -357,6 +389,7 @@ class CliRun:
             last, done = reader.judge()
             for event in last:
                 yield self._passed_on(event)
+            self._publish_output()
             yield done
             return
 
@@ -391,6 +424,11 @@ class CliRun:
         if session is None:
             return
         context = self.settings.context
+        folders = self.settings.folders
+        if folders is not None and not (self._learning and context is not None):
+            folders.remove(session.path)  # off the loop, in a batch: deleting costs ms on ext4
+            folders.remove(session.path[: -len(".jsonl")])
+            return
 
         def forget() -> None:
             if self._learning and context is not None:
@@ -407,10 +445,29 @@ class CliRun:
             exchange = self.exchange
             assert exchange is not None
             exchange.mark_first_token()
-            exchange.publish(TokenDelta, kind="text" if kind is Text else "thinking", text=event.text)
+            self._tokens.append(("text" if kind is Text else "thinking", event.text))
         elif kind is ToolCallStarted:
             self.exchange.mark_first_token()  # type: ignore[union-attr]
         return event
+
+    def _publish_output(self) -> None:
+        """Publish the stdout lines and model output gathered since the last call: one
+        `CliStdout`, and one `TokenDelta` per kind in a row (an event per line and per delta
+        cost the proxy more than the rest of a delta's path). Called at the end of each read,
+        before each `Done` (the next request may take the run), and by `finish()`."""
+        exchange = self.exchange
+        assert exchange is not None
+        if self._stdout:
+            lines, self._stdout = tuple(self._stdout), []
+            exchange.bus.publish(CliStdout(exchange_id=exchange.id, at=self._stdout_at, lines=lines, run_id=self.id))
+        if self._tokens:
+            tokens, self._tokens = self._tokens, []
+            start = 0
+            for end in range(1, len(tokens) + 1):
+                if end == len(tokens) or tokens[end][0] != tokens[start][0]:
+                    text = tokens[start][1] if end - start == 1 else "".join(t for _, t in tokens[start:end])
+                    exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=end - start)
+                    start = end
 
     def _tool_calls_done(self) -> Done:
         done = self.reader.tool_calls_done()
@@ -436,6 +493,8 @@ class CliRun:
             self._stop_reason = "tool_calls"
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.exchange is not None:
+            self._publish_output()  # what a failed or cut run read last
         if process is not None and self._stdin_kept:
             process.close_stdin()  # a kept CLI exits at EOF, like any other
         try:
@@ -461,7 +520,10 @@ class CliRun:
                 await self._tool_server.stop()
             await self._forget_session()
             if self._run_dir:
-                await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
+                if self.settings.folders is not None:
+                    self.settings.folders.give_back(self._run_dir)  # emptied and kept, off the loop
+                else:
+                    await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
 
     async def _offer_tools(self, options: RunOptions) -> RunOptions:
         assert self._run_dir
@@ -477,13 +539,11 @@ class CliRun:
         except asyncio.TimeoutError:
             return None
 
-    async def _watch(self) -> None:
+    def _watch(self) -> None:
+        """Every WATCH_EVERY seconds (a timer, not a task), until it stops the run."""
         s = self.settings
-        while True:
-            await asyncio.sleep(0.25)
-            now = time.monotonic()
-            if self.awaiting_tools or self.warm:
-                continue  # waiting for the client's next request; runs/ decides how long
+        now = time.monotonic()
+        if not (self.awaiting_tools or self.warm):  # else waiting for the client's next request; runs/ decides how long
             if self._last_output is None:
                 if now - self._attached_at > s.first_output_timeout:
                     return self.kill("first_output")
@@ -491,6 +551,7 @@ class CliRun:
                 return self.kill("idle")
             if now - self._attached_at > s.total_timeout:
                 return self.kill("total")
+        self._watchdog = asyncio.get_running_loop().call_later(WATCH_EVERY, self._watch)
 
     def _timeout_for(self, reason: str) -> float:
         s = self.settings
@@ -526,6 +587,20 @@ def _resume_failure(facts) -> str | None:
         tail = (facts.stderr_tail or "").strip().splitlines()
         return f"exit {facts.returncode}" + (f": {tail[-1][:200]}" if tail else "")
     return None
+
+
+def _small(history) -> bool:
+    """A history whose session file is cheaper to write on the loop than through a thread:
+    a few messages of text (images and tool blocks go through the thread)."""
+    if len(history) > 8:
+        return False
+    size = 0
+    for message in history:
+        for block in message.content:
+            if block.get("type") != "text":
+                return False
+            size += len(block.get("text", ""))
+    return size < INLINE_WRITE_CHARS
 
 
 def _control(request_id: str, request: dict) -> str:

@@ -177,15 +177,24 @@ def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str,
     return records
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def write_session_file(directory: str, session_id: str, records: list[dict]) -> SessionFile:
     """A new 0600 file in `directory` (made 0700 if missing). Never overwrites."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, f"{session_id}.jsonl")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-            f.write("\n")
+    data = "".join(_dumps(record) + "\n" for record in records).encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
     return SessionFile(session_id, path, len(records))
 
 

@@ -13,19 +13,33 @@ class TurnText:
     what was sent are skipped; an answer that differs from it voids the turn (`Restart`).
     """
 
-    __slots__ = ("sent", "replay", "message_count", "diverged", "emitted", "turn_start")
+    __slots__ = ("_sent", "_unjoined", "replay", "message_count", "diverged", "emitted", "turn_start")
 
     def __init__(self) -> None:
-        self.sent = ""  # this turn's text already passed on
+        self._sent = ""  # this turn's text already passed on (see `sent`)
+        #: Deltas not yet joined to `_sent`: a long answer must not copy its text at every delta.
+        self._unjoined: list[str] = []
         self.replay: str | None = None  # the retried message's text so far
         self.message_count = 0
         self.diverged = False
         self.emitted = 0  # characters of output passed on, all turns
         self.turn_start = 0  # where this turn's output began
 
+    @property
+    def sent(self) -> str:
+        if self._unjoined:
+            self._sent += "".join(self._unjoined)
+            self._unjoined.clear()
+        return self._sent
+
+    @sent.setter
+    def sent(self, text: str) -> None:
+        self._sent = text
+        self._unjoined.clear()
+
     def add(self, delta: str) -> str:
         if self.replay is None:
-            self.sent += delta
+            self._unjoined.append(delta)
             return delta
         self.replay += delta
         if self.sent.startswith(self.replay):

@@ -7,6 +7,9 @@ import json
 from ..events import Usage
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: The same for one string (what `_dumps` does for a str), without the encoder's Python frame:
+#: one call per streamed delta.
+_dumps_str = json.encoder.encode_basestring
 
 #: A string, not null: llm-comply validates against a spec where `system_fingerprint` is a
 #: string. It names this proxy, since no backend configuration fingerprint exists.
@@ -63,10 +66,10 @@ class ChunkWriter:
         return self._head + '{"role":"assistant","content":""}' + self._tail
 
     def content(self, text: str) -> str:
-        return self._head + '{"content":' + _dumps(text) + "}" + self._tail
+        return self._head + '{"content":' + _dumps_str(text) + "}" + self._tail
 
     def reasoning(self, text: str) -> str:
-        return self._head + '{"reasoning_content":' + _dumps(text) + "}" + self._tail
+        return self._head + '{"reasoning_content":' + _dumps_str(text) + "}" + self._tail
 
     def tool_call_start(self, index: int, call_id: str, name: str) -> str:
         """First delta of a call: `index` (required by the SDKs), id, type, name, empty arguments."""

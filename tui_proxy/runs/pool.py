@@ -127,7 +127,7 @@ class Pool:
         s = self.settings
         run_dir = None
         try:
-            run_dir = await asyncio.to_thread(make_run_dir, s.runs_dir, None)
+            run_dir = (s.folders.take() if s.folders is not None else None) or await asyncio.to_thread(make_run_dir, s.runs_dir, None)
             argv = build_argv(s.cli_path, RunOptions(model=""))
             env = build_env(s.inherited_env, tmpdir=os.path.join(run_dir, "tmp"))
             # The one working directory of every run (claude/workdir.py): the CLI names it in its
@@ -137,7 +137,7 @@ class Pool:
         except OSError:
             # No CLI (or no room): nothing to pool; requests spawn cold and say why.
             if run_dir:
-                await asyncio.to_thread(shutil.rmtree, run_dir, True)
+                await _release_folder(s, run_dir)
             return
         finally:
             self._spawning -= 1
@@ -163,7 +163,7 @@ class Pool:
             try:
                 await slot.process.stop("recycled", grace=self.settings.kill_grace)
             finally:
-                await asyncio.to_thread(shutil.rmtree, slot.run_dir, True)
+                await _release_folder(self.settings, slot.run_dir)
 
         self._track(stop())
 
@@ -175,6 +175,13 @@ class Pool:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _release_folder(settings: RunSettings, run_dir: str) -> None:
+    if settings.folders is not None:
+        settings.folders.give_back(run_dir)
+    else:
+        await asyncio.to_thread(shutil.rmtree, run_dir, True)
 
 
 def login_fingerprint(settings: RunSettings) -> tuple:

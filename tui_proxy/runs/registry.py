@@ -175,6 +175,8 @@ class Runs:
         # server's own shutdown) may still be unreaped: no child outlives the engine.
         leftovers = live_processes(under=self.settings.runs_dir)
         await asyncio.gather(*(p.stop("shutdown", grace=kill_grace) for p in leftovers))
+        if self.settings.folders is not None:
+            await asyncio.to_thread(self.settings.folders.close)  # what the runs left (session files) goes first
         await asyncio.to_thread(shutil.rmtree, self.settings.runs_dir, True)
 
     def _drop(self, run: CliRun, reason: str) -> None:

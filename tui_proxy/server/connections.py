@@ -78,6 +78,11 @@ async def read_body_within(request: web.Request, seconds: float) -> None:
     """Read the request's body now, within `seconds` (aiohttp keeps it for the handler)."""
     if not request.can_read_body or request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.content.is_eof():
+        # All of it came with the headers (most requests): nothing to wait for, so no timer
+        # and no task (`wait_for` makes one, and a loop turn before the handler goes on).
+        await request.read()
+        return
     try:
         await asyncio.wait_for(request.read(), seconds)
     except ConnectionError:

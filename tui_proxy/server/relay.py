@@ -114,29 +114,64 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     texts: list[str] = []
     thinking: list[str] = []
     publish = exchange.publish
+    #: Events held for one write with what follows: published as one `ResponseChunk` when
+    #: written (or, like the held frames, on the loop's next turn).
+    unpublished: list[SseEvent] = []
 
-    async def send(events: list[SseEvent], *, more_coming: bool = False) -> None:
-        last = len(events) - 1
-        for i, event in enumerate(events):
-            publish(ResponseChunk, data=event.data, event=event.event)
-            if more_coming or i < last:
-                sse.hold(frame(event.data, event.event))  # more is already here: one write for all
-            else:
-                await sse.send(frame(event.data, event.event))
+    def publish_chunks() -> None:
+        if unpublished:
+            first = unpublished[0]
+            more = tuple(event.data for event in unpublished[1:])
+            unpublished.clear()
+            publish(ResponseChunk, data=first.data, event=first.event, more=more)
+
+    call_soon = asyncio.get_running_loop().call_soon
+
+    def hold_events(events: list[SseEvent]) -> None:
+        """More is already here: these go out in one write with it (or on the loop's next turn)."""
+        for event in events:
+            if not unpublished:
+                call_soon(publish_chunks)
+            unpublished.append(event)
+            sse.hold(frame(event.data, event.event))
+
+    async def send(events: list[SseEvent]) -> None:
+        if not events:
+            return
+        if len(events) > 1:
+            hold_events(events[:-1])
+        event = events[-1]
+        unpublished.append(event)
+        publish_chunks()
+        await sse.send(frame(event.data, event.event))
 
     async def open_stream() -> None:
         await sse.commit()
         publish(ResponseStarted, status=200, headers=sse.headers, streaming=True)
-        await send(shape.opening())
+        # Held: the headers, the opening and the first output leave in one write.
+        hold_events(shape.opening())
 
     opening: asyncio.Future | None = None
 
     async def commit() -> None:
         # Once, whoever comes first (the first output or the hold timer); others wait for it.
+        # The first opens the stream itself, not in a task of its own: what it holds then
+        # leaves with its first output, in one write.
         nonlocal opening
-        if opening is None:
-            opening = asyncio.ensure_future(open_stream())
-        await opening
+        if opening is not None:
+            await opening
+            return
+        opening = asyncio.get_running_loop().create_future()
+        try:
+            await open_stream()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                opening.cancel()
+            else:
+                opening.set_exception(exc)
+                opening.exception()  # retrieved: whoever awaits it later gets it raised
+            raise
+        opening.set_result(None)
 
     # Hold the headers until the model's first output, so that early failures (not logged
     # in, limits, unknown model) reach the client as real statuses; commit anyway after
@@ -152,7 +187,10 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                             await commit()
                     if kind is Text:
                         texts.append(event.text)
-                        await send(shape.text(event.text), more_coming=run.process is not None and run.process.more_buffered)
+                        if run.process is not None and run.process.more_buffered:
+                            hold_events(shape.text(event.text))  # no await: the next line is already read
+                        else:
+                            await send(shape.text(event.text))
                     elif kind is Thinking:
                         thinking.append(event.text)
                         await send(shape.thinking(event.text))
@@ -185,6 +223,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
             return sse.response  # type: ignore[return-value]
     except (asyncio.CancelledError, ConnectionError) as exc:
         hold.cancel()
+        publish_chunks()
         run.kill("disconnect")
         await asyncio.shield(engine.runs.reap(run))  # also un-keeps it: the client will not be back
         _finish_cut(face, exchange, "".join(texts), "".join(thinking))

@@ -21,28 +21,35 @@ SSE_HEADERS = {
 }
 
 
+class _SseResponse(web.StreamResponse):
+    # The headers leave with the first event (one write, one packet) rather than alone at
+    # `prepare()`: a stream's headers are only sent once there is something to send.
+    _send_headers_immediately = False
+
+
 class SseStream:
     """Commits the 200 lazily, so failures before the first output keep their real status."""
 
-    __slots__ = ("request", "response", "headers", "last_write", "_keepalive", "_interval", "_held")
+    __slots__ = ("request", "response", "headers", "last_write", "_keepalive", "_interval", "_held", "_closed")
 
     def __init__(self, request: web.Request, headers: dict[str, str], keepalive_interval: float) -> None:
         self.request = request
         self.headers = {**SSE_HEADERS, **headers}
         self.response: web.StreamResponse | None = None
         self.last_write = time.monotonic()
-        self._keepalive: asyncio.Task | None = None
+        self._keepalive: asyncio.TimerHandle | None = None
         self._interval = keepalive_interval
         self._held: list[str] = []
+        self._closed = False
 
     async def commit(self) -> bool:
         """Send the 200 and headers. Returns True the first time."""
         if self.response is not None:
             return False
-        response = web.StreamResponse(status=200, headers=self.headers)
+        response = _SseResponse(status=200, headers=self.headers)
         self.response = response
         await response.prepare(self.request)
-        self._keepalive = asyncio.ensure_future(self._keep_alive())
+        self._keepalive = asyncio.get_running_loop().call_later(self._interval / 2, self._keep_alive)
         return True
 
     def hold(self, frame: str) -> None:
@@ -99,20 +106,28 @@ class SseStream:
             # A ConnectionError: the handler treats it as the client leaving (child killed).
             raise ConnectionResetError(f"the client read nothing for {WRITE_TIMEOUT:g} s") from None
 
-    async def _keep_alive(self) -> None:
+    def _keep_alive(self) -> None:
         # Long CLI silences (retries last minutes): comments keep proxies and clients patient.
+        # A timer every half interval (not a task: most streams never need a comment).
+        transport = self.request.transport
+        if transport is None or transport.is_closing():
+            return  # the client is gone; the handler's own cleanup takes over
+        if time.monotonic() - self.last_write >= self._interval:
+            self._keepalive = None
+            asyncio.ensure_future(self._comment_then_keep_alive())
+        else:
+            self._keepalive = asyncio.get_running_loop().call_later(self._interval / 2, self._keep_alive)
+
+    async def _comment_then_keep_alive(self) -> None:
         try:
-            while True:
-                await asyncio.sleep(self._interval / 2)
-                transport = self.request.transport
-                if transport is None or transport.is_closing():
-                    return  # the client is gone; the handler's own cleanup takes over
-                if time.monotonic() - self.last_write >= self._interval:
-                    await self.comment()
+            await self.comment()
         except (ConnectionError, RuntimeError):
-            pass
+            return
+        if not self._closed:
+            self._keepalive = asyncio.get_running_loop().call_later(self._interval / 2, self._keep_alive)
 
     async def close(self) -> None:
+        self._closed = True
         if self._keepalive is not None:
             self._keepalive.cancel()
         if self.response is not None:

@@ -140,7 +140,7 @@ def _cli_lines(exchange_id: str, at: float, session: str, text: str) -> list[Eve
         {"type": "stream_event", "event": {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text[:24]}}},
         {"type": "result", "subtype": "success", "is_error": False, "duration_ms": 2310, "result": text, "usage": {"input_tokens": 1830, "output_tokens": 96}},
     ]
-    return [CliStdout(exchange_id, at + i * 0.4, line=json.dumps(line)) for i, line in enumerate(lines)]
+    return [CliStdout(exchange_id, at + i * 0.4, lines=(json.dumps(line),)) for i, line in enumerate(lines)]
 
 
 #: When the scene's windows reset: the 5-hour one 1 h 12 m after the scene's clock, the weekly ones in 3 days 4 h.
@@ -175,7 +175,7 @@ def _api_retry(exchange_id: str, at: float, attempt: int, delay_ms: float) -> li
     """The CLI's `api_retry` line for an overloaded upstream, and the event it becomes."""
     line = {"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 10, "retry_delay_ms": delay_ms, "error_status": 529, "error": "overloaded", "session_id": "5e7a"}
     return [
-        CliStdout(exchange_id, at, line=json.dumps(line)),
+        CliStdout(exchange_id, at, lines=(json.dumps(line),)),
         UpstreamRetry(exchange_id, at, attempt=attempt, max_retries=10, error_status=529, error="overloaded", retry_delay_ms=delay_ms),
     ]
 
@@ -222,7 +222,7 @@ def scene_events() -> list[Event]:
     add([
         RequestReceived(c, T0 + 9, "POST", "/v1/chat/completions", _headers("litellm/1.74.0"), _chat_body("sonnet", "Summarise this repo.", stream=True), "litellm/1.74.0", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(c, T0 + 9.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41877, stdin='{"type":"user","message":{"role":"user","content":"Summarise this repo."}}', cwd="/tmp/claude-max-tui"),
-        CliStdout(c, T0 + 9.8, line='{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}'),
+        CliStdout(c, T0 + 9.8, lines=('{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Claude AI usage limit reached|1795964400"}',)),
         CliStderr(c, T0 + 9.85, text="Error: usage limit reached, resets at 15:00"),
         CliExited(c, T0 + 9.9, returncode=1),
         ExchangeFinished(c, T0 + 9.91, 429, error=ErrorInfo(429, "rate_limit_error", "Claude usage limit reached; resets at 15:00 UTC", code="usage_limit", source="cli", stderr_tail="Error: usage limit reached, resets at 15:00", retry_after=3540), duration_ms=910.0),
@@ -244,7 +244,7 @@ def scene_events() -> list[Event]:
     add([
         RequestReceived(e, T0 + 14, "POST", "/v1/chat/completions", _headers("aider/0.86"), _chat_body("sonnet", "Refactor the parser.", stream=True), "aider/0.86", "127.0.0.1", model="sonnet", stream=True),
         CliSpawned(e, T0 + 14.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "sonnet"), pid=41903, stdin='{"type":"user","message":{"role":"user","content":"Refactor the parser."}}', cwd="/tmp/claude-max-tui"),
-        CliStdout(e, T0 + 14.9, line='{"type":"system","subtype":"init","session_id":"e7a1"}'),
+        CliStdout(e, T0 + 14.9, lines=('{"type":"system","subtype":"init","session_id":"e7a1"}',)),
         _quota(e, T0 + 15.0, 0.92),
         *_stream_events(e, T0 + 15.2, ["I'll start ", "by splitting ", "the tokenizer"], 0.3),
         CliExited(e, T0 + 17.5, returncode=-15, killed_because="killed"),
@@ -256,7 +256,7 @@ def scene_events() -> list[Event]:
     add([
         RequestReceived(h, T0 + 18, "POST", "/v1/chat/completions", _headers("opencode/0.15.2"), _chat_body("opus", "Plan the migration.", stream=True), "opencode/0.15.2", "127.0.0.1", model="opus", stream=True),
         CliSpawned(h, T0 + 18.01, argv=("claude", "-p", "--output-format", "stream-json", "--model", "opus"), pid=41915, stdin='{"type":"user","message":{"role":"user","content":"Plan the migration."}}', cwd="/tmp/claude-max-tui"),
-        CliStdout(h, T0 + 18.6, line='{"type":"system","subtype":"init","session_id":"5e7a"}'),
+        CliStdout(h, T0 + 18.6, lines=('{"type":"system","subtype":"init","session_id":"5e7a"}',)),
         *_api_retry(h, T0 + 18.9, 1, 550.0),
         *_api_retry(h, T0 + 19.6, 2, 1100.0),
         *_api_retry(h, T0 + 20.9, 3, 2100.0),

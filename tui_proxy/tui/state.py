@@ -245,10 +245,11 @@ class ConsoleState:
     def _on_stdout(view: ExchangeView, e: CliStdout) -> None:
         if view.first_cli_line_at is None:
             view.first_cli_line_at = e.at
-        if view.retry_pending and ('"stream_event"' in e.line or '"assistant"' in e.line):
+        at = e.at
+        if view.retry_pending and any('"stream_event"' in line or '"assistant"' in line for line in e.lines):
             view.retry_pending = False  # the model answers again: the retry went through
-        view.cli_lines.append(CliLine(e.at, "out", e.line))
-        view.cli_lines_total += 1
+        view.cli_lines.extend(CliLine(at, "out", line) for line in e.lines)
+        view.cli_lines_total += len(e.lines)
 
     @staticmethod
     def _on_stderr(view: ExchangeView, e: CliStderr) -> None:
@@ -274,7 +275,7 @@ class ConsoleState:
             view.thinking.append(e.text)
         else:
             view.text.append(e.text)
-            view.deltas += 1
+            view.deltas += e.count
 
     def _on_tool_calls(self, view: ExchangeView, e: ToolCallsRequested) -> None:  # type: ignore[override]
         view.tool_calls = e.calls
@@ -292,8 +293,12 @@ class ConsoleState:
 
     @staticmethod
     def _on_chunk(view: ExchangeView, e: ResponseChunk) -> None:
-        view.chunks.append(e.data)
-        view.chunks_total += 1
+        if e.more:
+            view.chunks.extend(e.chunks)
+            view.chunks_total += 1 + len(e.more)
+        else:
+            view.chunks.append(e.data)
+            view.chunks_total += 1
 
     def _on_finished(self, view: ExchangeView, e: ExchangeFinished) -> None:  # type: ignore[override]
         view.finished_at = e.at

@@ -67,6 +67,20 @@ def recorded_runs(record_dir: str | Path) -> list[dict]:
     return runs
 
 
+def processes_working_in(folder: str | Path) -> list[int]:
+    """Processes whose working directory is `folder` (Linux /proc): the CLIs of an engine on
+    that data dir, whoever started them."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
 def is_live_fake(pid: int) -> bool:
     """Alive (not a zombie) and still the fake CLI, not a reused pid."""
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench.soak import processes_working_in
 from tests.conftest import FAKE_CLAUDE, ROOT, strict_client
 from tui_proxy.claude.session_file import project_dir
 from tui_proxy.events import HistorySent
@@ -115,19 +116,6 @@ async def test_a_failed_resume_is_answered_by_the_transcript_and_says_so(home, s
     assert seen[1].reason.startswith("resume_failed: No conversation found with session ID")
 
 
-def _working_in(folder: Path) -> list[int]:
-    """Processes whose working directory is `folder` (Linux /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return found
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -171,7 +159,7 @@ async def test_kill_9_of_the_proxy_then_a_restart_leaves_nothing_of_ours(home, t
     finally:
         # The fake CLI lost its parent: end it too. Found by its working folder (this test's
         # data dir), as well as by its record: the record can lag its start.
-        for pid in set(orphans) | set(_working_in(data_dir / "cli" / "cwd")):
+        for pid in set(orphans) | set(processes_working_in(data_dir / "cli" / "cwd")):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

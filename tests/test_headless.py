@@ -13,6 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from bench.soak import processes_working_in
 from conftest import FAKE_CLAUDE, ROOT
 from tui_proxy.cli import build_parser, config_from_args
 
@@ -78,25 +79,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _processes_in(folder: Path) -> list[int]:
-    """Processes whose working directory is `folder` (the CLIs of an engine on that data dir)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return found
-
-
 def _assert_clean_stop(proc: subprocess.Popen, data_dir: Path) -> None:
     code = proc.wait(timeout=30)
     out = proc.stdout.read()
     assert code == 0, (code, out)  # not killed by the default SIGTERM action
     assert "claude-max-tui: stopped" in out
-    assert _processes_in(data_dir / "cli" / "cwd") == []  # the pool's CLI reaped
+    assert processes_working_in(data_dir / "cli" / "cwd") == []  # the pool's CLI reaped
     assert not list((data_dir / "cli").glob("runs-*"))  # its folders removed
     assert not list(data_dir.glob("*.sqlite3-wal"))  # the capture store closed (WAL checkpointed)
 

@@ -41,16 +41,12 @@ from tui_proxy.tui.widgets.status_header import HeaderInfo, StatusHeader, render
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 from tui_proxy.tui.state import Totals
 
-from tests.tui_fixtures import console_app, post_chat, settle, static_text
+from tests.tui_fixtures import console_app, post_chat, settle, static_text, utc_clock  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)
-def utc_clock(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc_clock):
+    """Every test here reads times in UTC."""
 
 
 def received(exchange_id: str, at: float = 100.0) -> RequestReceived:

@@ -13,16 +13,12 @@ import pytest
 from tui_proxy.tui import demo
 from tui_proxy.tui.demo import DemoCliStatus, make_demo_app, press_and_draw, scene_replay_diff, stage
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
+from tests.tui_fixtures import utc_clock  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)
-def utc_clock(monkeypatch):
-    """Scene times print the same on every machine."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc_clock):
+    """Every test here reads times in UTC."""
 
 
 def staged(select=None, panel=None, scene=True, keys=()):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import aiohttp
+import pytest
 from rich.console import Console
 
 from tui_proxy.config import Config
@@ -102,3 +104,13 @@ def sse_errors(body: str) -> list[dict]:
             if isinstance(data, dict) and "error" in data:
                 found.append(data["error"])
     return found
+
+
+@pytest.fixture
+def utc_clock(monkeypatch):
+    """Scene times print the same on every machine (import it autouse into a test module)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

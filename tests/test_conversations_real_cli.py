@@ -178,10 +178,17 @@ async def _run_all(cli: str, root: Path) -> Record:
             if not len(engine.runs):
                 break
             await asyncio.sleep(0.02)
+        # Session files and run folders are removed and emptied off the event loop, just after.
+        assert settings.folders is not None and await asyncio.to_thread(settings.folders.settled, 10)
         record.leftovers = {
             # (the CLI keeps an empty `memory/` folder there: removed when the engine stops)
             "sessions": sorted(p for p in os.listdir(settings.sessions_dir) if p != "memory") if os.path.isdir(settings.sessions_dir) else [],
-            "runs": sorted(os.listdir(settings.runs_dir)),
+            # Anything but the empty spare folders kept for later runs (`cwd/` and `tmp/`, empty).
+            "runs": sorted(
+                name for name in os.listdir(settings.runs_dir)
+                if sorted(os.listdir(os.path.join(settings.runs_dir, name))) != ["cwd", "tmp"]
+                or any(os.listdir(os.path.join(settings.runs_dir, name, sub)) for sub in ("cwd", "tmp"))
+            ),
             "cwd": sorted(os.listdir(settings.workdir)),
         }
     finally:

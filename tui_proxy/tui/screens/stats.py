@@ -123,7 +123,7 @@ class StatsScreen(Screen):
             models.can_focus = False
             yield models
             yield Static(id="models-note", classes="stats-label")
-            yield Static("the plan's windows over time (this session's reports)", classes="stats-section", id="quota-section")
+            yield Static("the plan's windows over time (this session's reports and each captured request's last one)", classes="stats-section", id="quota-section")
             yield Vertical(id="quota-lines")
             points = LineTable(POINT_COLUMNS, id="quota-points")
             points.border_title = "reports, newest first · tab: pick one · enter: open its request"
@@ -250,7 +250,7 @@ class StatsScreen(Screen):
         self.query_one("#stats-models", LineTable).set_rows(rows)
         partial = any(row.cache_known < row.with_usage for row in stats.models)
         note = self.query_one("#models-note", Static)
-        note.update(Text("cache reads and cost (n of m): known for the requests seen live or opened; the capture list does not carry them", style="dim") if partial else "", layout=False)
+        note.update(Text("cache reads and cost (n of m): known for the requests whose usage said them (captures older than this version do not carry them)", style="dim") if partial else "", layout=False)
         if note.display != partial:
             note.display = partial
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_until
+from tests.mock_anthropic.server import default_usage
 from tui_proxy.claude import lines as L
 from tui_proxy.claude.reader import RunReader
 from tui_proxy.errors import ProxyError
@@ -235,7 +236,10 @@ def test_a_zero_interval_turns_the_poller_off():
 # -- through the engine, over the fake CLI -------------------------------------------------------
 
 
-FAKE_LIMITS = {"five_hour": {"utilization": 61, "resets_at": "2026-12-03T07:00:00+00:00"}, "seven_day": {"utilization": 20, "resets_at": "2026-12-08T00:00:00+00:00"}}
+def fake_limits() -> dict:
+    """What the fake CLI's get_usage answers, with resets ahead of whenever the tests run."""
+    usage = default_usage()
+    return {"five_hour": {**usage["five_hour"], "utilization": 61}, "seven_day": {**usage["seven_day"], "utilization": 20}}
 
 
 async def _chat(engine, prompt: str) -> int:
@@ -268,7 +272,7 @@ async def test_a_run_publishes_its_reports_and_retries_as_they_come(start_engine
 
 
 async def test_the_engine_polls_get_usage_on_its_own_cli_without_a_prompt(start_engine, fake_claude_env, monkeypatch):
-    monkeypatch.setenv("FAKE_CLAUDE_USAGE", json.dumps(FAKE_LIMITS))
+    monkeypatch.setenv("FAKE_CLAUDE_USAGE", json.dumps(fake_limits()))
     engine = await start_engine(usage_poll_seconds=300)
     polled: list[QuotaReported] = []
     engine.bus.subscribe(lambda e: polled.append(e) if type(e) is QuotaReported else None)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from pathlib import Path
@@ -31,14 +33,25 @@ from .wire import block_events, message_json, message_start, reply_events, sse_f
 CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 #: A plausible usage answer (shape as the CLI's own schema reads it: each window's utilization
 #: 0-100 and ISO reset time, null for windows the plan does not have).
-DEFAULT_USAGE: dict[str, Any] = {
-    "five_hour": {"utilization": 42.0, "resets_at": "2026-12-03T07:00:00+00:00"},
-    "seven_day": {"utilization": 17.0, "resets_at": "2026-12-08T00:00:00+00:00"},
-    "seven_day_oauth_apps": None,
-    "seven_day_opus": None,
-    "seven_day_sonnet": {"utilization": 5.0, "resets_at": "2026-12-08T00:00:00+00:00"},
-    "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None, "utilization": None},
-}
+def default_usage(now: float | None = None) -> dict[str, Any]:
+    """The plan's usage as `GET /api/oauth/usage` gives it (utilization 0-100, ISO resets), with
+    resets some hours and days after `now`: a window whose reset has passed is left out by the
+    proxy, so fixed dates would break the tests once the calendar reached them."""
+    hour = int((time.time() if now is None else now) // 3600 * 3600)
+
+    def iso(at: int) -> str:
+        return datetime.fromtimestamp(at, timezone.utc).isoformat()
+
+    return {
+        "five_hour": {"utilization": 42.0, "resets_at": iso(hour + 3 * 3600)},
+        "seven_day": {"utilization": 17.0, "resets_at": iso(hour + 5 * 86400)},
+        "seven_day_oauth_apps": None,
+        "seven_day_opus": None,
+        "seven_day_sonnet": {"utilization": 5.0, "resets_at": iso(hour + 5 * 86400)},
+        "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None, "utilization": None},
+    }
+
+
 PROFILE: dict[str, Any] = {
     "account": {"uuid": "11111111-1111-4111-8111-111111111111", "email": "user@example.com", "full_name": "Test User",
                 "display_name": "Test", "has_claude_max": True, "has_claude_pro": False, "created_at": "2025-01-01T00:00:00Z"},
@@ -76,7 +89,7 @@ class MockAnthropic:
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._ids = itertools.count(1)
         #: What `GET /api/oauth/usage` answers (the plan's windows, utilization 0-100).
-        self.usage: dict[str, Any] = dict(DEFAULT_USAGE)
+        self.usage: dict[str, Any] = default_usage()
         self._oauth_host: OAuthHost | None = None
 
     @property

@@ -312,7 +312,6 @@ class ConsoleApp(App[int]):
 
     def header_info(self, now: float) -> HeaderInfo:
         status = getattr(self.engine, "cli_status", None)
-        running = getattr(self.engine, "active_runs", None)
         live = self.state.live_counts()
         quota = self.state.quota.snapshot()
         ticking = quota is not None and any(w.resets_at is not None for w in quota.windows)
@@ -323,7 +322,9 @@ class ConsoleApp(App[int]):
             cli_found=getattr(status, "found", None) if status is not None else None,
             cli_logged_in=getattr(status, "logged_in", None),
             cli_auth=getattr(status, "auth_method", None),
-            running=running if isinstance(running, int) else live.in_flight,
+            # Requests being answered, beside those queued and retrying: not the engine's live
+            # CLIs, which include the ones kept warm for a conversation's next turn.
+            running=live.in_flight - live.queued - live.retrying,
             totals=self.state.totals,
             per_minute=self.state.requests_per_minute(now),
             queued=live.queued,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TabPane
 
 from ..widgets.cli_panel import CliPanel
@@ -16,9 +15,10 @@ from ..widgets.quiet_footer import QuietFooter
 from ..widgets.requests_table import RequestsTable
 from ..widgets.status_header import StatusHeader
 from ..widgets.tokens_panel import TokensPanel
+from .stepped import SteppedScreen
 
 
-class ConsoleScreen(Screen):
+class ConsoleScreen(SteppedScreen):
     BINDINGS = [
         Binding("enter", "app.open_detail", "Open", show=False, id="console.open", tooltip="Open the selected request's detail view"),
         Binding("slash", "app.filter", "Filter", id="console.filter", tooltip="Filter the list: status>=400, model=x, live, text…"),

@@ -19,7 +19,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Input, Static, TabbedContent, Tabs, TabPane
 
 from .. import formatting as fmt
@@ -28,6 +27,7 @@ from ..exchange_view import ExchangeView
 from ..widgets.quiet_footer import QuietFooter
 from ..widgets.text_lines import TextLines
 from ..widgets.tokens_panel import TokensPanel
+from .stepped import SteppedScreen
 
 TABS = ("request", "response", "stream", "cli", "timings", "error")
 #: Tabs drawn as documents of lines (built in slices, searchable, wrap or scroll sideways).
@@ -161,7 +161,7 @@ def error_renderable(view: ExchangeView) -> RenderableType:
     return Group(*parts)
 
 
-class DetailScreen(Screen):
+class DetailScreen(SteppedScreen):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="detail.close", tooltip="Back to the requests list (or out of the search box)"),
         Binding("1", "tab('request')", "Request", show=False, id="detail.tab_request", tooltip="Show the request tab"),

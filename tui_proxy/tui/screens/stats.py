@@ -18,7 +18,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from .. import formatting as fmt
@@ -28,6 +27,7 @@ from ..widgets.bar_chart import BarChart
 from ..widgets.line_table import LineColumn, LineTable
 from ..quota_state import QuotaPoint
 from ..stats import Sample, Series, Stats, build_stats, merge, merge_points, points_from_summaries, sample_from_summary, sample_from_view
+from .stepped import SteppedScreen
 
 #: Exchanges read back from the capture store for the statistics, at most (the newest).
 STATS_HISTORY = 5_000
@@ -67,7 +67,7 @@ def _series_label(title: str, series: Series) -> Text:
     return out
 
 
-class StatsScreen(Screen):
+class StatsScreen(SteppedScreen):
     BINDINGS = [
         Binding("escape,q,s", "close", "Back", id="stats.close", tooltip="Back to the requests list"),
     ]

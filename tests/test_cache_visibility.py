@@ -33,9 +33,9 @@ def test_the_list_shows_the_cache_share_and_marks_a_conversation_the_cache_could
     native = finished_view(HistorySent("x1", NOW, mode="session", messages=6))
     assert cache_cell(native) == "75%" and native.cache_share == 0.75
     transcript = cache_cell(finished_view(HistorySent("x1", NOW, mode="transcript", messages=3, reason="starts_with_assistant")))
-    assert transcript.plain == "75%" and "yellow" in str(transcript.style)
+    assert transcript[0] == "75%" and "yellow" in transcript[1]
     fallback = finished_view(HistorySent("x1", NOW, mode="transcript", messages=6, reason="resume_failed: No conversation found", fallback=True))
-    assert "red" in str(cache_cell(fallback).style)
+    assert "red" in cache_cell(fallback)[1]
     assert "resume failed" in history_words(fallback) and "No conversation found" in history_words(fallback)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shlex
 
 from tui_proxy.events import (
@@ -21,6 +22,9 @@ from tui_proxy.tui.view_filter import parse_view_filter as parse_filter
 from tui_proxy.tui.formatting import client_name, duration
 from tui_proxy.tui.exchange_view import MAX_CLI_LINES
 from tui_proxy.tui.state import ConsoleState
+from tui_proxy.tui.demo import history_summaries
+from tui_proxy.tui.history import view_from_summary
+from tui_proxy.tui.widgets.requests_table import row_cells
 
 
 def received(exchange_id: str, at: float = 100.0, **kwargs) -> RequestReceived:
@@ -75,7 +79,7 @@ def test_per_exchange_caps_keep_memory_bounded():
         state.apply(CliStdout("a", 1.0, lines=tuple(lines[start : start + 7])))
     view = state.get("a")
     assert len(view.cli_lines) == MAX_CLI_LINES and view.cli_lines_total == MAX_CLI_LINES + 50
-    assert [line.text for line in view.cli_lines] == lines[50:]
+    assert [text for _, _, text in view.cli_lines] == lines[50:]
 
 
 def test_batched_events_count_every_delta_line_and_chunk():
@@ -88,7 +92,7 @@ def test_batched_events_count_every_delta_line_and_chunk():
     state.apply(ResponseChunk("a", 101.5, "c3"))
     view = state.get("a")
     assert str(view.text) == "w0 w1 w2 w3 " and view.tokens_out == 4
-    assert [line.text for line in view.cli_lines] == ["l0", "l1", "l2"] and view.cli_lines_total == 3
+    assert [text for _, _, text in view.cli_lines] == ["l0", "l1", "l2"] and view.cli_lines_total == 3
     assert list(view.chunks) == ["c0", "c1", "c2", "c3"] and view.chunks_total == 4
 
 
@@ -196,3 +200,18 @@ def test_long_values_in_the_replay_diff_fold_inside_their_column():
     assert len(status) == 1 and status[0].split() == ["*", "status", "200", "503"]
     error_lines = [line for line in shown if "CLI said" in line]
     assert len(error_lines) > 1 and all(line.index("CLI said") > 50 for line in error_lines)  # folded in the replay column
+
+
+def test_what_the_console_keeps_per_line_and_per_row_is_not_walked_by_the_garbage_collector():
+    """CLI lines (up to MAX_CLI_LINES per listed exchange) and the list's cells (15 per row,
+    1 000 history rows) are plain tuples of strings and numbers: the collector stops
+    tracking them, so full collections, a stall of every stream, do not grow with them."""
+    state = ConsoleState()
+    state.apply(received("a"))
+    state.apply(CliStdout("a", 1.0, lines=("l0", "l1")))
+    history = view_from_summary(history_summaries(1)[0])
+    rows = [row_cells(view, 2.0, narrow=False) for view in (state.get("a"), history)]
+    gc.collect()
+    gc.collect()  # a tuple is let go once what it holds was: the row after its cells
+    assert not any(gc.is_tracked(line) for line in state.get("a").cli_lines)
+    assert not any(gc.is_tracked(row) or any(gc.is_tracked(cell) for cell in row) for row in rows)

@@ -25,12 +25,11 @@ MAX_BODY_BYTES = 1_000_000
 MAX_RETRIES_KEPT = 50
 
 
-@dataclass(slots=True, frozen=True)
-class CliLine:
-    at: float
-    #: "out" or "err".
-    stream: str
-    text: str
+#: One line the CLI wrote: (when, "out" or "err", text). A plain tuple of a float and two
+#: strings, which the garbage collector stops tracking: as objects, the lines the console
+#: keeps (up to MAX_CLI_LINES for each exchange it lists) were most of what every full
+#: collection walked, a stall of every stream that grew with the session.
+CliLine = tuple[float, str, str]
 
 
 @dataclass(slots=True)

@@ -60,14 +60,14 @@ def fill_from_capture(view: ExchangeView, capture: Capture) -> None:
     view.stdin = capture.cli_stdin or ""
     view.cwd = capture.cli_cwd or ""
     view.system_prompt = capture.system_prompt
-    lines = [CliLine(line.at, "out", line.text) for line in capture.stdout]
-    lines += [CliLine(piece.at, "err", piece.text.rstrip("\n")) for piece in capture.stderr]
-    lines.sort(key=lambda line: line.at)
+    lines: list[CliLine] = [(line.at, "out", line.text) for line in capture.stdout]
+    lines += [(piece.at, "err", piece.text.rstrip("\n")) for piece in capture.stderr]
+    lines.sort(key=lambda line: line[0])
     view.cli_lines.extend(lines)
     view.cli_lines_total = len(lines)
     if lines:
-        view.first_cli_line_at = lines[0].at
-        view.spawned_at = view.spawned_at or lines[0].at
+        view.first_cli_line_at = lines[0][0]
+        view.spawned_at = view.spawned_at or lines[0][0]
     view.returncode = capture.exit_code
     view.killed_because = capture.killed_because
     view.response_status = capture.response_status

@@ -34,7 +34,7 @@ from ..events import (
     UpstreamRetry,
 )
 from .quota_state import QuotaState
-from .exchange_view import MAX_BODY_BYTES, CliLine, ExchangeView
+from .exchange_view import MAX_BODY_BYTES, ExchangeView
 
 MAX_ERRORS = 500
 MAX_NOTICES = 200
@@ -248,14 +248,14 @@ class ConsoleState:
         at = e.at
         if view.retry_pending and any('"stream_event"' in line or '"assistant"' in line for line in e.lines):
             view.retry_pending = False  # the model answers again: the retry went through
-        view.cli_lines.extend(CliLine(at, "out", line) for line in e.lines)
+        view.cli_lines.extend((at, "out", line) for line in e.lines)
         view.cli_lines_total += len(e.lines)
 
     @staticmethod
     def _on_stderr(view: ExchangeView, e: CliStderr) -> None:
         view.stderr.append(e.text)
         for line in e.text.splitlines() or [""]:
-            view.cli_lines.append(CliLine(e.at, "err", line))
+            view.cli_lines.append((e.at, "err", line))
             view.cli_lines_total += 1
 
     @staticmethod

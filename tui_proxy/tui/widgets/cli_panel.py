@@ -50,17 +50,18 @@ def history_words(view: ExchangeView) -> str:
 
 
 def transcript_line(line: CliLine, pretty: bool) -> list[str]:
-    stamp = fmt.clock_time_ms(line.at)
-    tag = "err" if line.stream == "err" else "out"
-    if pretty and line.stream == "out":
+    at, stream, text = line
+    stamp = fmt.clock_time_ms(at)
+    tag = "err" if stream == "err" else "out"
+    if pretty and stream == "out":
         try:
-            parsed = json.loads(line.text)
+            parsed = json.loads(text)
         except ValueError:
             parsed = None
         if isinstance(parsed, (dict, list)):
             body = json.dumps(parsed, indent=2, ensure_ascii=False).splitlines()
             return [f"{stamp} {tag} {body[0]}", *(" " * 17 + b for b in body[1:])]
-    return [f"{stamp} {tag} {line.text}"]
+    return [f"{stamp} {tag} {text}"]
 
 
 def transcript_tail(view: ExchangeView) -> list[str]:

@@ -24,7 +24,7 @@ from tui_proxy.tui.exchange_view import MAX_CLI_LINES
 from tui_proxy.tui.state import ConsoleState
 from tui_proxy.tui.demo import history_summaries
 from tui_proxy.tui.history import view_from_summary
-from tui_proxy.tui.widgets.requests_table import row_cells
+from tui_proxy.tui.widgets.requests_table import COLUMNS, cell_text, row_cells
 
 
 def received(exchange_id: str, at: float = 100.0, **kwargs) -> RequestReceived:
@@ -215,3 +215,18 @@ def test_what_the_console_keeps_per_line_and_per_row_is_not_walked_by_the_garbag
     gc.collect()  # a tuple is let go once what it holds was: the row after its cells
     assert not any(gc.is_tracked(line) for line in state.get("a").cli_lines)
     assert not any(gc.is_tracked(row) or any(gc.is_tracked(cell) for cell in row) for row in rows)
+
+
+def test_a_failed_row_says_its_code_in_the_narrow_list_too():
+    """At 80 columns there is no code column: a failed row tells status, code and duration
+    from its status cell on (killed, gone and cut rows say it in their status already)."""
+    state = ConsoleState()
+    for exchange_id, error in (("a", ErrorInfo(429, "rate_limit_error", "slow down", code="usage_limit", source="cli")), ("k", ErrorInfo(499, "killed", "killed from the console", code="killed", source="killed"))):
+        state.apply(received(exchange_id, at=1.0))
+        state.apply(ExchangeFinished(exchange_id, 2.0, error.status, error=error, duration_ms=1000))
+    narrow = [cell_text(cell) for cell in row_cells(state.get("a"), 3.0, narrow=True)]
+    assert narrow[5:] == ["429 usage_limit · 1.00s"]
+    wide = [cell_text(cell) for cell in row_cells(state.get("a"), 3.0, narrow=False)]
+    assert wide[[c.key for c in COLUMNS].index("note")] == "usage_limit" and len(wide) == len(COLUMNS)
+    killed = [cell_text(cell) for cell in row_cells(state.get("k"), 3.0, narrow=True)]
+    assert killed[5] == "kill" and len(killed) == len([c for c in COLUMNS if c.narrow_width is not None])

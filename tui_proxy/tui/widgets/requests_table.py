@@ -131,22 +131,27 @@ def _on(base: Style, definition: str | Style) -> Style:
 
 def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Cell, ...]:
     """The row of one exchange as plain values, so rows compare cheaply. A request whose
-    CLI waits to retry upstream tells that from its status cell to the end of the row."""
+    CLI waits to retry upstream tells that from its status cell to the end of the row; so
+    does a failed one when the list is narrow (no room for the code column): `429
+    rate_limited · 1.2s`."""
+    head = (
+        fmt.clock_time(view.received_at),
+        view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
+        fmt.client_name(view.client),
+        view.model or "-",
+        ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
+    )
     if view.retrying:
-        head = (
-            fmt.clock_time(view.received_at),
-            view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
-            fmt.client_name(view.client),
-            view.model or "-",
-            ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
-        )
         return (*head, SpanCell(fmt.retry_texts(view, now), fmt.status_style(view)))
+    error = view.error
+    # (kill, gone and cut say it in their status already, and keep their figures)
+    if narrow and error is not None and not view.in_flight and error.source not in ("killed", "disconnect", "interrupted"):
+        label, code = fmt.status_label(view, narrow=True), error.code or error.type
+        took = fmt.duration(view.duration_ms(now))
+        style = fmt.status_style(view) + (" dim" if view.from_history else "")
+        return (*head, SpanCell((f"{label} {code} · {took}", f"{label} {code}", label), style))
     cells: dict[str, Text | str] = {
-        "time": fmt.clock_time(view.received_at),
-        "id": view.id.rsplit("-", 1)[-1][:6] + ("⟲" if view.replay_of else ""),
-        "client": fmt.client_name(view.client),
-        "model": view.model or "-",
-        "stream": ("~" if view.stream else "-") if narrow else ("sse" if view.stream else "json"),
+        **dict(zip(("time", "id", "client", "model", "stream"), head)),
         "status": fmt.status_text(view, narrow=narrow),
         "ttft": fmt.duration(view.ttft_ms()),
         "dur": Text(fmt.duration(view.duration_ms(now)), style="cyan" if view.in_flight else ""),

@@ -151,7 +151,8 @@ def test_lines_and_chunks_written_together_are_kept_one_by_one(store):
 def test_list_is_newest_first_pages_and_filters(store):
     ids = []
     for i in range(5):
-        events = exchange_events(start=NOW - 100 + i, outcome="cli_error" if i == 2 else "ok")
+        # Fixed ids: a random one can hold "503" and match the free-text filter below.
+        events = exchange_events(f"0193c1f2a4b{i}-7e1f00a{i}", start=NOW - 100 + i, outcome="cli_error" if i == 2 else "ok")
         ids.append(events[0].exchange_id)
         record(store, events)
     assert [s.id for s in store.list()] == ids[::-1]

@@ -238,3 +238,37 @@ async def test_a_search_match_is_highlighted_on_a_plain_line_too(tmp_path):
         strip = document.render_line(row - int(document.scroll_y))
         styled = [segment for segment in strip if segment.text.lower() == "needle"]
         assert styled and styled[0].style.bgcolor is not None
+
+
+async def test_a_detail_screen_suspended_before_it_was_composed_does_not_fail(tmp_path):
+    """The console composes its detail screen just after start-up; quitting at that moment
+    suspended it before its widgets existed (seen once, under load, as NoMatches)."""
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE):
+        screen = DetailScreen(None)
+        screen.on_screen_suspend()  # never mounted: nothing to clear
+        assert screen.view is None and not screen.ready
+
+
+async def test_lines_drawn_at_another_width_are_let_go():
+    """When the text width changes without a resize of the widget (its scroll bar comes once
+    the lines overflow), every line is drawn again: the old strips are dropped, not kept
+    beside the new ones until the cache fills (seen under load: twice the strips)."""
+    from textual.app import App
+    from textual.geometry import Region
+
+    class Document(App):
+        def compose(self):
+            yield TextLines()
+
+    app = Document()
+    async with app.run_test(size=(60, 10)) as pilot:
+        document = app.query_one(TextLines)
+        await document.fill([f"line {i} " + "x" * 80 for i in range(50)])
+        await pilot.pause()
+        widths = iter((50, 49))
+        document._text_width = lambda: next(widths)
+        for _ in range(2):
+            document._styles_cache.clear()  # Textual's own cache of drawn lines: draw them again
+            document.render_lines(Region(0, 0, 50, 10))
+        assert {key[2] for key in document._strips} == {49} and len(document._strips) == 10

@@ -248,6 +248,8 @@ class DetailScreen(SteppedScreen):
         self._styled_theme = self.app.theme
 
     def on_screen_suspend(self) -> None:
+        if not self._widgets_live:
+            return  # suspended before it was composed (the app quit while preparing it)
         if self in self.app.screen_stack:
             return  # only covered (help, a question): the reader comes back to it as it was
         # Closed: keep no copy of a 5 MB answer or a 600-message conversation around, nor

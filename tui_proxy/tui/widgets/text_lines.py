@@ -94,6 +94,7 @@ class TextLines(ScrollView, can_focus=True):
         self._rows: list[int] = []
         self._rows_width = 0
         self._strips: dict[tuple, Strip] = {}
+        self._strips_width = 0
         #: (text width, base style) while a drawing pass runs.
         self._pass: tuple[int, Style] | None = None
 
@@ -233,7 +234,10 @@ class TextLines(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # Once per drawing pass rather than per line: both walk the widget's styles
         # (they were a third of the cost of drawing a screen of lines).
-        self._pass = (self._text_width(), self.rich_style)
+        self._pass = (width := self._text_width(), self.rich_style)
+        if width != self._strips_width:  # lines drawn at another width are of no more use
+            self._strips.clear()
+            self._strips_width = width
         try:
             return super().render_lines(crop)
         finally:

@@ -29,6 +29,8 @@ BANDS = 4
 class SteppedScreen(Screen):
     #: Set while laying out: the paint that follows a layout goes to the next turn.
     _paint_later = False
+    #: What a paint in bands has still to paint (the next turn sees to it).
+    _unpainted: list[Region] = []
 
     async def _on_screen_resume(self, event: events.ScreenResume) -> None:
         event.prevent_default()  # Textual's own handler would do every step at once
@@ -77,6 +79,11 @@ class SteppedScreen(Screen):
         compositor = self._compositor
         dirty = compositor._dirty_regions
         size = compositor.size
+        if self._unpainted:
+            # The rest of a banded paint, cut to the screen as it is now (a resize may have
+            # come in between: regions past its edge would fail the paint).
+            dirty.update(part for part in (region.intersection(size.region) for region in self._unpainted) if part)
+            self._unpainted = []
         app = self.app
         band = max(1, -(-size.height // BANDS))
         if self is not app.screen or app.is_inline or self.styles.background.a < 1 or sum(r.area for r in dirty) * BANDS <= size.area:
@@ -89,9 +96,9 @@ class SteppedScreen(Screen):
         dirty.clear()
         dirty.update(part for part in (region.intersection(now) for region in regions) if part)
         super()._compositor_refresh()
-        dirty.update(part for part in (region.intersection(later) for region in regions) if part)
+        self._unpainted = [part for part in (region.intersection(later) for region in regions) if part]
         asyncio.get_running_loop().call_soon(self._paint_rest)
 
     def _paint_rest(self) -> None:
-        if self.is_attached and self is self.app.screen and self._compositor._dirty_regions:
+        if self._unpainted and self.is_attached and self is self.app.screen:
             self._compositor_refresh()

@@ -1,0 +1,43 @@
+"""Screens drawn in steps (tui/screens/stepped.py): a screen that is mostly new is painted
+in bands over several turns of the loop, and what it shows is the same."""
+
+from __future__ import annotations
+
+from textual.geometry import Size
+
+from tui_proxy.tui import demo
+from tui_proxy.tui.demo import make_demo_app, stage
+from tui_proxy.tui.screens import stepped
+
+
+async def test_a_whole_screen_is_painted_in_bands_one_turn_each():
+    app = make_demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await stage(pilot, select=demo.STREAMING, panel="tokens")
+        screen = app.screen
+        band = 48 // stepped.BANDS
+        screen._compositor._dirty_regions.add(screen._compositor.size.region)  # all of it
+        screen._compositor_refresh()
+        # The top band is painted; the rest waits for the next turns of the loop.
+        assert not screen._compositor._dirty_regions
+        assert min(r.y for r in screen._unpainted) == band and max(r.bottom for r in screen._unpainted) == 48
+        turns = 0
+        while screen._unpainted and turns < 100:
+            await pilot.pause(0)
+            turns += 1
+        assert not screen._unpainted and turns >= 1
+
+
+async def test_a_resize_between_two_bands_paints_the_rest_within_the_new_size():
+    """Seen in tmux: the stats screen closed at 200x50, the window shrunk to 80x24 before the
+    console's bottom bands were painted, and the paint failed (rows past the new edge)."""
+    app = make_demo_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await stage(pilot, select=demo.STREAMING, panel="tokens")
+        screen = app.screen
+        screen._compositor._dirty_regions.add(screen._compositor.size.region)
+        screen._compositor_refresh()
+        assert any(region.bottom > 24 for region in screen._unpainted)
+        screen._compositor.reflow(screen, Size(80, 24))  # what the resize does first
+        screen._paint_rest()  # raised IndexError before
+        assert all(region.bottom <= 24 for region in screen._compositor._dirty_regions)

@@ -39,5 +39,5 @@ async def test_a_resize_between_two_bands_paints_the_rest_within_the_new_size():
         screen._compositor_refresh()
         assert any(region.bottom > 24 for region in screen._unpainted)
         screen._compositor.reflow(screen, Size(80, 24))  # what the resize does first
-        screen._paint_rest()  # raised IndexError before
+        screen._paint_next_turn()  # raised IndexError before
         assert all(region.bottom <= 24 for region in screen._compositor._dirty_regions)

@@ -248,8 +248,6 @@ class DetailScreen(SteppedScreen):
         self._styled_theme = self.app.theme
 
     def on_screen_suspend(self) -> None:
-        if not self._widgets_live:
-            return  # suspended before it was composed (the app quit while preparing it)
         if self in self.app.screen_stack:
             return  # only covered (help, a question): the reader comes back to it as it was
         # Closed: keep no copy of a 5 MB answer or a 600-message conversation around, nor
@@ -262,7 +260,10 @@ class DetailScreen(SteppedScreen):
         for tab in DOCUMENT_TABS:
             self.workers.cancel_group(self, f"detail-{tab}")
             self._building.pop(tab, None)
-            self.query_one(f"#{tab}-body", TextLines).reset()
+        # A query, not query_one: the screen can be suspended before its widgets exist or
+        # after they are gone (the app quitting while it prepared this screen).
+        for document in self.query(TextLines):
+            document.reset()
 
     @property
     def active_tab(self) -> str:

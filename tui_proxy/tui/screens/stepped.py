@@ -74,7 +74,7 @@ class SteppedScreen(Screen):
 
     def _compositor_refresh(self) -> None:
         if self._paint_later:
-            asyncio.get_running_loop().call_soon(self._compositor_refresh)
+            asyncio.get_running_loop().call_soon(self._paint_next_turn)
             return
         compositor = self._compositor
         dirty = compositor._dirty_regions
@@ -97,8 +97,8 @@ class SteppedScreen(Screen):
         dirty.update(part for part in (region.intersection(now) for region in regions) if part)
         super()._compositor_refresh()
         self._unpainted = [part for part in (region.intersection(later) for region in regions) if part]
-        asyncio.get_running_loop().call_soon(self._paint_rest)
+        asyncio.get_running_loop().call_soon(self._paint_next_turn)
 
-    def _paint_rest(self) -> None:
-        if self._unpainted and self.is_attached and self is self.app.screen:
+    def _paint_next_turn(self) -> None:
+        if self.is_attached:  # not a screen closed meanwhile (or an app quitting)
             self._compositor_refresh()

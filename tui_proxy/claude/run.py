@@ -502,9 +502,9 @@ class CliRun:
                 if process.returncode is None:
                     if self.facts.result is not None and self._stop_reason is None:
                         # It answered; give it a moment to exit on its own (some builds never do).
-                        try:
-                            await asyncio.wait_for(asyncio.shield(process.wait()), self.settings.exit_grace)
-                        except asyncio.TimeoutError:
+                        if await process.exited_within(self.settings.exit_grace):
+                            await process.wait()  # its last stderr first: stop() releases the pipes
+                        else:
                             self._stop_reason = "no_exit_after_result"
                     await process.stop(self._stop_reason or "disconnect", grace=self.settings.kill_grace)
                 code = await process.wait()
@@ -534,10 +534,9 @@ class CliRun:
 
     async def _wait_exit(self) -> int | None:
         assert self.process
-        try:
-            return await asyncio.wait_for(asyncio.shield(self.process.wait()), self.settings.exit_grace)
-        except asyncio.TimeoutError:
+        if not await self.process.exited_within(self.settings.exit_grace):
             return None
+        return await self.process.wait()
 
     def _watch(self) -> None:
         """Every WATCH_EVERY seconds (a timer, not a task), until it stops the run."""

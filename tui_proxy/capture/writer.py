@@ -91,7 +91,10 @@ def _weight(event: object) -> int:
     part = _PARTS.get(type(event))
     if part is not None:
         pieces = part[1](event)
-        return 100 * len(pieces) + sum(map(_len, pieces))
+        try:
+            return 100 * len(pieces) + sum(map(len, pieces))  # the hot path: one per read and write
+        except TypeError:  # not text: the write will fail and say so
+            return 100 * len(pieces) + sum(map(_len, pieces))
     if isinstance(event, RequestReceived):
         return 500 + _len(event.body)
     if isinstance(event, ExchangeFinished):

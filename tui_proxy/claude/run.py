@@ -444,7 +444,8 @@ class CliRun:
         if kind is Text or kind is Thinking:
             exchange = self.exchange
             assert exchange is not None
-            exchange.mark_first_token()
+            if exchange.first_token is None:
+                exchange.mark_first_token()
             self._tokens.append(("text" if kind is Text else "thinking", event.text))
         elif kind is ToolCallStarted:
             self.exchange.mark_first_token()  # type: ignore[union-attr]

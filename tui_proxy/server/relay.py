@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from operator import attrgetter
 
 from aiohttp import web
 
@@ -33,6 +34,9 @@ from .exchanges import begin_exchange, close_exchange, json_body, peek_model_and
 from .face import Answer, Face, Parsed, SseEvent
 from .keys import ENGINE, EngineView
 from .sse import WRITE_TIMEOUT, SseStream, frame
+
+
+_data = attrgetter("data")
 
 
 def relay(face: Face):
@@ -121,7 +125,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     def publish_chunks() -> None:
         if unpublished:
             first = unpublished[0]
-            more = tuple(event.data for event in unpublished[1:])
+            more = tuple(map(_data, unpublished[1:]))
             unpublished.clear()
             publish(ResponseChunk, data=first.data, event=first.event, more=more)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 
 import aiohttp
@@ -242,3 +243,14 @@ async def test_text_followed_by_a_long_pause_is_not_held_back(start_engine, tmp_
         while received.count('"content":"') < 3:  # role chunk + the two deltas, then the CLI is silent
             received += (await asyncio.wait_for(response.content.readany(), 5)).decode()
     assert received.count('"content":"') == 3
+
+
+async def test_a_deleted_working_folder_is_made_again_by_the_next_request(engine, openai_client):
+    import shutil
+
+    workdir = engine.runs.settings.workdir
+    assert workdir and (await openai_client.chat.completions.create(model="sonnet", messages=user("hi"))).choices[0].message.content
+    shutil.rmtree(workdir)  # e.g. the data folder cleaned up under a running proxy
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:text text=\"again\"]]"))
+    assert reply.choices[0].message.content == "again"
+    assert os.path.isdir(workdir)

@@ -172,8 +172,6 @@ class CliRun:
                 write_system_prompt(self._run_dir, system_prompt)  # one small file: cheaper than a thread hop
             else:
                 await asyncio.to_thread(write_system_prompt, self._run_dir, system_prompt)
-        if settings.workdir and not os.path.isdir(settings.workdir):
-            await asyncio.to_thread(os.makedirs, settings.workdir, 0o700, True)  # gone with a deleted data folder
         history = self.plan.history
         if isinstance(history, NotNative):
             self._mode, self._mode_reason = "transcript", history.reason
@@ -230,7 +228,15 @@ class CliRun:
         )
         process = CliProcess(argv, env=env, cwd=self._cwd(), on_stderr=self._on_stderr)
         try:
-            await process.start()
+            try:
+                await process.start()
+            except FileNotFoundError:
+                workdir = self.settings.workdir
+                if not workdir or os.path.isdir(workdir):
+                    raise
+                # Gone with a deleted data folder: made again, once (not looked for at every spawn).
+                await asyncio.to_thread(os.makedirs, workdir, 0o700, True)
+                await process.start()
         except OSError as exc:
             raise outcome.cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process

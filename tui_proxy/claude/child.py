@@ -296,7 +296,7 @@ class Child:
     async def exited_within(self, timeout: float) -> bool:
         """Whether the child exits within `timeout` seconds (one timer; cancelling this
         leaves the child alone)."""
-        return await _done_within(self._exited, timeout)
+        return await done_within(self._exited, timeout)
 
     def when_exited(self, callback: Callable[[], None]) -> None:
         """Call `callback` (on the loop) once the child has exited."""
@@ -313,7 +313,7 @@ class Child:
         self.stderr.cut()
 
 
-async def _done_within(future: asyncio.Future, timeout: float) -> bool:
+async def done_within(future: asyncio.Future, timeout: float) -> bool:
     """Whether `future` is done within `timeout` seconds, without a task, a shield or a
     second future per wait (`asyncio.wait_for(asyncio.shield(...))` costs several per run)."""
     if future.done():

@@ -22,7 +22,7 @@ from typing import AsyncIterator, Callable
 from ..errors import ProxyError
 from . import proc_tree
 from .argv import argv_too_long
-from .child import Child, _done_within
+from .child import Child, done_within
 
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
@@ -230,7 +230,7 @@ class CliProcess:
         self._end_tree()
         if self._stderr_done is not None and not self._stderr_done.done():
             try:
-                await _done_within(self._stderr_done, 1.0)  # what the CLI wrote last on stderr
+                await done_within(self._stderr_done, 1.0)  # what the CLI wrote last on stderr
             except asyncio.CancelledError:
                 pass
         self._release_pipes()

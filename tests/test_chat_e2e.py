@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 
 import aiohttp
@@ -57,9 +58,9 @@ async def test_the_opening_leaves_with_the_first_text_in_one_write(engine, monke
     writes: list[bytes] = []
     original = SseStream._write
 
-    async def recording(self, data: bytes) -> None:
+    async def recording(self, data: bytes, **kwargs) -> None:
         writes.append(data)
-        await original(self, data)
+        await original(self, data, **kwargs)
 
     monkeypatch.setattr(SseStream, "_write", recording)
     body = {"model": "sonnet", "messages": user("[[fake:text text=\"one two three\" chunks=3]]"), "stream": True}
@@ -69,6 +70,28 @@ async def test_the_opening_leaves_with_the_first_text_in_one_write(engine, monke
     first = [line for line in writes[0].decode().split("\n") if line.startswith("data: ")]
     # The role chunk does not go alone: the client's first packet holds the first text.
     assert len(first) >= 2 and '"role":"assistant"' in first[0] and '"content":"one' in first[1]
+
+
+async def test_the_end_leaves_with_the_body_end_in_one_write(engine, monkeypatch):
+    from tui_proxy.server.sse import SseStream
+
+    writes: list[tuple[bytes, bool]] = []
+    original = SseStream._write
+
+    async def recording(self, data: bytes, *, eof: bool = False) -> None:
+        writes.append((data, eof))
+        await original(self, data, eof=eof)
+
+    monkeypatch.setattr(SseStream, "_write", recording)
+    body = {"model": "sonnet", "messages": user("[[fake:text text=\"one two three\" chunks=3]]"), "stream": True}
+    async with aiohttp.ClientSession() as session, session.post(engine.url + "/v1/chat/completions", json=body) as response:
+        assert response.status == 200
+        text = (await response.read()).decode()
+    assert text.endswith("data: [DONE]\n\n")
+    # The finish chunk, [DONE] and the chunked body's end: one write, the last.
+    last, eof = writes[-1]
+    assert eof and '"finish_reason":"stop"' in last.decode() and last.decode().endswith("data: [DONE]\n\n")
+    assert not any(eof for _, eof in writes[:-1])
 
 
 async def test_include_usage_adds_one_usage_chunk(openai_client):
@@ -220,3 +243,14 @@ async def test_text_followed_by_a_long_pause_is_not_held_back(start_engine, tmp_
         while received.count('"content":"') < 3:  # role chunk + the two deltas, then the CLI is silent
             received += (await asyncio.wait_for(response.content.readany(), 5)).decode()
     assert received.count('"content":"') == 3
+
+
+async def test_a_deleted_working_folder_is_made_again_by_the_next_request(engine, openai_client):
+    import shutil
+
+    workdir = engine.runs.settings.workdir
+    assert workdir and (await openai_client.chat.completions.create(model="sonnet", messages=user("hi"))).choices[0].message.content
+    shutil.rmtree(workdir)  # e.g. the data folder cleaned up under a running proxy
+    reply = await openai_client.chat.completions.create(model="sonnet", messages=user("[[fake:text text=\"again\"]]"))
+    assert reply.choices[0].message.content == "again"
+    assert os.path.isdir(workdir)

@@ -71,7 +71,7 @@ class Engine:
         self.cli_status: CliStatus | None = None
         #: The subscription's limit windows as last reported (every run's, every poll's).
         self.quota = LatestQuota(clock=clock)
-        self.bus.subscribe(self.quota)
+        self.bus.subscribe(self.quota, only=(QuotaReported,))
         #: Reads the windows without a model call (set at start, when the CLI is known).
         self.usage_poll: UsagePoller | None = None
         #: Every live CLI child (set at start, when the CLI is known).

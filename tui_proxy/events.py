@@ -242,23 +242,35 @@ Subscriber = Callable[[Event], None]
 
 
 class EventBus:
-    """Synchronous fan-out. A failing subscriber is logged, never breaks the engine."""
+    """Synchronous fan-out. A failing subscriber is logged, never breaks the engine.
 
-    __slots__ = ("_subscribers",)
+    A subscriber that needs only some event types says so (`only`): it is not called for the
+    others (a stream publishes a few events per read of the CLI's output)."""
+
+    __slots__ = ("_subscribers", "_routes")
 
     def __init__(self) -> None:
-        self._subscribers: tuple[Subscriber, ...] = ()
+        self._subscribers: tuple[tuple[Subscriber, tuple[type[Event], ...] | None], ...] = ()
+        #: Event type → its subscribers, in subscription order (rebuilt on (un)subscribe).
+        self._routes: dict[type, tuple[Subscriber, ...]] = {}
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        self._subscribers = (*self._subscribers, subscriber)
+    def subscribe(self, subscriber: Subscriber, *, only: tuple[type[Event], ...] | None = None) -> Callable[[], None]:
+        entry = (subscriber, only)
+        self._subscribers = (*self._subscribers, entry)
+        self._routes = {}
 
         def unsubscribe() -> None:
-            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+            self._subscribers = tuple(e for e in self._subscribers if e is not entry)
+            self._routes = {}
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
-        for subscriber in self._subscribers:
+        kind = type(event)
+        subscribers = self._routes.get(kind)
+        if subscribers is None:
+            subscribers = self._routes[kind] = tuple(s for s, only in self._subscribers if only is None or issubclass(kind, only))
+        for subscriber in subscribers:
             try:
                 subscriber(event)
             except Exception:  # a broken viewer must not break a request

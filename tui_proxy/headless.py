@@ -20,6 +20,9 @@ from .quota.windows import QuotaReport
 class HeadlessLog:
     """A bus subscriber that prints finished requests and engine notices."""
 
+    #: What it reads (subscribe with `only=HeadlessLog.EVENTS`).
+    EVENTS = (RequestReceived, HistorySent, QuotaReported, UpstreamRetry, ExchangeFinished, Notice)
+
     def __init__(self, out: LineOutput) -> None:
         self.out = out
         self._stream_flags: dict[str, bool] = {}
@@ -102,7 +105,7 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> int:
 
 async def _serve(config: Config, out: LineOutput) -> int:
     engine = Engine(config)
-    engine.bus.subscribe(HeadlessLog(out))
+    engine.bus.subscribe(HeadlessLog(out), only=HeadlessLog.EVENTS)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -7,6 +7,7 @@ on that.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Mapping
 from urllib.parse import parse_qsl, quote
 
@@ -34,6 +35,7 @@ _SECRET_PARTS = frozenset(
 _SPLIT = re.compile(r"[-_.]")
 
 
+@lru_cache(maxsize=1024)  # a few names, asked for at each request (bounded: clients choose them)
 def is_secret_header(name: str) -> bool:
     lowered = name.lower()
     if lowered in _SECRET_HEADERS:

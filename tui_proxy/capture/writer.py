@@ -7,7 +7,11 @@ someone flushes, which commit at once (a finished exchange must survive a `kill 
 or when a full batch is already waiting.
 
 It must keep up under sustained load, and memory must stay flat when it cannot (a slow or
-full disk): the queue is bounded by the bytes it holds. Past `max_queue_bytes`, stdout,
+full disk): the queue is bounded by the bytes it holds.
+
+An exchange's row is written once per transaction: its events' columns are gathered and
+go in one INSERT (the usual case: the whole exchange in one batch) or one UPDATE, instead
+of a statement per event (each UPDATE rewrote the whole row, its big columns included). Past `max_queue_bytes`, stdout,
 stderr and response pieces are dropped; past twice that, everything but an exchange's
 finish (its row, status and answer text). Drops are counted and announced (log, console
 Notice, /health), and so are write failures (full disk, read-only or corrupt store, the
@@ -24,7 +28,7 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import fields
 from operator import attrgetter
 from typing import Callable
 
@@ -87,7 +91,10 @@ def _weight(event: object) -> int:
     part = _PARTS.get(type(event))
     if part is not None:
         pieces = part[1](event)
-        return 100 * len(pieces) + sum(map(_len, pieces))
+        try:
+            return 100 * len(pieces) + sum(map(len, pieces))  # the hot path: one per read and write
+        except TypeError:  # not text: the write will fail and say so
+            return 100 * len(pieces) + sum(map(_len, pieces))
     if isinstance(event, RequestReceived):
         return 500 + _len(event.body)
     if isinstance(event, ExchangeFinished):
@@ -158,8 +165,11 @@ class CaptureWriter:
         #: Bytes each exchange in progress has gathered since its request: added to its
         #: size_bytes when it finishes (retention only weighs finished exchanges).
         self._sizes: dict[str, int] = {}
-        #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts).
-        self._parts: dict[tuple[int, int], tuple[list[float], list[str]]] = {}
+        #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts);
+        #: keyed by the exchange's id instead while its row waits in `_rows` to be inserted.
+        self._parts: dict[tuple[int | str, int], tuple[list[float], list[str]]] = {}
+        #: The row changes of the transaction's exchanges, written at its end (`_write_rows`).
+        self._rows: dict[str, _Row] = {}
         self._apply: dict[type, Callable[[Event], None]] = {
             RequestReceived: self._request_received,
             CliSpawned: self._cli_spawned,
@@ -346,7 +356,9 @@ class CaptureWriter:
 
     def _transaction(self, events: list[Event]) -> None:
         sizes = self._sizes
+        rows = self._rows
         self._parts.clear()
+        rows.clear()
         self._finishing = 0
         self._conn.execute("BEGIN")
         try:
@@ -356,7 +368,11 @@ class CaptureWriter:
                     kind, data_of = part
                     texts = data_of(event)
                     xid = event.exchange_id
-                    key = (self._seqs.get(xid) or self._seq(xid, event.at), kind)
+                    row = rows.get(xid)
+                    if row is not None and row.insert is not None:
+                        key: tuple[int | str, int] = (xid, kind)  # its seq comes with its INSERT
+                    else:
+                        key = (self._seqs.get(xid) or self._seq(xid, event.at), kind)
                     pieces = self._parts.get(key)
                     if pieces is None:
                         pieces = self._parts[key] = ([], [])
@@ -372,9 +388,11 @@ class CaptureWriter:
                 apply = self._apply.get(type(event))
                 if apply is not None and event.exchange_id:
                     apply(event)
+            seqs = self._write_rows()
+            parts = self._parts
             self._conn.executemany(
                 "INSERT INTO parts (exchange, kind, times, lengths, texts) VALUES (?, ?, ?, ?, ?)",
-                ((seq, kind, *pack(times, texts)) for (seq, kind), (times, texts) in self._parts.items()),
+                ((seqs[key] if type(key) is str else key, kind, *pack(times, texts)) for (key, kind), (times, texts) in parts.items()),
             )
             self._conn.execute("COMMIT")
             self.finished_written += self._finishing
@@ -383,6 +401,56 @@ class CaptureWriter:
                 self._conn.execute("ROLLBACK")
             self._seqs.clear()  # may name rows that were just rolled back
             raise
+
+    def _row(self, exchange_id: str) -> _Row | None:
+        """The pending changes of an exchange's row, or None when it has no row (an UPDATE
+        would change nothing: its event is dropped, as it always was)."""
+        row = self._rows.get(exchange_id)
+        if row is None:
+            if exchange_id not in self._seqs:
+                found = self._conn.execute("SELECT seq FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
+                if found is None:
+                    return None
+                self._seqs[exchange_id] = found[0]
+            row = self._rows[exchange_id] = _Row()
+        return row
+
+    def _write_rows(self) -> dict[str, int]:
+        """Each changed row once: an INSERT for a request received in this transaction, with
+        everything that followed it; one UPDATE for the others. Returns the new rows' seqs."""
+        conn = self._conn
+        inserted: dict[str, int] = {}
+        for xid, row in self._rows.items():
+            if row.insert is not None:
+                columns = dict(row.insert)
+                columns.update(row.sets)
+                columns["size_bytes"] += row.grow
+                columns["upstream_retries"] = row.retries
+                cursor = conn.execute(f"INSERT OR IGNORE INTO exchanges ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", tuple(columns.values()))
+                if cursor.rowcount == 1:
+                    seq = cursor.lastrowid
+                else:  # the row was there already: the request's columns are ignored, the rest applies
+                    seq = conn.execute("SELECT seq FROM exchanges WHERE id = ?", (xid,)).fetchone()[0]
+                    self._update(xid, row)
+                inserted[xid] = seq
+                if not row.finished:
+                    self._seqs[xid] = seq
+            elif row.sets or row.grow or row.retries:
+                self._update(xid, row)
+        return inserted
+
+    def _update(self, exchange_id: str, row: _Row) -> None:
+        sets = row.sets
+        assignments = [f"{column} = ?" for column in sets]
+        values = list(sets.values())
+        if row.grow:
+            assignments.append("size_bytes = size_bytes + ?")
+            values.append(row.grow)
+        if row.retries:
+            assignments.append("upstream_retries = upstream_retries + ?")
+            values.append(row.retries)
+        if assignments:
+            self._conn.execute(f"UPDATE exchanges SET {', '.join(assignments)} WHERE id = ?", (*values, exchange_id))
 
     def _seq(self, exchange_id: str, at: float) -> int:
         """exchanges.seq of `exchange_id`; events of an exchange never seen (the store
@@ -418,81 +486,109 @@ class CaptureWriter:
     # ---- one method per event type ----
 
     def _request_received(self, e: RequestReceived) -> None:
+        if e.exchange_id in self._rows or e.exchange_id in self._seqs:
+            return  # its row exists: INSERT OR IGNORE would change nothing
         headers = json.dumps(redact_headers(e.headers))
-        self._conn.execute(
-            "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path, client, remote,"
-            " model, stream, replay_of, request_headers, request_body, size_bytes)"
-            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.exchange_id, e.at, e.method, redact_path(e.path), e.client, e.remote, e.model, e.stream,
-                e.replay_of, headers, e.body, len(e.body) + len(headers),
-            ),
-        )
-        self._seq(e.exchange_id, e.at)
+        self._rows[e.exchange_id] = _Row(
+            {
+                "id": e.exchange_id, "state": CaptureState.OPEN.value, "started_at": e.at, "method": e.method,
+                "path": redact_path(e.path), "client": e.client, "remote": e.remote, "model": e.model,
+                "stream": e.stream, "replay_of": e.replay_of, "request_headers": headers, "request_body": e.body,
+                "size_bytes": len(e.body) + len(headers),
+            }
+        )  # fmt: skip
 
     def _cli_spawned(self, e: CliSpawned) -> None:
-        self._conn.execute(
-            "UPDATE exchanges SET cli_argv = ?, cli_pid = ?, cli_stdin = ?, cli_cwd = ?,"
-            " system_prompt = ? WHERE id = ?",
-            (json.dumps(list(e.argv)), e.pid, e.stdin, e.cwd, e.system_prompt, e.exchange_id),
-        )
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets.update(cli_argv=json.dumps(list(e.argv)), cli_pid=e.pid, cli_stdin=e.stdin, cli_cwd=e.cwd, system_prompt=e.system_prompt)
         self._grow(e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
 
     def _cli_continued(self, e: CliContinued) -> None:
         # No spawn of its own: the CLI of an earlier exchange went on (argv stays empty).
-        self._conn.execute("UPDATE exchanges SET cli_pid = ?, cli_stdin = ? WHERE id = ?", (e.pid, e.stdin, e.exchange_id))
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets.update(cli_pid=e.pid, cli_stdin=e.stdin)
         self._grow(e.exchange_id, len(e.stdin))
 
     def _cli_exited(self, e: CliExited) -> None:
-        self._conn.execute(
-            "UPDATE exchanges SET exit_code = ?, killed_because = ? WHERE id = ?",
-            (e.returncode, e.killed_because, e.exchange_id),
-        )
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets.update(exit_code=e.returncode, killed_because=e.killed_because)
 
     def _response_started(self, e: ResponseStarted) -> None:
-        self._conn.execute(
-            "UPDATE exchanges SET response_started_at = ?, response_status = ?,"
-            " response_headers = ?, response_streaming = ? WHERE id = ?",
-            (e.at, e.status, json.dumps(redact_headers(e.headers)), e.streaming, e.exchange_id),
-        )
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets.update(response_started_at=e.at, response_status=e.status, response_headers=json.dumps(redact_headers(e.headers)), response_streaming=e.streaming)
 
     def _tool_calls_requested(self, e: ToolCallsRequested) -> None:
         calls = json.dumps([list(call) for call in e.calls])
-        self._conn.execute("UPDATE exchanges SET tool_calls = ? WHERE id = ?", (calls, e.exchange_id))
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets["tool_calls"] = calls
         self._grow(e.exchange_id, len(calls))
 
     def _history_sent(self, e: HistorySent) -> None:
-        history = json.dumps({"mode": e.mode, "messages": e.messages, "reason": e.reason, "fallback": e.fallback})
-        self._conn.execute("UPDATE exchanges SET history = ? WHERE id = ?", (history, e.exchange_id))
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets["history"] = json.dumps({"mode": e.mode, "messages": e.messages, "reason": e.reason, "fallback": e.fallback})
 
     def _quota_reported(self, e: QuotaReported) -> None:
         # The last report of the exchange's run wins (a kept CLI reports once per turn).
-        self._conn.execute("UPDATE exchanges SET quota = ? WHERE id = ?", (json.dumps(report_to_dict(e.report)), e.exchange_id))
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.sets["quota"] = json.dumps(report_to_dict(e.report))
 
     def _upstream_retry(self, e: UpstreamRetry) -> None:
-        self._conn.execute("UPDATE exchanges SET upstream_retries = upstream_retries + 1 WHERE id = ?", (e.exchange_id,))
+        row = self._row(e.exchange_id)
+        if row is not None:
+            row.retries += 1
 
     def _exchange_finished(self, e: ExchangeFinished) -> None:
-        self._seq(e.exchange_id, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
-        self._seqs.pop(e.exchange_id, None)
+        xid = e.exchange_id
+        row = self._rows.get(xid)
+        if row is None or row.insert is None:
+            if xid not in self._seqs:
+                self._seq(xid, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
+            row = self._row(xid)
+            assert row is not None
+        self._seqs.pop(xid, None)
         self._finished_since_prune += 1
         self._finishing += 1
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
-        self._conn.execute(
-            "UPDATE exchanges SET state = ?, ended_at = ?, status = ?,"
-            " model = coalesce(?, model), finish_reason = ?, usage = ?, error = ?, text = ?,"
-            " thinking = ?, ttft_ms = ?, duration_ms = ?, size_bytes = size_bytes + ? WHERE id = ?",
-            (
-                state.value, e.at, e.status, e.model, e.finish_reason,
-                None if e.usage is None else json.dumps(asdict(e.usage)),
-                None if e.error is None else json.dumps(asdict(e.error)),
-                e.text, e.thinking, e.ttft_ms, e.duration_ms,
-                self._sizes.pop(e.exchange_id, 0) + len(e.text) + len(e.thinking), e.exchange_id,
-            ),
-        )
+        row.sets.update(
+            state=state.value, ended_at=e.at, status=e.status, finish_reason=e.finish_reason,
+            usage=None if e.usage is None else json.dumps(_as_dict(e.usage)),
+            error=None if e.error is None else json.dumps(_as_dict(e.error)),
+            text=e.text, thinking=e.thinking, ttft_ms=e.ttft_ms, duration_ms=e.duration_ms,
+        )  # fmt: skip
+        if e.model is not None:  # else the request's model stays
+            row.sets["model"] = e.model
+        row.grow += self._sizes.pop(xid, 0) + len(e.text) + len(e.thinking)
+        row.finished = True
 
     def _grow(self, exchange_id: str, size: int) -> None:
         self._sizes[exchange_id] = self._sizes.get(exchange_id, 0) + size
+
+
+class _Row:
+    """What a transaction changes in one exchange's row."""
+
+    __slots__ = ("insert", "sets", "grow", "retries", "finished")
+
+    def __init__(self, insert: dict[str, object] | None = None) -> None:
+        #: The request's columns, when the row is inserted by this transaction.
+        self.insert = insert
+        #: Columns set since (the last value of each wins, as with one UPDATE per event).
+        self.sets: dict[str, object] = {}
+        self.grow = 0  # added to size_bytes
+        self.retries = 0  # added to upstream_retries
+        self.finished = False
+
+
+def _as_dict(record: object) -> dict:
+    """A flat dataclass (Usage, ErrorInfo) as a dict, in field order (`asdict` deep-copies)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
 
 
 def _file_id(path: str | None) -> tuple[int, int] | None:

@@ -109,11 +109,8 @@ def argv_too_long(arg: str = "--allowedTools=") -> ProxyError:
 
 
 def build_env(inherited: Mapping[str, str], *, tmpdir: str, mcp_tool_timeout: float | None = None, resume: bool = False) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in inherited.items()
-        if not _dropped(key)
-    }
+    # Every dropped name starts with CLAUDE: most names need no closer look (a spawn's hot path).
+    env = {key: value for key, value in inherited.items() if not key.startswith("CLAUDE") or not _dropped(key)}
     env["TMPDIR"] = tmpdir
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     if resume:

@@ -289,7 +289,14 @@ class Child:
 
     async def wait(self) -> int:
         """The exit code once the child has exited (negative: the signal that ended it)."""
+        if self.returncode is not None:
+            return self.returncode
         return await asyncio.shield(self._exited)
+
+    async def exited_within(self, timeout: float) -> bool:
+        """Whether the child exits within `timeout` seconds (one timer; cancelling this
+        leaves the child alone)."""
+        return await done_within(self._exited, timeout)
 
     def when_exited(self, callback: Callable[[], None]) -> None:
         """Call `callback` (on the loop) once the child has exited."""
@@ -304,3 +311,25 @@ class Child:
         self.stdin.close()
         self.stdout.cut()
         self.stderr.cut()
+
+
+async def done_within(future: asyncio.Future, timeout: float) -> bool:
+    """Whether `future` is done within `timeout` seconds, without a task, a shield or a
+    second future per wait (`asyncio.wait_for(asyncio.shield(...))` costs several per run)."""
+    if future.done():
+        return True
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(timeout, wake)
+    future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        future.remove_done_callback(wake)
+    return future.done()

@@ -155,13 +155,15 @@ def parse_line(line: str) -> CliLine:
 #: full `json.loads` (a sixth of the per-token cost); any variation takes the full path.
 _DELTA_HEAD = '{"type":"stream_event","event":{"type":"content_block_delta","index":'
 _TEXT_DELTA = ',"delta":{"type":"text_delta","text":"'
+_HEAD_END = len(_DELTA_HEAD)
+_TEXT_DELTA_LEN = len(_TEXT_DELTA)
 
 
 def _text_delta_fast(line: str) -> TextDelta | None:
     text = text_delta_text(line)
     if text is None:
         return None
-    return TextDelta(text, int(line[len(_DELTA_HEAD) : line.find(_TEXT_DELTA, len(_DELTA_HEAD))]))
+    return TextDelta(text, int(line[_HEAD_END : line.find(_TEXT_DELTA, _HEAD_END)]))
 
 
 def text_delta_text(line: str) -> str | None:
@@ -169,17 +171,19 @@ def text_delta_text(line: str) -> str | None:
     a record (the reader's hot path); None for any other line (then `parse_line` it)."""
     if not line.startswith(_DELTA_HEAD):
         return None
-    at = line.find(_TEXT_DELTA, len(_DELTA_HEAD))
-    index = line[len(_DELTA_HEAD) : at]
-    if at < 0 or not (index.isascii() and index.isdigit()):
+    at = line.find(_TEXT_DELTA, _HEAD_END)
+    if at < 0:
+        return None
+    index = line[_HEAD_END:at]
+    if not (index.isascii() and index.isdigit()):
         return None
     try:
-        text, end = scanstring(line, at + len(_TEXT_DELTA))
+        text, end = scanstring(line, at + _TEXT_DELTA_LEN)
     except ValueError:
         return None
     # The event object ends there, and it is the main agent's (a sub-agent's has a non-null
     # parent). Inside a JSON string that key would have escaped quotes, so no false match.
-    if not line.startswith("}},", end) or '"parent_tool_use_id":null' not in line[end:]:
+    if not line.startswith("}},", end) or line.find('"parent_tool_use_id":null', end) < 0:
         return None
     return text
 

@@ -23,7 +23,7 @@ def estimate_tokens(text: str) -> int:
 class OutputLimiter:
     """Feed text deltas in order; get back what may be sent and whether to stop."""
 
-    __slots__ = ("stop", "max_tokens", "_held", "_hold", "_tokens", "finish_reason", "matched")
+    __slots__ = ("stop", "max_tokens", "active", "_held", "_hold", "_tokens", "finish_reason", "matched")
 
     def __init__(self, stop: tuple[str, ...] = (), max_tokens: int | None = None) -> None:
         self.stop = stop
@@ -35,10 +35,8 @@ class OutputLimiter:
         self.finish_reason: str | None = None
         #: The stop sequence that cut the answer (Anthropic's `stop_sequence`).
         self.matched: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.stop) or self.max_tokens is not None
+        #: A limit is set: without one, `feed` passes everything (the reader skips it then).
+        self.active = bool(stop) or max_tokens is not None
 
     def feed(self, text: str) -> str:
         if self.finish_reason is not None:

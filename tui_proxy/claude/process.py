@@ -22,7 +22,7 @@ from typing import AsyncIterator, Callable
 from ..errors import ProxyError
 from . import proc_tree
 from .argv import argv_too_long
-from .child import Child
+from .child import Child, done_within
 
 #: stdout is read in chunks this big and split on b"\n" with no line-size cap
 #: (3 MB lines happen; asyncio's readline stops at 64 KiB).
@@ -228,13 +228,18 @@ class CliProcess:
         code = await self._proc.wait()
         _LIVE.discard(self)
         self._end_tree()
-        if self._stderr_done is not None:
+        if self._stderr_done is not None and not self._stderr_done.done():
             try:
-                await asyncio.wait_for(asyncio.shield(self._stderr_done), 1.0)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+                await done_within(self._stderr_done, 1.0)  # what the CLI wrote last on stderr
+            except asyncio.CancelledError:
                 pass
         self._release_pipes()
         return code
+
+    async def exited_within(self, timeout: float) -> bool:
+        """Whether the child exits on its own within `timeout` seconds (not reaped by this)."""
+        assert self._proc
+        return await self._proc.exited_within(timeout)
 
     def _release_pipes(self) -> None:
         # A straggler may hold the pipes open: release ours now, so that no fd outlives its
@@ -261,9 +266,7 @@ class CliProcess:
         if self._proc.returncode is None:
             self.stopped_because = self.stopped_because or reason
             self.signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._proc.wait()), grace)
-            except asyncio.TimeoutError:
+            if not await self._proc.exited_within(grace):
                 self.signal(signal.SIGKILL)
         code = await self._proc.wait()
         _LIVE.discard(self)
@@ -272,7 +275,9 @@ class CliProcess:
         return code
 
     def _end_tree(self) -> None:
-        """The CLI is reaped: nothing it started may outlive it."""
+        """The CLI is reaped: nothing it started may outlive it (once: its group got SIGKILL)."""
+        if self._reaped:
+            return
         self._reaped = True
         if self._sampler is not None:
             self._sampler.cancel()

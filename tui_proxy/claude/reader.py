@@ -169,10 +169,16 @@ class RunReader:
         """Text through the stop/max_tokens limiter; a cut ends the answer."""
         if self.stop is not None:
             return
-        passed = self.limiter.feed(text)
+        limiter = self.limiter
+        if not limiter.active:  # no stop sequence, no max_tokens: nothing held or cut
+            if text:
+                self._turn.emitted += len(text)
+                out.append(Text(text))
+            return
+        passed = limiter.feed(text)
         if passed:
             out.append(self._text(passed))
-        if self.limiter.finish_reason:
+        if limiter.finish_reason:
             self.stop = "output_limit"
 
     def _release_held(self, out: list[RunEvent]) -> None:

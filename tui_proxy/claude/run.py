@@ -172,8 +172,6 @@ class CliRun:
                 write_system_prompt(self._run_dir, system_prompt)  # one small file: cheaper than a thread hop
             else:
                 await asyncio.to_thread(write_system_prompt, self._run_dir, system_prompt)
-        if settings.workdir and not os.path.isdir(settings.workdir):
-            await asyncio.to_thread(os.makedirs, settings.workdir, 0o700, True)  # gone with a deleted data folder
         history = self.plan.history
         if isinstance(history, NotNative):
             self._mode, self._mode_reason = "transcript", history.reason
@@ -230,7 +228,15 @@ class CliRun:
         )
         process = CliProcess(argv, env=env, cwd=self._cwd(), on_stderr=self._on_stderr)
         try:
-            await process.start()
+            try:
+                await process.start()
+            except FileNotFoundError:
+                workdir = self.settings.workdir
+                if not workdir or os.path.isdir(workdir):
+                    raise
+                # Gone with a deleted data folder: made again, once (not looked for at every spawn).
+                await asyncio.to_thread(os.makedirs, workdir, 0o700, True)
+                await process.start()
         except OSError as exc:
             raise outcome.cli_not_found(self.settings.cli_path, exc.strerror or str(exc)) from None
         self.process = process
@@ -444,7 +450,8 @@ class CliRun:
         if kind is Text or kind is Thinking:
             exchange = self.exchange
             assert exchange is not None
-            exchange.mark_first_token()
+            if exchange.first_token is None:
+                exchange.mark_first_token()
             self._tokens.append(("text" if kind is Text else "thinking", event.text))
         elif kind is ToolCallStarted:
             self.exchange.mark_first_token()  # type: ignore[union-attr]
@@ -502,9 +509,9 @@ class CliRun:
                 if process.returncode is None:
                     if self.facts.result is not None and self._stop_reason is None:
                         # It answered; give it a moment to exit on its own (some builds never do).
-                        try:
-                            await asyncio.wait_for(asyncio.shield(process.wait()), self.settings.exit_grace)
-                        except asyncio.TimeoutError:
+                        if await process.exited_within(self.settings.exit_grace):
+                            await process.wait()  # its last stderr first: stop() releases the pipes
+                        else:
                             self._stop_reason = "no_exit_after_result"
                     await process.stop(self._stop_reason or "disconnect", grace=self.settings.kill_grace)
                 code = await process.wait()
@@ -534,10 +541,9 @@ class CliRun:
 
     async def _wait_exit(self) -> int | None:
         assert self.process
-        try:
-            return await asyncio.wait_for(asyncio.shield(self.process.wait()), self.settings.exit_grace)
-        except asyncio.TimeoutError:
+        if not await self.process.exited_within(self.settings.exit_grace):
             return None
+        return await self.process.wait()
 
     def _watch(self) -> None:
         """Every WATCH_EVERY seconds (a timer, not a task), until it stops the run."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from operator import attrgetter
 
 from aiohttp import web
 
@@ -33,6 +34,9 @@ from .exchanges import begin_exchange, close_exchange, json_body, peek_model_and
 from .face import Answer, Face, Parsed, SseEvent
 from .keys import ENGINE, EngineView
 from .sse import WRITE_TIMEOUT, SseStream, frame
+
+
+_data = attrgetter("data")
 
 
 def relay(face: Face):
@@ -121,7 +125,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
     def publish_chunks() -> None:
         if unpublished:
             first = unpublished[0]
-            more = tuple(event.data for event in unpublished[1:])
+            more = tuple(map(_data, unpublished[1:]))
             unpublished.clear()
             publish(ResponseChunk, data=first.data, event=first.event, more=more)
 
@@ -135,15 +139,21 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
             unpublished.append(event)
             sse.hold(frame(event.data, event.event))
 
-    async def send(events: list[SseEvent]) -> None:
+    async def send(events: list[SseEvent], *, last: bool = False) -> None:
+        """Write `events` now (with those held); `last`: the stream's end leaves with them."""
         if not events:
+            if last:
+                await sse.close()
             return
         if len(events) > 1:
             hold_events(events[:-1])
         event = events[-1]
         unpublished.append(event)
         publish_chunks()
-        await sse.send(frame(event.data, event.event))
+        if last:
+            await sse.close(frame(event.data, event.event))
+        else:
+            await sse.send(frame(event.data, event.event))
 
     async def open_stream() -> None:
         await sse.commit()
@@ -204,9 +214,8 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                     else:
                         answer = Answer("".join(texts), "".join(thinking), event)
                         kept = engine.runs.keep(run, parsed.request, plan, event, answer.text)
-                        await send(shape.finished(answer))
                         hold.cancel()
-                        await sse.close()
+                        await send(shape.finished(answer), last=True)  # one write: the end, then EOF
                         _answered(engine, run, exchange, answer, kept)
                         return sse.response  # type: ignore[return-value]
         except ProxyError as error:
@@ -216,8 +225,7 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                 raise  # nothing sent yet: a real HTTP status
             await commit()
             # Mid-stream: the face's error event (the SDKs raise on it), never a fake success.
-            await send(shape.failed(error))
-            await sse.close()
+            await send(shape.failed(error), last=True)
             status = 200
             close_exchange(exchange, status=status, error=error.info(face.errors.type(error), status), text="".join(texts), thinking="".join(thinking), complete=False)
             return sse.response  # type: ignore[return-value]

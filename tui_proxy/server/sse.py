@@ -89,16 +89,17 @@ class SseStream:
         held, self._held = "".join(self._held), []  # never overtake held events
         await self._write((held + f": {text}\n\n").encode())
 
-    async def _write(self, data: bytes) -> None:
+    async def _write(self, data: bytes, *, eof: bool = False) -> None:
         assert self.response is not None
         self.last_write = time.monotonic()
+        write = self.response.write_eof if eof else self.response.write
         transport = self.request.transport
         if transport is not None and transport.get_write_buffer_size() + len(data) < QUICK_WRITE_BYTES:
             # Room in the socket buffer: the write cannot block, so no timer (the hot path).
-            await self.response.write(data)
+            await write(data)
             return
         try:
-            await asyncio.wait_for(self.response.write(data), WRITE_TIMEOUT)
+            await asyncio.wait_for(write(data), WRITE_TIMEOUT)
         except asyncio.TimeoutError:
             transport = self.request.transport
             if transport is not None:
@@ -126,15 +127,22 @@ class SseStream:
         if not self._closed:
             self._keepalive = asyncio.get_running_loop().call_later(self._interval / 2, self._keep_alive)
 
-    async def close(self) -> None:
+    async def close(self, last: str | None = None) -> None:
+        """End the stream. `last` (an event, see `frame()`) leaves with any held before it and
+        the end of the body, in one write; like `send()`, it raises when the client is gone."""
         self._closed = True
         if self._keepalive is not None:
             self._keepalive.cancel()
-        if self.response is not None:
-            try:
-                await self.response.write_eof()
-            except (ConnectionError, RuntimeError):
-                pass
+        if self.response is None:
+            return
+        if last is not None:
+            held, self._held = "".join(self._held), []
+            await self._write((held + last).encode(), eof=True)
+            return
+        try:
+            await self.response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass
 
 
 def frame(data: str, event: str | None = None) -> str:

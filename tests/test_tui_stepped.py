@@ -41,3 +41,26 @@ async def test_a_resize_between_two_bands_paints_the_rest_within_the_new_size():
         screen._compositor.reflow(screen, Size(80, 24))  # what the resize does first
         screen._paint_next_turn()  # raised IndexError before
         assert all(region.bottom <= 24 for region in screen._compositor._dirty_regions)
+
+
+async def test_bands_left_when_another_screen_covers_this_one_wait_for_it_and_fit_a_new_size():
+    app = make_demo_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await stage(pilot, select=demo.STREAMING, panel="tokens")
+        console = app.screen
+        console._compositor._dirty_regions.add(console._compositor.size.region)
+        console._compositor_refresh()
+        app.action_stats()  # the statistics cover it before its next band
+        console._paint_next_turn()
+        assert console._unpainted  # not merged into a covered screen's paint
+        await pilot.pause()
+        assert console._unpainted
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("escape")
+        for _ in range(100):  # bounded: shown again, it paints what was left, within 80x24
+            if not console._unpainted and app.screen is console:
+                break
+            await pilot.pause(0.01)
+        assert app.screen is console and not console._unpainted
+        assert all(region.bottom <= 24 and region.right <= 80 for region in console._compositor._dirty_regions)

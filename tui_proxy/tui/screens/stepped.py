@@ -79,14 +79,16 @@ class SteppedScreen(Screen):
         compositor = self._compositor
         dirty = compositor._dirty_regions
         size = compositor.size
-        if self._unpainted:
+        app = self.app
+        on_top = self is app.screen
+        if self._unpainted and on_top:
             # The rest of a banded paint, cut to the screen as it is now (a resize may have
-            # come in between: regions past its edge would fail the paint).
+            # come in between: regions past its edge would fail the paint). Kept while
+            # another screen covers this one.
             dirty.update(part for part in (region.intersection(size.region) for region in self._unpainted) if part)
             self._unpainted = []
-        app = self.app
         band = max(1, -(-size.height // BANDS))
-        if self is not app.screen or app.is_inline or self.styles.background.a < 1 or sum(r.area for r in dirty) * BANDS <= size.area:
+        if not on_top or app.is_inline or self.styles.background.a < 1 or sum(r.area for r in dirty) * BANDS <= size.area:
             super()._compositor_refresh()
             return
         # Much of the screen: its top band now, the rest at the next turn (and so on).

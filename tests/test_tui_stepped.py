@@ -10,14 +10,19 @@ from tui_proxy.tui.demo import make_demo_app, stage
 from tui_proxy.tui.screens import stepped
 
 
+def paint_all(screen) -> None:
+    """Mark the whole screen as changed and paint: its first band now, the rest later."""
+    screen._compositor._dirty_regions.add(screen._compositor.size.region)
+    screen._compositor_refresh()
+
+
 async def test_a_whole_screen_is_painted_in_bands_one_turn_each():
     app = make_demo_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await stage(pilot, select=demo.STREAMING, panel="tokens")
         screen = app.screen
         band = 48 // stepped.BANDS
-        screen._compositor._dirty_regions.add(screen._compositor.size.region)  # all of it
-        screen._compositor_refresh()
+        paint_all(screen)
         # The top band is painted; the rest waits for the next turns of the loop.
         assert not screen._compositor._dirty_regions
         assert min(r.y for r in screen._unpainted) == band and max(r.bottom for r in screen._unpainted) == 48
@@ -35,8 +40,7 @@ async def test_a_resize_between_two_bands_paints_the_rest_within_the_new_size():
     async with app.run_test(size=(200, 50)) as pilot:
         await stage(pilot, select=demo.STREAMING, panel="tokens")
         screen = app.screen
-        screen._compositor._dirty_regions.add(screen._compositor.size.region)
-        screen._compositor_refresh()
+        paint_all(screen)
         assert any(region.bottom > 24 for region in screen._unpainted)
         screen._compositor.reflow(screen, Size(80, 24))  # what the resize does first
         screen._paint_next_turn()  # raised IndexError before
@@ -48,8 +52,7 @@ async def test_bands_left_when_another_screen_covers_this_one_wait_for_it_and_fi
     async with app.run_test(size=(200, 50)) as pilot:
         await stage(pilot, select=demo.STREAMING, panel="tokens")
         console = app.screen
-        console._compositor._dirty_regions.add(console._compositor.size.region)
-        console._compositor_refresh()
+        paint_all(console)
         app.action_stats()  # the statistics cover it before its next band
         console._paint_next_turn()
         assert console._unpainted  # not merged into a covered screen's paint

@@ -1,9 +1,9 @@
-"""Screens drawn in steps (tui/screens/stepped.py): a screen that is mostly new is painted
-in bands over several turns of the loop, and what it shows is the same."""
+"""Screens drawn in steps (tui/screens/stepped.py): a big update is painted in parts over
+several turns of the loop, and what it shows is the same."""
 
 from __future__ import annotations
 
-from textual.geometry import Size
+from textual.geometry import Region, Size
 
 from tui_proxy.tui import demo
 from tui_proxy.tui.demo import make_demo_app, stage
@@ -11,7 +11,7 @@ from tui_proxy.tui.screens import stepped
 
 
 def paint_all(screen) -> None:
-    """Mark the whole screen as changed and paint: its first band now, the rest later."""
+    """Mark the whole screen as changed and paint: its top rows now, the rest later."""
     screen._compositor._dirty_regions.add(screen._compositor.size.region)
     screen._compositor_refresh()
 
@@ -21,16 +21,44 @@ async def test_a_whole_screen_is_painted_in_bands_one_turn_each():
     async with app.run_test(size=(160, 48)) as pilot:
         await stage(pilot, select=demo.STREAMING, panel="tokens")
         screen = app.screen
-        band = 48 // stepped.BANDS
+        band = stepped.TURN_CELLS // 160
         paint_all(screen)
-        # The top band is painted; the rest waits for the next turns of the loop.
+        # The top rows are painted; the rest waits for the next turns of the loop.
         assert not screen._compositor._dirty_regions
         assert min(r.y for r in screen._unpainted) == band and max(r.bottom for r in screen._unpainted) == 48
-        turns = 0
-        while screen._unpainted and turns < 100:
-            await pilot.pause(0)
-            turns += 1
-        assert not screen._unpainted and turns >= 1
+        tops = []
+        while screen._unpainted and len(tops) < 100:  # each turn paints the next rows
+            tops.append(min(r.y for r in screen._unpainted))
+            screen._paint_next_turn()
+        assert tops == list(range(band, 48, band))
+        await pilot.pause()
+        assert not screen._unpainted and not screen._compositor._dirty_regions
+
+
+def test_changes_far_apart_are_painted_apart_not_as_the_box_around_them():
+    """Textual renders every widget across the box around all the changed regions: a header
+    cell, a row and a status line changed together made it render most of the screen."""
+    header, row, status = Region(150, 0, 10, 1), Region(0, 20, 200, 1), Region(0, 49, 200, 1)
+    now, later = stepped.plan_paint([status, header, row], 200)
+    assert now == [[header], [row], [status]] and not later  # three boxes of 810 cells in all
+
+
+def test_parts_are_painted_from_the_top_within_a_budget_per_turn():
+    rows = [Region(0, y, 200, 1) for y in range(0, 50, 5)]  # ten rows apart, 2,000 cells
+    now, later = stepped.plan_paint(rows, 200, budget=1_000)
+    assert now == [[region] for region in rows[:5]] and later == rows[5:]
+    touching = [Region(0, 10, 200, 3), Region(40, 12, 20, 4), Region(0, 30, 200, 1)]
+    now, later = stepped.plan_paint(touching, 200, budget=1_300)
+    assert now == [touching[:2]] and later == touching[2:]  # rows 10-15 make one box of 1,200 cells
+
+
+def test_one_change_bigger_than_the_budget_is_cut_to_its_top_rows():
+    whole = Region(0, 0, 200, 50)
+    now, later = stepped.plan_paint([whole], 200, budget=1_000)
+    assert now == [[Region(0, 0, 200, 5)]] and later == [Region(0, 5, 200, 45)]
+    narrow = Region(10, 8, 3, 900)  # a box narrower than the budget: at least one row each turn
+    now, later = stepped.plan_paint([narrow], 200, budget=1_000)
+    assert now == [[Region(10, 8, 3, 333)]] and later == [Region(10, 341, 3, 567)]
 
 
 async def test_a_resize_between_two_bands_paints_the_rest_within_the_new_size():

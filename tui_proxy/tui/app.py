@@ -237,6 +237,7 @@ class ConsoleApp(App[int]):
     async def on_unmount(self) -> None:
         self._widgets_live = False
         await self._stop_engine()
+        self._collector.stop()  # Python's own collector again (a process that goes on: tests, bench)
 
     async def action_quit(self) -> None:
         self.notify("Stopping the server…", timeout=2)

@@ -4,7 +4,7 @@ Textual does all three in one callback when a screen is shown, and lays out and 
 one callback when a widget changes size. At 200x50 on a 2-core machine that is 40-50 ms of
 CPU, during which no client's stream moves (the proxy shares the loop). Each step alone is
 7-40 ms, the paint of a whole screen the most. These screens give the loop back between
-the steps, and paint a screen that is mostly new in bands from the top: the user sees the
+the steps, and paint a big update in parts from the top, one per turn: the user sees the
 same frame, a few milliseconds later.
 
 Written against Textual 8.2's `Screen._on_screen_resume`, `_on_timer_update` and
@@ -21,15 +21,55 @@ from textual.geometry import Region
 from textual.screen import Screen
 
 
-#: A screen that is mostly new is painted in this many bands, one per turn of the loop
-#: (a quarter of 200x50 takes 5-15 ms).
-BANDS = 4
+#: Cells Textual may paint in one turn of the loop; a bigger update is painted in parts,
+#: from the top, one part per turn. Textual renders every widget's lines across the box
+#: around all the changed regions: at 200 columns on a 2-core machine 2,600 cells of the
+#: detail view took ~20 ms, and a header, a row and a status line changed together (a
+#: box of most of the screen) 35 ms.
+TURN_CELLS = 1_200
+
+
+def plan_paint(regions: list[Region], width: int, budget: int = TURN_CELLS) -> tuple[list[list[Region]], list[Region]]:
+    """Split changed regions into the parts to paint now (one box each) and the rest.
+
+    Regions on overlapping or touching rows make one part (one box around them); parts are
+    taken from the top while they fit the budget, the first one always, cut to its top
+    rows if it alone is bigger.
+    """
+    parts: list[list[Region]] = []
+    bottom = -1
+    for region in sorted(regions, key=lambda region: region.y):
+        if parts and region.y <= bottom:
+            parts[-1].append(region)
+            bottom = max(bottom, region.bottom)
+        else:
+            parts.append([region])
+            bottom = region.bottom
+    now: list[list[Region]] = []
+    later: list[Region] = []
+    spent = 0
+    for part in parts:
+        if later:
+            later.extend(part)
+            continue
+        box = Region.from_union(part)
+        if now and spent + box.area > budget:
+            later.extend(part)
+        elif box.area > budget:
+            rows = max(1, budget // box.width)
+            top, rest = Region(0, box.y, width, rows), Region(0, box.y + rows, width, box.bottom - box.y - rows)
+            now.append([cut for cut in (region.intersection(top) for region in part) if cut])
+            later.extend(cut for cut in (region.intersection(rest) for region in part) if cut)
+        else:
+            now.append(part)
+            spent += box.area
+    return now, later
 
 
 class SteppedScreen(Screen):
     #: Set while laying out: the paint that follows a layout goes to the next turn.
     _paint_later = False
-    #: What a paint in bands has still to paint (the next turn sees to it).
+    #: What a paint in parts has still to paint (the next turn sees to it).
     _unpainted: list[Region] = []
 
     async def _on_screen_resume(self, event: events.ScreenResume) -> None:
@@ -82,24 +122,26 @@ class SteppedScreen(Screen):
         app = self.app
         on_top = self is app.screen
         if self._unpainted and on_top:
-            # The rest of a banded paint, cut to the screen as it is now (a resize may have
+            # The rest of a paint in parts, cut to the screen as it is now (a resize may have
             # come in between: regions past its edge would fail the paint). Kept while
             # another screen covers this one.
             dirty.update(part for part in (region.intersection(size.region) for region in self._unpainted) if part)
             self._unpainted = []
-        band = max(1, -(-size.height // BANDS))
-        if not on_top or app.is_inline or self.styles.background.a < 1 or sum(r.area for r in dirty) * BANDS <= size.area:
+        if not on_top or app.is_inline or self.styles.background.a < 1:
             super()._compositor_refresh()
             return
-        # Much of the screen: its top band now, the rest at the next turn (and so on).
-        top = min(region.y for region in dirty)
-        now, later = Region(0, top, size.width, band), Region(0, top + band, size.width, size.height)
         regions = list(dirty)
-        dirty.clear()
-        dirty.update(part for part in (region.intersection(now) for region in regions) if part)
-        super()._compositor_refresh()
-        self._unpainted = [part for part in (region.intersection(later) for region in regions) if part]
-        asyncio.get_running_loop().call_soon(self._paint_next_turn)
+        now, later = plan_paint(regions, size.width)
+        if not later and len(now) <= 1:
+            super()._compositor_refresh()
+            return
+        for part in now:
+            dirty.clear()
+            dirty.update(part)
+            super()._compositor_refresh()
+        self._unpainted = later
+        if later:
+            asyncio.get_running_loop().call_soon(self._paint_next_turn)
 
     def _paint_next_turn(self) -> None:
         if self.is_attached:  # not a screen closed meanwhile (or an app quitting)

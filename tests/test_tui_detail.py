@@ -272,3 +272,94 @@ async def test_lines_drawn_at_another_width_are_let_go():
             document._styles_cache.clear()  # Textual's own cache of drawn lines: draw them again
             document.render_lines(Region(0, 0, 50, 10))
         assert {key[2] for key in document._strips} == {49} and len(document._strips) == 10
+
+
+class OneDocument:
+    """An app showing one TextLines, and which of its lines are drawn (by index)."""
+
+    @staticmethod
+    def make(monkeypatch):
+        from textual.app import App
+
+        drawn: list[str] = []
+        render = TextLines._render
+
+        def counting(self, line, *args):
+            drawn.append(line if isinstance(line, str) else line.plain)
+            return render(self, line, *args)
+
+        monkeypatch.setattr(TextLines, "_render", counting)
+
+        class Document(App):
+            def compose(self):
+                yield TextLines()
+
+        return Document(), drawn
+
+
+async def test_a_new_document_is_drawn_ahead_in_slices_and_the_paint_draws_nothing_again(monkeypatch):
+    """Shown at once, a screen of new lines was drawn in one go by the paint (10-15 ms at 200
+    columns); fill draws them before they are shown, at the width they will have once the
+    scroll bar comes."""
+    app, drawn = OneDocument.make(monkeypatch)
+    async with app.run_test(size=(60, 12)) as pilot:
+        document = app.query_one(TextLines)
+        await document.fill(["{"] + [f'  "key {i}": "{"x" * 30}",' for i in range(300)] + ["}"])
+        ahead = list(drawn)
+        assert ahead == [document.lines[i] for i in range(12)]  # the first screen (12 rows), nothing more
+        await pilot.pause()
+        await pilot.pause()
+        assert drawn == ahead  # shown: drawn once
+        assert document.scrollbars_enabled[0] and document._strips_width == document._text_width() == 60 - 2 - 1
+        document.scroll_end(animate=False, immediate=True)  # what was not drawn ahead is drawn when shown
+        await pilot.pause()
+        assert drawn[len(ahead):] and set(drawn[len(ahead):]) <= set(document.lines[-12:])
+
+
+async def test_a_live_document_that_grows_draws_only_its_new_lines(monkeypatch):
+    app, drawn = OneDocument.make(monkeypatch)
+    async with app.run_test(size=(60, 12)) as pilot:
+        document = app.query_one(TextLines)
+        lines = [f"line {i}" for i in range(40)]
+        await document.fill(lines)
+        await pilot.pause()
+        document.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        drawn.clear()
+        await document.fill(lines + ["line 40", "line 41"], keep_position=True)  # the stream went on
+        await pilot.pause()
+        await pilot.pause()
+        assert sorted(drawn) == ["line 40", "line 41"]
+        assert document.scroll_y == document.max_scroll_y  # still following the end
+        drawn.clear()
+        await document.fill(["changed"] + lines[1:] + ["line 40", "line 41"], keep_position=True)
+        await pilot.pause()
+        assert drawn == []  # the changed line is not on screen; the shown ones are the same
+        await document.fill([f"other {i}" for i in range(42)], keep_position=True)
+        await pilot.pause()
+        assert len(drawn) == 12 and all(text.startswith("other") for text in drawn)
+
+
+async def test_lines_drawn_ahead_for_the_scroll_bar_to_come_outlive_a_paint_before_it(monkeypatch):
+    """Seen in bench/ui_load.py: the detail view painted a new document once at the width
+    before its scroll bar came (the layout that brings it came after), which dropped the
+    lines drawn ahead for the narrower width: every line was drawn twice."""
+    from textual.geometry import Region
+
+    app, drawn = OneDocument.make(monkeypatch)
+    async with app.run_test(size=(60, 12)) as pilot:
+        document = app.query_one(TextLines)
+        lines = [f"line {i}" for i in range(100)]
+        document.set_lines(lines[:3])
+        await pilot.pause()
+        assert not document.scrollbars_enabled[0] and document._text_width() == 58
+        drawn.clear()
+        await document.fill(lines)
+        assert len(drawn) == 12 and document._ahead_width == 57  # drawn for the scroll bar to come
+        document.render_lines(Region(0, 0, 58, 12))  # a paint before the layout: drawn at 58
+        assert len(drawn) == 24
+        await pilot.pause()
+        await pilot.pause()
+        assert document._text_width() == 57 and document._ahead_width is None
+        assert len(drawn) == 24  # the paint at 57 found them
+        assert {key[2] for key in document._strips} == {57}  # those at 58 let go

@@ -90,15 +90,15 @@ class BarChart(Widget):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        key = (self.size, self.data, self.value_styles, self.rich_style)
+        base = self.rich_style  # (it walks the widget's styles: once per line, of two)
+        key = (self.size, self.data, self.value_styles, base)
         if self._drawn is None or self._drawn[0] != key:
-            self._drawn = (key, self._draw())
+            self._drawn = (key, self._draw(base))
         strips = self._drawn[1]
-        return strips[y] if 0 <= y < len(strips) else Strip.blank(self.size.width, self.rich_style)
+        return strips[y] if 0 <= y < len(strips) else Strip.blank(self.size.width, base)
 
-    def _draw(self) -> list[Strip]:
+    def _draw(self, base: Style) -> list[Strip]:
         width, height = self.size.width, max(1, self.size.height)
-        base = self.rich_style
         shown = columns(self.data, width, self.summary)
         if not shown:
             return [Strip([Segment("(nothing yet)", base + _parsed("dim"))]).extend_cell_length(width, base)] + [Strip.blank(width, base)] * (height - 1)

@@ -80,6 +80,8 @@ class LineTable(ScrollView, can_focus=True):
         self.show_cursor = cursor
         self.rows: list[tuple[Cell, ...]] = []
         self.cursor_row = 0
+        #: (text width, base, header, even and cursor styles) while a drawing pass runs.
+        self._pass: tuple[int, Style, Style, Style, Style] | None = None
 
     # -- content -----------------------------------------------------------------------------
 
@@ -144,7 +146,25 @@ class LineTable(ScrollView, can_focus=True):
 
     # -- drawing --------------------------------------------------------------------------------
 
-    def _line(self, cells: Sequence[Cell], base: Style) -> Strip:
+    def render_lines(self, crop):
+        # The styles once per drawing pass, not per line: each walks the widget's styles
+        # (three per row made most of a statistics screen's paint).
+        component = self.get_component_rich_style
+        base = self.rich_style
+        self._pass = (self.scrollable_content_region.width, base, base + component("line-table--header"), component("line-table--even"), component("line-table--cursor"))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def _styles(self) -> tuple[int, Style, Style, Style, Style]:
+        if self._pass is not None:
+            return self._pass
+        component = self.get_component_rich_style
+        base = self.rich_style
+        return self.scrollable_content_region.width, base, base + component("line-table--header"), component("line-table--even"), component("line-table--cursor")
+
+    def _line(self, cells: Sequence[Cell], base: Style, width: int) -> Strip:
         segments: list[Segment] = []
         for column, cell in zip(self.columns, cells):
             plain, style = (cell.plain, base + _parsed(str(cell.style))) if isinstance(cell, Text) and cell.style else (str(cell), base)
@@ -154,22 +174,20 @@ class LineTable(ScrollView, can_focus=True):
             segments.append(Segment(" ", base))
             segments += [Segment(pad, base), Segment(plain, style)] if column.right else [Segment(plain, style), Segment(pad, base)]
             segments.append(Segment(" ", base))
-        width = self.scrollable_content_region.width
         return Strip(segments).crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(width, base)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width, base, header, even, cursor = self._styles()
         if y == 0:
-            return self._line([Text(c.label) for c in self.columns], self.rich_style + self.get_component_rich_style("line-table--header"))
+            return self._line([Text(c.label) for c in self.columns], header, width)
         row = int(self.scroll_y) + y - 1
         if row >= len(self.rows):
-            return Strip.blank(width, self.rich_style)
-        base = self.rich_style
+            return Strip.blank(width, base)
         if row % 2:
-            base = base + self.get_component_rich_style("line-table--even")
+            base = base + even
         if self.show_cursor and row == self.cursor_row:
-            base = base + self.get_component_rich_style("line-table--cursor")
-        return self._line(self.rows[row], base)
+            base = base + cursor
+        return self._line(self.rows[row], base, width)
 
     def on_focus(self) -> None:
         self.refresh()

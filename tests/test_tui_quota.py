@@ -88,6 +88,25 @@ def test_quota_reports_merge_per_window_and_keep_a_timeline():
     assert state.take_changes().quota
 
 
+def test_a_poll_after_a_warning_keeps_the_warning_in_the_header_as_in_health():
+    """A `get_usage` poll names every window but no status or threshold: within the same
+    period the console keeps what the request's report said, as the engine's /health does."""
+    from tui_proxy.quota.latest import LatestQuota
+
+    state, latest = ConsoleState(clock=lambda: 200.0), LatestQuota(clock=lambda: 200.0)
+    warned = QuotaReported("a", 110.0, report(0.91, status="allowed_warning", threshold=0.9))
+    poll = QuotaReported("", 120.0, QuotaReport(windows=(QuotaWindow("five_hour", 0.93, 5000.0 + 30),), source="get_usage"))
+    for event in (warned, poll):
+        state.apply(event)
+        latest(event)
+    shown = state.quota.snapshot().windows[0]
+    assert (shown.utilization, shown.status, shown.surpassed_threshold) == (0.93, "allowed_warning", 0.9)
+    assert shown == latest.windows["five_hour"].window
+    next_period = QuotaReported("", 130.0, QuotaReport(windows=(QuotaWindow("five_hour", 0.02, 5000.0 + 18000),), source="get_usage"))
+    state.apply(next_period)
+    assert state.quota.snapshot().windows[0].status is None  # a new period: the old warning no longer holds
+
+
 def test_retry_marks_the_request_until_the_model_answers_again():
     state = ConsoleState(clock=lambda: 200.0)
     state.apply(received("r"))

@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..events import Event, QuotaReported
-from .windows import ExtraUsage, QuotaReport, QuotaWindow, window_rank
+from .windows import ExtraUsage, QuotaReport, QuotaWindow, merge_readings, window_rank
 
 #: Reports kept in memory for graphs (oldest dropped first).
 HISTORY = 2000
-#: Two readings whose reset times are this close describe the same period of a window
-#: (the CLI's epoch seconds and get_usage's ISO times round differently).
-SAME_PERIOD_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +76,7 @@ class LatestQuota:
         at = self._clock() if at is None else at
         for window in report.windows:
             known = self.windows.get(window.name)
-            merged = window if known is None else _merged(known.window, window)
+            merged = window if known is None else merge_readings(known.window, window)
             self.windows[window.name] = KnownWindow(merged, at, report.source, exchange_id)
         if report.status is not None:
             self.status, self.limit_type = report.status, report.limit_type
@@ -135,20 +132,6 @@ class LatestQuota:
             "updated_at": self.updated_at,
             "source": self.source,
         }
-
-
-def _merged(old: QuotaWindow, new: QuotaWindow) -> QuotaWindow:
-    """The newer reading wins; within the same period of the window, what it leaves unsaid
-    (a poll names no status or threshold; an `allowed` line may omit the reset) is kept."""
-    if old.resets_at is not None and new.resets_at is not None and abs(old.resets_at - new.resets_at) > SAME_PERIOD_SECONDS:
-        return new  # another period: nothing of the old one holds
-    return QuotaWindow(
-        new.name,
-        new.utilization if new.utilization is not None else old.utilization,
-        new.resets_at if new.resets_at is not None else old.resets_at,
-        new.status if new.status is not None else old.status,
-        new.surpassed_threshold if new.surpassed_threshold is not None else old.surpassed_threshold,
-    )
 
 
 def _ended(window: QuotaWindow, now: float) -> bool:

@@ -160,6 +160,26 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in names}
 
 
+#: Two readings whose reset times are this close describe the same period of a window
+#: (the CLI's epoch seconds and get_usage's ISO times round differently).
+SAME_PERIOD_SECONDS = 60.0
+
+
+def merge_readings(old: QuotaWindow, new: QuotaWindow) -> QuotaWindow:
+    """A window's state after a newer reading: the newer wins; within the same period of the
+    window, what it leaves unsaid (a poll names no status or threshold; an `allowed` line may
+    omit the reset) is kept. The engine (quota/latest.py) and the console merge alike."""
+    if old.resets_at is not None and new.resets_at is not None and abs(old.resets_at - new.resets_at) > SAME_PERIOD_SECONDS:
+        return new  # another period: nothing of the old one holds
+    return QuotaWindow(
+        new.name,
+        new.utilization if new.utilization is not None else old.utilization,
+        new.resets_at if new.resets_at is not None else old.resets_at,
+        new.status if new.status is not None else old.status,
+        new.surpassed_threshold if new.surpassed_threshold is not None else old.surpassed_threshold,
+    )
+
+
 def window_rank(window: QuotaWindow) -> tuple[int, str]:
     return (WINDOW_ORDER.index(window.name) if window.name in WINDOW_ORDER else len(WINDOW_ORDER), window.name)
 

@@ -1,7 +1,8 @@
 """The subscription's limit windows as the console knows them: the latest state of each
-window (merged over reports: a request's `rate_limit_event` may name only the window it
-is about, a `get_usage` poll names them all) and a bounded timeline of every reported
-point with the request that moved it.
+window (merged over reports as the engine's quota/latest.py does: a request's
+`rate_limit_event` may name only the window it is about, a `get_usage` poll names them all
+but no status) and a bounded timeline of every reported point with the request that moved
+it.
 
 Fed by `ConsoleState.apply` on the event loop, so it only stores plain values.
 """
@@ -12,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..events import QuotaReported
-from ..quota.windows import WINDOW_ORDER, QuotaReport, QuotaWindow
+from ..quota.windows import QuotaReport, QuotaWindow, merge_readings, window_rank
 
 #: Points kept for the statistics screen (one per window per report); the oldest go first.
 MAX_QUOTA_POINTS = 5_000
@@ -72,8 +73,10 @@ class QuotaState:
             delta = None if previous is None or window.utilization is None else window.utilization - previous
             self.points.append(QuotaPoint(at, window.name, window.utilization, window.status, event.exchange_id, delta, window.resets_at, report.using_overage))
             self.points_total += 1
-            if known is None or at >= known[1]:  # a late report never overwrites a newer one
+            if known is None:
                 self._windows[window.name] = (window, at)
+            elif at >= known[1]:  # a late report never overwrites a newer one
+                self._windows[window.name] = (merge_readings(known[0], window), at)
         bucket = report.bucket
         if bucket is not None and (self._bucket is None or at >= self._bucket[1]):
             self._bucket = (bucket, at)
@@ -90,7 +93,7 @@ class QuotaState:
         if not self.known:
             return None
         if self._snapshot is None:
-            windows = sorted((w for w, _ in self._windows.values()), key=_rank)
+            windows = sorted((w for w, _ in self._windows.values()), key=window_rank)
             overage = self._overage or (None, None, 0.0)
             self._snapshot = QuotaSnapshot(
                 windows=tuple(windows),
@@ -110,6 +113,3 @@ def representative(report: QuotaReport) -> QuotaWindow | None:
             return window
     return report.windows[0] if report.windows else None
 
-
-def _rank(window: QuotaWindow) -> tuple[int, str]:
-    return (WINDOW_ORDER.index(window.name) if window.name in WINDOW_ORDER else len(WINDOW_ORDER), window.name)

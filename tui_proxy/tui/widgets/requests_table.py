@@ -19,7 +19,6 @@ from typing import Callable, Iterable, Union
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -79,7 +78,7 @@ SORT_KEYS: dict[str, Callable[[ExchangeView], object]] = {
     "tps": lambda v: v.tokens_per_second(v.finished_at or v.received_at),
     "cost": lambda v: v.cost_usd,
     "quota": lambda v: (v.extra_usage is True, _utilization(v)),
-    "note": lambda v: str(note(v)),
+    "note": lambda v: cell_text(note(v)),
 }
 
 #: Below this width the table switches to its narrow columns.
@@ -115,8 +114,9 @@ Styled = tuple[str, str]
 Cell = Union[str, Styled, SpanCell]
 
 
-def _cell(value: Text | str) -> str | Styled:
-    return (value.plain, str(value.style)) if isinstance(value, Text) and value.style else str(value)
+def styled(text: str, style: str) -> str | Styled:
+    """A cell of one text in one style (a plain string when it has none)."""
+    return (text, style) if style else text
 
 
 def cell_text(cell: Cell) -> str:
@@ -150,11 +150,11 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Cell, ...]:
         took = fmt.duration(view.duration_ms(now))
         style = fmt.status_style(view) + (" dim" if view.from_history else "")
         return (*head, SpanCell((f"{label} {code} · {took}", f"{label} {code}", label), style))
-    cells: dict[str, Text | str] = {
+    cells: dict[str, str | Styled] = {
         **dict(zip(("time", "id", "client", "model", "stream"), head)),
-        "status": fmt.status_text(view, narrow=narrow),
+        "status": styled(fmt.status_label(view, narrow=narrow), fmt.status_style(view)),
         "ttft": fmt.duration(view.ttft_ms()),
-        "dur": Text(fmt.duration(view.duration_ms(now)), style="cyan" if view.in_flight else ""),
+        "dur": styled(fmt.duration(view.duration_ms(now)), "cyan" if view.in_flight else ""),
         "in": fmt.count(view.tokens_in),
         "cache": cache_cell(view),
         "out": ("~" if view.tokens_estimated and view.tokens_out else "") + fmt.count(view.tokens_out),
@@ -165,51 +165,51 @@ def row_cells(view: ExchangeView, now: float, narrow: bool) -> tuple[Cell, ...]:
     }
     if view.from_history:
         # Earlier runs, read back from the capture store: dimmed, so live traffic stands out.
-        cells = {k: Text(v.plain if isinstance(v, Text) else v, style="dim") for k, v in cells.items()}
-        cells["status"] = Text(fmt.status_label(view, narrow=narrow), style=fmt.status_style(view) + " dim")
-    return tuple(_cell(cells[c.key]) for c in COLUMNS if not narrow or c.narrow_width is not None)
+        cells = {k: (cell_text(v), "dim") for k, v in cells.items()}
+        cells["status"] = (fmt.status_label(view, narrow=narrow), fmt.status_style(view) + " dim")
+    return tuple(cells[c.key] for c in COLUMNS if not narrow or c.narrow_width is not None)
 
 
-def cache_cell(view: ExchangeView) -> Text | str:
+def cache_cell(view: ExchangeView) -> str | Styled:
     """The share of the prompt read from the cache; yellow when the history went as a
     transcript, red when a resume failed (the cache could not read the conversation back)."""
     share = "-" if view.cache_share is None else f"{view.cache_share:.0%}"
     if view.history_fallback:
-        return Text(share, style="red")
+        return (share, "red")
     if view.history_mode == "transcript":
-        return Text(share, style="yellow")
+        return (share, "yellow")
     return share
 
 
-def quota_cell(view: ExchangeView) -> Text | str:
+def quota_cell(view: ExchangeView) -> str | Styled:
     """The window this request's run reported on, after it (`5h 93%`, yellow past the
     threshold, red when refused), or `extra` (magenta) when it drew from extra usage."""
     report = view.quota
     if report is None:
         return "-"
     if report.using_overage:
-        return Text("extra", style="bold magenta")
+        return ("extra", "bold magenta")
     window = representative(report)
     style = fmt.quota_style(window.status, window.warning) if window is not None else ""
-    return Text(fmt.quota_window_text(view), style=style) if style else fmt.quota_window_text(view)
+    return styled(fmt.quota_window_text(view), style)
 
 
 def _short(exchange_id: str) -> str:
     return exchange_id.rsplit("-", 1)[-1][:6]
 
 
-def note(view: ExchangeView) -> Text | str:
+def note(view: ExchangeView) -> str | Styled:
     """The error code of a failed exchange; else its place in an agent loop: `↳a83c11`
     (answers that exchange's tool calls), `→5e1f09` (its tool calls were answered there)."""
     error = view.error
     if error is not None:
-        return Text(error.code or error.type, style="red")
+        return (error.code or error.type, "red")
     parts = []
     if view.continues:
         parts.append(f"↳{_short(view.continues)}")
     if view.continued_by:
         parts.append(f"→{_short(view.continued_by)}")
-    return Text(" ".join(parts), style="magenta") if parts else ""
+    return (" ".join(parts), "magenta") if parts else ""
 
 
 class RequestsTable(ScrollView, can_focus=True):
@@ -517,7 +517,7 @@ class RequestsTable(ScrollView, can_focus=True):
     def _line_width(self) -> int:
         return sum((c.narrow_width if self.narrow else c.width) + 2 for c in self.columns)  # type: ignore[operator]
 
-    def _compose_line(self, cells: Iterable[Text | Cell], base: Style) -> Strip:
+    def _compose_line(self, cells: Iterable[Cell], base: Style) -> Strip:
         """One row: every cell is a single-style string. Neighbours in the same style go
         out as one Segment (most of a row is in the row's style): Textual's drawing works
         segment by segment, and a row of 60 cost ~1 ms to draw cold."""
@@ -547,8 +547,6 @@ class RequestsTable(ScrollView, can_focus=True):
                 right = False
             if isinstance(cell, tuple):
                 plain, style = cell[0], (_on(base, cell[1]) if cell[1] else base)
-            elif isinstance(cell, Text):
-                plain, style = cell.plain, (_on(base, cell.style) if cell.style else base)
             else:
                 plain, style = cell, base
             length = cell_len(plain)
@@ -608,7 +606,7 @@ class RequestsTable(ScrollView, can_focus=True):
             key = (width, self.narrow, self.has_focus, self.sort_column, self.sort_reverse)
             if self._header is None or self._header[0] != key:
                 style = self.get_component_rich_style("requests--header")
-                labels = [Text(self._label(c)) for c in self.columns]
+                labels = [self._label(c) for c in self.columns]
                 self._header = (key, self._compose_line(labels, style))
             return self._header[1]
         row = int(self.scroll_y) + y - 1

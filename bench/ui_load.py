@@ -60,6 +60,7 @@ from tui_proxy.tui.app import make_app  # noqa: E402
 from tui_proxy.tui.demo import DemoStore, history_summaries  # noqa: E402
 from tui_proxy.tui.history import view_from_summary  # noqa: E402
 from tui_proxy.tui.screens.detail import DetailScreen  # noqa: E402
+from textual import events  # noqa: E402
 from tui_proxy.tui.screens.stats import StatsScreen  # noqa: E402
 
 FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
@@ -284,27 +285,33 @@ async def until(predicate, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def type_key(app, key: str) -> None:
+    app.post_message(events.Key(key, key))
+
+
 async def open_heavy_details(app, pilot, big_id: str, huge_id: str, flowing: asyncio.Event) -> dict[str, tuple[float, float]]:
     """What a user does while the streams run: open both heavy exchanges; when each began and showed."""
     await flowing.wait()
     await asyncio.sleep(0.3)  # every stream is flowing by now
     opened: dict[str, tuple[float, float]] = {}
 
-    async def show(name: str, action) -> None:
+    async def show(name: str, action, taken=lambda screen: True) -> None:
         started = time.perf_counter()
         shown = action()
         if shown is not None and hasattr(shown, "__await__"):
             await shown
-        await until(lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
+        await until(lambda: isinstance(app.screen, DetailScreen) and taken(app.screen) and app.screen.ready)
         await asyncio.sleep(0)  # the next refresh draws it
         opened[name] = (started, time.perf_counter())
 
     # As enter on a row and the errors panel do: the console's own detail screen.
     await show("600-message request", lambda: app.open_detail(app.state.get(big_id)))
-    await show("  its response tab", lambda: pilot.press("2"))
+    # Keys as the terminal driver posts them: Pilot's press waits for the app to go idle (up
+    # to 2 s), which it never does while 20 streams run.
+    await show("  its response tab", lambda: type_key(app, "2"), lambda screen: screen.active_tab == "response")
     await pilot.press("escape")
     await show("5 MB response", lambda: app.open_detail(app.state.get(huge_id), "response"))
-    await show("  f (load all)", lambda: pilot.press("f"))
+    await show("  f (load all)", lambda: type_key(app, "f"), lambda screen: screen.full)
     await pilot.press("escape")
     started = time.perf_counter()
     await app.push_screen(StatsScreen(store=DemoStore(STATS_HISTORY)))

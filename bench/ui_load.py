@@ -84,10 +84,22 @@ class Round:
     #: The CPU time of each of the console's flushes (ms; the loop's thread only, so other
     #: work on the machine does not count), console rounds only.
     flushes_ms: list[float] = field(default_factory=list)
+    #: Share of the machine's CPU time its host took (a VM's steal) during the round.
+    steal: float = 0.0
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds
+
+
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs since boot (Linux; zeros elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
 
 
 class LagMonitor:
@@ -223,6 +235,7 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
         with LagMonitor() as monitor, CallbackMeter() as callbacks:
             started = time.perf_counter()
             cpu_started = time.process_time()
+            steal_started = cpu_times()
             side = asyncio.ensure_future(meanwhile(flowing)) if meanwhile else None
             events = asyncio.ensure_future(churn.run()) if churn else None
             try:
@@ -232,6 +245,7 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
                     events.cancel()
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started
+            steal, total = (now - before for now, before in zip(cpu_times(), steal_started))
             windows = await side if side else {}
             # A tick that ends after a window ends was delayed by what happened in it.
             opened = {name: (t1 - t0, monitor.worst(t0, t1 + 0.1) * 1000, callbacks.worst(t0, t1 + 0.1) * 1000) for name, (t0, t1) in windows.items()}
@@ -239,7 +253,7 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
     if received < streams * tokens:
         raise SystemExit(f"only {received} of {streams * tokens} tokens arrived: the run is not valid")
     all_flowing = max(r[2] for r in results)
-    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds, callbacks.worst(all_flowing) * 1000, opened)
+    return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds, callbacks.worst(all_flowing) * 1000, opened, steal=steal / total if total else 0.0)
 
 
 def bench_config(data_dir: Path, streams: int) -> Config:
@@ -392,6 +406,8 @@ async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: b
                 f" longest callback {max(r.opened[name][2] for r in console):5.1f} ms CPU"
             )
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine shows up as loop lag)")
+    steal = [r.steal for r in headless + console]
+    print(f"CPU time taken by the VM's host (steal) during the rounds: {min(steal):.0%}-{max(steal):.0%} (it shows up as loop lag too)")
     print(f"{'mode':10} {'wall s':>7} {'tok/s':>7} {'cpu s':>6} {'worst chunk gap ms':>19} {'worst loop lag ms':>18} {'while streaming':>16}")
     for name, runs in (("headless", headless), ("console", console)):
         print(

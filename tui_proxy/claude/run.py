@@ -329,10 +329,10 @@ class CliRun:
             answered = False  # anything passed on: from then on this child's answer is the answer
             fell_back = False
             async for raw in process.stdout_lines():
-                self._last_output = time.monotonic()
                 line = raw.decode("utf-8", "replace")
-                if not self._stdout:
+                if not self._stdout:  # the first line of a read of the pipe: the rest came with it
                     self._stdout_at = self.exchange.clock()
+                    self._last_output = time.monotonic()
                 self._stdout.append(line)
                 try:
                     events = reader.feed(line)

@@ -472,7 +472,7 @@ class CliRun:
             start = 0
             for end in range(1, len(tokens) + 1):
                 if end == len(tokens) or tokens[end][0] != tokens[start][0]:
-                    text = tokens[start][1] if end - start == 1 else "".join(t for _, t in tokens[start:end])
+                    text = tokens[start][1] if end - start == 1 else "".join([t for _, t in tokens[start:end]])
                     exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=end - start)
                     start = end
 

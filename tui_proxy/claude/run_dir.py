@@ -89,9 +89,10 @@ class RunFolders:
         left = len(self._ready)
         if left < self.spare:
             self._nudge()
-            if left <= self.spare // 2:
-                # Running low: no lingering, or a steady stream of requests empties the stock
-                # before the janitor wakes, and each later run makes its folder through a thread.
+            if not left:
+                # The last one: no lingering. Else a steady stream of requests empties the stock
+                # before the janitor wakes, and each later run makes its folder through a thread
+                # while the folders of the runs before wait in the queue to be emptied.
                 self._hurry.set()
         return path
 

@@ -19,16 +19,18 @@ class LineOutput:
     def __init__(self, out: TextIO, *, limit: int = 10_000) -> None:
         self.out = out
         self.dropped = 0
-        self._lines: queue.Queue[object] = queue.Queue(maxsize=limit)
+        self._limit = limit
+        # A SimpleQueue (C, no Python-level locks and conditions: a line a request), bounded here.
+        self._lines: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="line-output", daemon=True)
         self._thread.start()
 
     def line(self, text: str) -> None:
         """Never blocks."""
-        try:
-            self._lines.put_nowait(text)
-        except queue.Full:
+        if self._lines.qsize() >= self._limit:
             self.dropped += 1
+        else:
+            self._lines.put(text)
 
     def _run(self) -> None:
         while True:
@@ -45,15 +47,10 @@ class LineOutput:
     def close(self, timeout: float = 2.0) -> None:
         """Write what is waiting (at most `timeout` seconds), then stop the thread.
 
-        The dropped-lines notice waits for room like the stop marker: the queue is often still
-        full at this point (that is why lines were dropped), and the notice must not be one more.
+        The dropped-lines notice and the stop marker go past the bound (two more at most).
         """
         deadline = time.monotonic() + timeout
-        try:
-            if self.dropped:
-                notice = f"claude-max-tui: {self.dropped} log lines dropped (the output was not being read)"
-                self._lines.put(notice, timeout=timeout)
-            self._lines.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Full:
-            return
+        if self.dropped:
+            self._lines.put(f"claude-max-tui: {self.dropped} log lines dropped (the output was not being read)")
+        self._lines.put(_STOP)
         self._thread.join(max(0.0, deadline - time.monotonic()))

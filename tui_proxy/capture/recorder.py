@@ -14,7 +14,13 @@ _SKIPPED = (TokenDelta, Notice)
 
 
 class CaptureRecorder:
+    """Subscribe it with `only=CaptureRecorder.EVENTS`: the bus then does not even call it for
+    the events it skips (a stream publishes a `TokenDelta` per read of the CLI's output)."""
+
     __slots__ = ("_submit",)
+
+    #: Every event type it records.
+    EVENTS: tuple[type[Event], ...] = ()
 
     def __init__(self, writer: CaptureWriter) -> None:
         self._submit = writer.submit
@@ -24,3 +30,6 @@ class CaptureRecorder:
             return
         # A finished exchange is committed at once: it must survive a kill -9.
         self._submit(event, urgent=isinstance(event, ExchangeFinished))
+
+
+CaptureRecorder.EVENTS = tuple(kind for kind in Event.__subclasses__() if not issubclass(kind, _SKIPPED))

@@ -588,7 +588,13 @@ class _Row:
 
 def _as_dict(record: object) -> dict:
     """A flat dataclass (Usage, ErrorInfo) as a dict, in field order (`asdict` deep-copies)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
+    return {name: getattr(record, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _file_id(path: str | None) -> tuple[int, int] | None:

@@ -329,10 +329,10 @@ class CliRun:
             answered = False  # anything passed on: from then on this child's answer is the answer
             fell_back = False
             async for raw in process.stdout_lines():
-                self._last_output = time.monotonic()
                 line = raw.decode("utf-8", "replace")
-                if not self._stdout:
+                if not self._stdout:  # the first line of a read of the pipe: the rest came with it
                     self._stdout_at = self.exchange.clock()
+                    self._last_output = time.monotonic()
                 self._stdout.append(line)
                 try:
                     events = reader.feed(line)
@@ -472,7 +472,7 @@ class CliRun:
             start = 0
             for end in range(1, len(tokens) + 1):
                 if end == len(tokens) or tokens[end][0] != tokens[start][0]:
-                    text = tokens[start][1] if end - start == 1 else "".join(t for _, t in tokens[start:end])
+                    text = tokens[start][1] if end - start == 1 else "".join([t for _, t in tokens[start:end]])
                     exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=end - start)
                     start = end
 

@@ -63,6 +63,8 @@ class RunFolders:
         #: ("recycle" | "remove", path), in order.
         self._jobs: deque[tuple[str, str]] = deque()
         self._wake = threading.Event()
+        #: Set to cut the janitor's linger short (the stock runs low, or shutdown).
+        self._hurry = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -84,8 +86,14 @@ class RunFolders:
             path = self._ready.popleft()
         except IndexError:
             path = None
-        if len(self._ready) < self.spare:
+        left = len(self._ready)
+        if left < self.spare:
             self._nudge()
+            if not left:
+                # The last one: no lingering. Else a steady stream of requests empties the stock
+                # before the janitor wakes, and each later run makes its folder through a thread
+                # while the folders of the runs before wait in the queue to be emptied.
+                self._hurry.set()
         return path
 
     def give_back(self, path: str) -> None:
@@ -120,6 +128,7 @@ class RunFolders:
         """Do what is queued (at most `timeout` seconds), then stop. Spare folders stay: the
         engine deletes the whole runs folder next."""
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -130,7 +139,8 @@ class RunFolders:
         while True:
             self._wake.wait()
             if not self._stop.is_set():
-                self._stop.wait(self.linger)  # gather a batch (shutdown does not wait)
+                self._hurry.wait(self.linger)  # gather a batch (shutdown and a low stock do not wait)
+            self._hurry.clear()
             self._wake.clear()
             while self._jobs:
                 kind, path = self._jobs.popleft()

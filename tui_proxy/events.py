@@ -7,7 +7,6 @@ loop, so they must be cheap (append to a buffer, never touch a widget or the dis
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -237,36 +236,6 @@ class Notice(Event):
     level: Literal["info", "warning", "error"]
     message: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def _quick_init(cls: type) -> None:
-    """Give a frozen event class an `__init__` with the same signature as the dataclass's, that
-    sets its slots through their descriptors: a frozen dataclass's own calls `object.__setattr__`
-    per field, which made building an event cost ~2.4 µs here, ~1.7 with this (a stream builds
-    three per read of the CLI's output). The events stay frozen (no `__setattr__` of their own)."""
-    fields = dataclasses.fields(cls)
-    if any(f.default_factory is not dataclasses.MISSING or not f.init for f in fields):
-        return  # a default factory: the dataclass's own __init__
-    namespace: dict[str, Any] = {}
-    params, lines = [], []
-    for f in fields:
-        slot = next(klass.__dict__[f.name] for klass in cls.__mro__ if f.name in klass.__dict__)
-        namespace[f"_set_{f.name}"] = slot.__set__
-        if f.default is dataclasses.MISSING:
-            params.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-        lines.append(f"    _set_{f.name}(self, {f.name})")
-    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n", namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__, init.__annotations__ = cls.__init__.__doc__, cls.__init__.__annotations__
-    cls.__init__ = init
-
-
-for _cls in (RequestReceived, CliSpawned, HistorySent, CliContinued, CliStdout, CliStderr, CliExited, TokenDelta, ToolCallsRequested, ResponseStarted, ResponseChunk, ExchangeFinished, QuotaReported, UpstreamRetry, Notice):
-    _quick_init(_cls)
 
 
 Subscriber = Callable[[Event], None]

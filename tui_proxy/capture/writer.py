@@ -28,7 +28,6 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import fields
 from operator import attrgetter
 from typing import Callable
 
@@ -48,6 +47,7 @@ from ..events import (
     ToolCallsRequested,
     UpstreamRetry,
 )
+from ..flat import flat_dict
 from ..quota.windows import report_to_dict
 from .model import CaptureState
 from .packing import pack
@@ -558,8 +558,8 @@ class CaptureWriter:
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         row.sets.update(
             state=state.value, ended_at=e.at, status=e.status, finish_reason=e.finish_reason,
-            usage=None if e.usage is None else json.dumps(_as_dict(e.usage)),
-            error=None if e.error is None else json.dumps(_as_dict(e.error)),
+            usage=None if e.usage is None else json.dumps(flat_dict(e.usage)),
+            error=None if e.error is None else json.dumps(flat_dict(e.error)),
             text=e.text, thinking=e.thinking, ttft_ms=e.ttft_ms, duration_ms=e.duration_ms,
         )  # fmt: skip
         if e.model is not None:  # else the request's model stays
@@ -584,17 +584,6 @@ class _Row:
         self.grow = 0  # added to size_bytes
         self.retries = 0  # added to upstream_retries
         self.finished = False
-
-
-def _as_dict(record: object) -> dict:
-    """A flat dataclass (Usage, ErrorInfo) as a dict, in field order (`asdict` deep-copies)."""
-    names = _FIELD_NAMES.get(type(record))
-    if names is None:
-        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
-    return {name: getattr(record, name) for name in names}
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _file_id(path: str | None) -> tuple[int, int] | None:

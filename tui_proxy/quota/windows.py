@@ -16,7 +16,9 @@ the CLI adds fields between versions and a report must never break a request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from ..flat import flat_dict
 from typing import Any, Literal
 
 #: The windows a report may name, in the order a viewer lists them.
@@ -144,21 +146,11 @@ def from_rate_limit_event(obj: dict[str, Any]) -> QuotaReport:
 def report_to_dict(report: QuotaReport) -> dict[str, Any]:
     """Plain JSON values (a capture keeps each exchange's report this way): what `asdict` gives,
     without its deep copies (every value is a scalar; this runs once per captured exchange)."""
-    data = _flat(report)
-    data["windows"] = tuple(map(_flat, report.windows))
+    data = flat_dict(report)
+    data["windows"] = tuple(map(flat_dict, report.windows))
     if report.extra_usage is not None:
-        data["extra_usage"] = _flat(report.extra_usage)
+        data["extra_usage"] = flat_dict(report.extra_usage)
     return data
-
-
-def _flat(record: object) -> dict[str, Any]:
-    names = _FIELDS.get(type(record))
-    if names is None:
-        names = _FIELDS[type(record)] = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
-    return {name: getattr(record, name) for name in names}
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def report_from_dict(data: dict[str, Any]) -> QuotaReport:

@@ -77,15 +77,9 @@ class RunReader:
         """The events one stdout line makes. Raises the run's error when the line is fatal."""
         delta = L.text_delta_text(line)
         if delta is not None:  # nearly every line of an answer: no record, no type dispatch
-            if self.structured:
-                return []
-            turn = self._turn
-            if turn.replay is None and not turn.diverged and self.stop is None and not self.limiter.active:
-                # The usual case, inline (what `_text_delta` then `_limited` do here): no retry
-                # to compare with, no stop sequence or max_tokens.
-                return [Text(turn.pass_on(delta))] if delta else []
             events: list[RunEvent] = []
-            self._text_delta(delta, events)
+            if not self.structured:
+                self._text_delta(delta, events)
             return events
         parsed = L.parse_line(line)
         kind = type(parsed)

@@ -37,12 +37,6 @@ class TurnText:
         self._sent = text
         self._unjoined.clear()
 
-    def pass_on(self, delta: str) -> str:
-        """`delta` passed on as is (no retry being replayed): what `add` returns then, counted."""
-        self._unjoined.append(delta)
-        self.emitted += len(delta)
-        return delta
-
     def add(self, delta: str) -> str:
         if self.replay is None:
             self._unjoined.append(delta)

@@ -149,17 +149,14 @@ class LineTable(ScrollView, can_focus=True):
     def render_lines(self, crop):
         # The styles once per drawing pass, not per line: each walks the widget's styles
         # (three per row made most of a statistics screen's paint).
-        component = self.get_component_rich_style
-        base = self.rich_style
-        self._pass = (self.scrollable_content_region.width, base, base + component("line-table--header"), component("line-table--even"), component("line-table--cursor"))
+        self._pass = self._look_up_styles()
         try:
             return super().render_lines(crop)
         finally:
             self._pass = None
 
-    def _styles(self) -> tuple[int, Style, Style, Style, Style]:
-        if self._pass is not None:
-            return self._pass
+    def _look_up_styles(self) -> tuple[int, Style, Style, Style, Style]:
+        """(text width, base, header, even and cursor styles)."""
         component = self.get_component_rich_style
         base = self.rich_style
         return self.scrollable_content_region.width, base, base + component("line-table--header"), component("line-table--even"), component("line-table--cursor")
@@ -177,7 +174,7 @@ class LineTable(ScrollView, can_focus=True):
         return Strip(segments).crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(width, base)
 
     def render_line(self, y: int) -> Strip:
-        width, base, header, even, cursor = self._styles()
+        width, base, header, even, cursor = self._pass or self._look_up_styles()
         if y == 0:
             return self._line([Text(c.label) for c in self.columns], header, width)
         row = int(self.scroll_y) + y - 1

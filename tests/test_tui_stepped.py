@@ -3,6 +3,8 @@ several turns of the loop, and what it shows is the same."""
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.geometry import Region, Size
 
 from tui_proxy.tui import demo
@@ -33,6 +35,23 @@ async def test_a_whole_screen_is_painted_in_bands_one_turn_each():
         assert tops == list(range(band, 48, band))
         await pilot.pause()
         assert not screen._unpainted and not screen._compositor._dirty_regions
+
+
+async def test_one_part_is_painted_per_turn_even_when_the_update_timer_paints_meanwhile():
+    """Seen in bench/ui_load.py: three parts painted in one turn of the loop (21 ms) when
+    the update timer painted while a part was queued, each paint queueing its own turn."""
+    app = make_demo_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await stage(pilot, select=demo.STREAMING, panel="tokens")
+        screen = app.screen
+        turns = []
+        paint_next_turn = screen._paint_next_turn
+        screen._paint_next_turn = lambda: (turns.append(1), paint_next_turn())
+        paint_all(screen)  # a part now, a turn queued for the next
+        paint_all(screen)  # the update timer paints meanwhile: its part now, the rest in that same turn
+        await asyncio.sleep(0)  # one turn of the loop
+        assert len(turns) == 1
+        assert screen._unpainted  # the rest still waits, one part per turn
 
 
 def test_changes_far_apart_are_painted_apart_not_as_the_box_around_them():

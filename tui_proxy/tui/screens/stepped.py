@@ -71,6 +71,9 @@ class SteppedScreen(Screen):
     _paint_later = False
     #: What a paint in parts has still to paint (the next turn sees to it).
     _unpainted: list[Region] = []
+    #: A paint is queued for the next turn: one at a time, or two could run in one turn
+    #: (each a part's worth) when the update timer paints meanwhile.
+    _paint_queued = False
 
     async def _on_screen_resume(self, event: events.ScreenResume) -> None:
         event.prevent_default()  # Textual's own handler would do every step at once
@@ -114,7 +117,7 @@ class SteppedScreen(Screen):
 
     def _compositor_refresh(self) -> None:
         if self._paint_later:
-            asyncio.get_running_loop().call_soon(self._paint_next_turn)
+            self._queue_paint()
             return
         compositor = self._compositor
         dirty = compositor._dirty_regions
@@ -141,8 +144,14 @@ class SteppedScreen(Screen):
             super()._compositor_refresh()
         self._unpainted = later
         if later:
+            self._queue_paint()
+
+    def _queue_paint(self) -> None:
+        if not self._paint_queued:
+            self._paint_queued = True
             asyncio.get_running_loop().call_soon(self._paint_next_turn)
 
     def _paint_next_turn(self) -> None:
+        self._paint_queued = False
         if self.is_attached:  # not a screen closed meanwhile (or an app quitting)
             self._compositor_refresh()

@@ -108,6 +108,7 @@ class TextLines(ScrollView, can_focus=True):
         The lines it will show are drawn ahead, in slices too: shown at once, a screen of
         new lines was drawn in one go by the paint (10-15 ms at 200 columns)."""
         built, widest = await collect(lines)
+        await asyncio.sleep(0)  # collect's last slice may have used the turn: draw in the next
         drawn = await self._draw_ahead(built, keep_position)
         self.set_lines(built, widest, keep_position=keep_position, drawn=drawn)
 

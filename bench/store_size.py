@@ -36,7 +36,7 @@ def fill(path: Path, count: int, *, words: int, stream: bool) -> tuple[float, in
     events = sum(len(s) for s in sequences)
     with CaptureStore.open(path) as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         start = time.perf_counter()
         for sequence in sequences:
             for event in sequence:

@@ -23,7 +23,7 @@ def data_dir(tmp_path):
     data = tmp_path / "data"
     with CaptureStore.open(data / "captures.sqlite3") as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         for i, outcome in enumerate(["ok", "cli_error", "ok", "disconnect"]):
             for event in exchange_events(f"0193c1f2a4b{i}-5e1f09a{i}", start=NOW - 10 + i, outcome=outcome):
                 bus.publish(event)
@@ -118,7 +118,7 @@ def test_readers_do_not_disturb_a_running_writer(tmp_path, capsys):
     db = tmp_path / "captures.sqlite3"
     with CaptureStore.open(db) as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         events = exchange_events()
         for event in events[:5]:
             bus.publish(event)
@@ -139,7 +139,7 @@ def test_show_prints_the_tool_calls_the_model_made(tmp_path, capsys):
     xid = "0193c1f2a4c0-70011ca1"
     with CaptureStore.open(data / "captures.sqlite3") as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         *events, finish = exchange_events(xid, start=NOW)
         for event in events:
             bus.publish(event)

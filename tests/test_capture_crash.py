@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
 
     store = CaptureStore.open(sys.argv[1])
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     finished = []
     for i in range(20):
         events = exchange_events(words=30)

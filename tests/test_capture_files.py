@@ -20,7 +20,7 @@ def mode(path) -> int:
 
 def record(store, events):
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     for event in events:
         bus.publish(event)
     assert store.flush(timeout=10)

@@ -45,7 +45,7 @@ def test_stored_request_and_response_headers_are_redacted(tmp_path):
     events[index] = dataclasses.replace(events[index], headers={"Set-Cookie": "s=1", "X-Request-Id": "r"})
     with CaptureStore.open(tmp_path / "c.sqlite3") as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         for event in events:
             bus.publish(event)
         store.flush()

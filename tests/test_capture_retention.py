@@ -14,7 +14,7 @@ NOW = time.time()
 
 def fill(store, starts, **kwargs):
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     ids = []
     for start in starts:
         events = exchange_events(start=start, **kwargs)
@@ -71,7 +71,7 @@ def test_periodic_pruning_on_the_writer_thread_spares_open_exchanges(tmp_path):
     db = tmp_path / "c.sqlite3"
     with CaptureStore.open(db, max_count=2, prune_interval=0, commit_interval=0.01) as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         live = exchange_events(start=NOW - 3000)  # the oldest of all, but still running
         for event in live[:5]:
             bus.publish(event)

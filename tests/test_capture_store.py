@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tui_proxy.capture import AmbiguousIdError, CaptureState, CaptureStore
+from tui_proxy.capture import AmbiguousIdError, CaptureRecorder, CaptureState, CaptureStore
 from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.events import CliStdout, EventBus, ExchangeFinished, RequestReceived, ResponseChunk, TokenDelta
 
@@ -27,7 +27,7 @@ def store(tmp_path):
 
 def record(store: CaptureStore, events) -> None:
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     for event in events:
         bus.publish(event)
     assert store.flush(timeout=10)
@@ -107,6 +107,36 @@ def test_token_deltas_and_notices_are_not_queued(store):
     for event in exchange_events(words=3):
         recorder(event)
     assert seen and not any(isinstance(e, TokenDelta) for e in seen)
+
+
+def test_record_subscribes_the_store_only_to_the_events_it_keeps(store):
+    submitted = []
+    store.writer.submit = lambda event, urgent=False: submitted.append(event)  # type: ignore[method-assign]
+    bus = EventBus()
+    calls = 0
+    recorder = store.recorder
+
+    def counting_recorder():
+        inner = recorder()
+
+        def call(event):
+            nonlocal calls
+            calls += 1
+            inner(event)
+
+        return call
+
+    store.recorder = counting_recorder  # type: ignore[method-assign]
+    unsubscribe = store.record(bus)
+    events = list(exchange_events(words=3))
+    for event in events:
+        bus.publish(event)
+    kept = [e for e in events if isinstance(e, CaptureRecorder.EVENTS)]
+    assert any(isinstance(e, TokenDelta) for e in events) and len(kept) < len(events)
+    assert calls == len(kept) and submitted == kept  # never called for a delta
+    unsubscribe()
+    bus.publish(events[0])
+    assert calls == len(kept)
 
 
 def test_sqlite_never_runs_on_the_publishing_thread(store):

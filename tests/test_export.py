@@ -26,7 +26,7 @@ HAR_SCHEMA = json.loads((Path(__file__).parent / "har_1_2.schema.json").read_tex
 def captured(tmp_path, *sequences):
     with CaptureStore.open(tmp_path / "c.sqlite3") as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         for events in sequences:
             for event in events:
                 bus.publish(event)

@@ -44,7 +44,7 @@ def test_a_stuck_writer_drops_pieces_with_a_count_but_keeps_every_finish(tmp_pat
 
     writer._transaction = slow_transaction
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     try:
         exchanges = [exchange_events(words=50) for _ in range(60)]
         _publish_all(bus, exchanges[0][:1])
@@ -94,7 +94,7 @@ def test_retention_keeps_the_store_near_its_cap_while_writes_go_on(tmp_path):
     path = tmp_path / "c.sqlite3"
     store = CaptureStore.open(path, commit_interval=0.01, max_bytes=cap, prune_interval=3600)
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     largest = 0
     last = None
     try:
@@ -164,7 +164,7 @@ async def test_a_deleted_data_folder_is_said_on_health_and_as_a_notice(start_eng
 def test_store_health_is_ok_when_writes_succeed(tmp_path):
     with CaptureStore.open(tmp_path / "c.sqlite3", commit_interval=0.01) as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         _publish_all(bus, exchange_events())
         assert store.flush(10)
         health = store.health()

@@ -28,7 +28,7 @@ class RecordingServer:
 
     def __init__(self, store: CaptureStore):
         self.bus = EventBus()
-        self.bus.subscribe(store.recorder())
+        store.record(self.bus)
         self.count = 0
         self.seen: list[tuple[dict[str, str], bytes]] = []
 
@@ -82,7 +82,7 @@ async def server(store):
 def seed(store, **kwargs):
     events = exchange_events(**kwargs)
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     for event in events:
         bus.publish(event)
     store.flush()
@@ -135,7 +135,7 @@ async def test_identical_answers_give_an_unchanged_outcome(store, server):
 async def test_in_progress_exchanges_are_refused(store):
     events = exchange_events()
     bus = EventBus()
-    bus.subscribe(store.recorder())
+    store.record(bus)
     for event in events[:4]:
         bus.publish(event)
     store.flush()

@@ -61,7 +61,7 @@ async def test_restored_rows_keep_tok_s_and_the_list_opens_at_the_newest(tmp_pat
     now = time.time()
     with CaptureStore.open(tmp_path / "data" / "captures.sqlite3") as store:
         bus = EventBus()
-        bus.subscribe(store.recorder())
+        store.record(bus)
         for i in range(60):
             for event in exchange_events(f"0193c1f2a{i:03d}-5e1f0{i:03d}", start=now - 600 + i):
                 bus.publish(event)

@@ -183,7 +183,6 @@ class Engine:
         await asyncio.to_thread(self._close_store)
 
     async def _open_store(self) -> None:
-        from .capture.recorder import CaptureRecorder
         from .capture.store import CaptureStore
 
         try:
@@ -200,7 +199,7 @@ class Engine:
             log.exception("capture store failed to open")
             self._notice("error", f"Capture is off: the store at {self.config.capture_path} could not be opened ({exc}).")
             return
-        self._unsubscribe_store = self.bus.subscribe(self.store.recorder(), only=CaptureRecorder.EVENTS)
+        self._unsubscribe_store = self.store.record(self.bus)
         self.store.announce_problems(self.bus)
 
     def _close_store(self) -> None:

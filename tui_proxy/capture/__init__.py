@@ -1,7 +1,7 @@
 """Capture: every exchange on disk (SQLite), read back as plain dataclasses.
 
     store = CaptureStore.open(config.capture_path)
-    engine.bus.subscribe(store.recorder(), only=CaptureRecorder.EVENTS)
+    store.record(engine.bus)
     ...
     summaries = await store.alist(limit=100)
     capture = await store.aget(exchange_id)

@@ -14,8 +14,9 @@ _SKIPPED = (TokenDelta, Notice)
 
 
 class CaptureRecorder:
-    """Subscribe it with `only=CaptureRecorder.EVENTS`: the bus then does not even call it for
-    the events it skips (a stream publishes a `TokenDelta` per read of the CLI's output)."""
+    """Subscribed by `CaptureStore.record` with `only=CaptureRecorder.EVENTS`: the bus then does
+    not even call it for the events it skips (a stream publishes a `TokenDelta` per read of
+    the CLI's output)."""
 
     __slots__ = ("_submit",)
 

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .files import create_private_file, secure_dir, secure_files
 from .model import Capture, CaptureState, CaptureSummary
@@ -23,6 +23,9 @@ from .recorder import CaptureRecorder
 from .retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, RetentionPolicy, prune
 from .schema import StoreVersionError, check_readable, migrate
 from .writer import CaptureWriter
+
+if TYPE_CHECKING:
+    from ..events import EventBus
 
 __all__ = ["AmbiguousIdError", "CaptureStore", "StoreVersionError"]
 
@@ -152,7 +155,7 @@ class CaptureStore:
             "queued_bytes": writer.queued_bytes,
         }
 
-    def announce_problems(self, bus) -> None:
+    def announce_problems(self, bus: EventBus) -> None:
         """Publish the writer's problems (drops, failing writes) on `bus` as Notices.
         Call from the event loop: the writer thread hands them over to it."""
         from ..events import Notice
@@ -166,8 +169,13 @@ class CaptureStore:
         self.writer.on_problem = publish
 
     def recorder(self) -> CaptureRecorder:
-        """The bus subscriber that feeds this store."""
+        """The bus subscriber that feeds this store (`record` subscribes it)."""
         return CaptureRecorder(self.writer)
+
+    def record(self, bus: EventBus) -> Callable[[], None]:
+        """Record what `bus` publishes from now on; returns the unsubscribe. Subscribed only to
+        the events it records: the bus does not even call it for a token delta."""
+        return bus.subscribe(self.recorder(), only=CaptureRecorder.EVENTS)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every event recorded so far is committed. Not on the event loop."""

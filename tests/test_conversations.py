@@ -44,8 +44,12 @@ def used_run_folders(cli_dir: Path) -> list[str]:
     `tmp/`, both empty) that the engine keeps ready for its next runs."""
     left = []
     for folder in cli_dir.glob("runs-*/*"):
-        entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
-        if entries != ["cwd", "tmp"] or any(os.listdir(folder / name) for name in entries):
+        try:
+            entries = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
+            used = entries != ["cwd", "tmp"] or any(os.listdir(folder / name) for name in entries)
+        except FileNotFoundError:  # the engine's janitor is removing it as we look: not settled yet
+            used = True
+        if used:
             left.append(folder.name)
     return left
 

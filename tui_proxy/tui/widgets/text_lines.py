@@ -13,7 +13,7 @@ import asyncio
 import time
 from bisect import bisect_right
 from itertools import accumulate
-from typing import Iterable, Union
+from typing import Iterable, NamedTuple, Union
 
 from rich.cells import cell_len
 from rich.highlighter import JSONHighlighter
@@ -34,6 +34,19 @@ class JsonLine(str):
 #: A line of a document: a styled Text (short lines the view builds) or a plain string.
 Line = Union[Text, str]
 
+
+class StripKey(NamedTuple):
+    """What a drawn line depends on: drawn lines are kept by it."""
+
+    index: int
+    #: Which screen row of a wrapped line (0 unwrapped).
+    piece: int
+    width: int
+    scroll_x: int
+    wrap: bool
+    #: It holds the current search match.
+    current: bool
+
 #: Seconds of loop time a slice of building or searching may take before yielding.
 SLICE_SECONDS = 0.004
 #: Drawn lines kept for scrolling back (a few screens): each is a dozen objects the
@@ -49,6 +62,11 @@ _CURRENT_MATCH = Style(bgcolor="dark_orange", color="black", bold=True)
 
 def _plain(line: Line) -> str:
     return line.plain if isinstance(line, Text) else line
+
+
+def _same_line(lines: list[Line], old: list[Line], index: int) -> bool:
+    """The line at `index` is the same in both documents (a drawing of it still holds)."""
+    return index < len(lines) and index < len(old) and lines[index] == old[index]
 
 
 def _width(line: Line) -> int:
@@ -93,7 +111,7 @@ class TextLines(ScrollView, can_focus=True):
         #: Wrapped mode: rows before the end of each line (cumulative), at `_rows_width`.
         self._rows: list[int] = []
         self._rows_width = 0
-        self._strips: dict[tuple, Strip] = {}
+        self._strips: dict[StripKey, Strip] = {}
         self._strips_width = 0
         #: The width lines were drawn ahead for (see `set_lines`), until drawn at it.
         self._ahead_width: int | None = None
@@ -112,14 +130,14 @@ class TextLines(ScrollView, can_focus=True):
         drawn = await self._draw_ahead(built, keep_position)
         self.set_lines(built, widest, keep_position=keep_position, drawn=drawn)
 
-    def set_lines(self, lines: list[Line], widest: int | None = None, *, keep_position: bool = False, drawn: tuple[int, dict[tuple, Strip]] | None = None) -> None:
+    def set_lines(self, lines: list[Line], widest: int | None = None, *, keep_position: bool = False, drawn: tuple[int, dict[StripKey, Strip]] | None = None) -> None:
         """Show these lines from the top; or, with keep_position, where the reader was (following the end if there).
 
         Lines drawn before that are the same at the same place are kept (a live document grows
         at its end), and so are those drawn ahead (`drawn`, see `_draw_ahead`)."""
-        at_end = self.scroll_y >= self.max_scroll_y - 1
+        at_end = self._following_end
         old = self.lines
-        kept = {key: strip for key, strip in self._strips.items() if key[0] < len(lines) and key[0] < len(old) and lines[key[0]] == old[key[0]]} if keep_position else {}
+        kept = {key: strip for key, strip in self._strips.items() if _same_line(lines, old, key.index)} if keep_position else {}
         self.lines = lines
         self._widest = widest if widest is not None else max((_width(line) for line in lines), default=0)
         self._strips.clear()
@@ -142,7 +160,7 @@ class TextLines(ScrollView, can_focus=True):
                 # paint at the old width may come before the layout that brings it.
                 self._ahead_width = width
 
-    async def _draw_ahead(self, lines: list[Line], keep_position: bool) -> tuple[int, dict[tuple, Strip]] | None:
+    async def _draw_ahead(self, lines: list[Line], keep_position: bool) -> tuple[int, dict[StripKey, Strip]] | None:
         """Draw, in slices of the loop, the lines that `set_lines(lines, keep_position=...)` will
         show first: their text width and strips, by the keys `render_line` looks them up by."""
         if self.wrap or self.needle or not self.is_mounted or self.size.width <= 1:
@@ -151,16 +169,16 @@ class TextLines(ScrollView, can_focus=True):
         width = self._text_width_for(len(lines))
         if not keep_position:
             top, scroll_x = 0, 0
-        elif self.scroll_y >= self.max_scroll_y - 1:  # following the end
+        elif self._following_end:
             top, scroll_x = max(0, len(lines) - height), int(self.scroll_x)
         else:
             top, scroll_x = int(self.scroll_y), int(self.scroll_x)
         old, style = self.lines, self.rich_style
-        drawn: dict[tuple, Strip] = {}
+        drawn: dict[StripKey, Strip] = {}
         deadline = time.perf_counter() + SLICE_SECONDS
         for index in range(top, min(len(lines), top + height)):
-            key = (index, 0, width, scroll_x, False, False)
-            if keep_position and index < len(old) and lines[index] == old[index] and key in self._strips:
+            key = StripKey(index, 0, width, scroll_x, False, False)
+            if keep_position and _same_line(lines, old, index) and key in self._strips:
                 continue  # kept by set_lines
             drawn[key] = self._render(lines[index], 0, width, scroll_x, False, style)
             if time.perf_counter() > deadline:
@@ -169,6 +187,11 @@ class TextLines(ScrollView, can_focus=True):
                     return None  # changed meanwhile: the paint draws them
                 deadline = time.perf_counter() + SLICE_SECONDS
         return width, drawn
+
+    @property
+    def _following_end(self) -> bool:
+        """The last row is shown: a growing document keeps it in view."""
+        return self.scroll_y >= self.max_scroll_y - 1
 
     def _text_width_for(self, rows: int) -> int:
         """The text width once a document of `rows` lines is shown: more rows than fit bring
@@ -294,7 +317,7 @@ class TextLines(ScrollView, can_focus=True):
         self._pass = (width := self._text_width(), self.rich_style)
         if width != self._strips_width:  # lines drawn at another width are of no more use…
             ahead = self._ahead_width  # …but those drawn ahead for the width to come
-            self._strips = {key: strip for key, strip in self._strips.items() if key[2] == ahead} if ahead is not None else {}
+            self._strips = {key: strip for key, strip in self._strips.items() if key.width == ahead} if ahead is not None else {}
             self._strips_width = width
         if width == self._ahead_width:
             self._ahead_width = None
@@ -314,7 +337,7 @@ class TextLines(ScrollView, can_focus=True):
             return Strip.blank(width, style)
         scroll_x = 0 if self.wrap else int(self.scroll_x)
         current = self.current_match >= 0 and self.matches[self.current_match] == index
-        key = (index, piece, width, scroll_x, self.wrap, current)
+        key = StripKey(index, piece, width, scroll_x, self.wrap, current)
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) > MAX_STRIPS:

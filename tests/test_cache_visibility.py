@@ -9,7 +9,7 @@ from tui_proxy.events import ExchangeFinished, HistorySent, RequestReceived, Usa
 from tui_proxy.headless import format_finished
 from tui_proxy.tui.state import ConsoleState
 from tui_proxy.tui.widgets.cli_panel import history_words
-from tui_proxy.tui.widgets.requests_table import COLUMNS, row_cells
+from tui_proxy.tui.request_rows import COLUMNS, row_cells
 
 NOW = time.time()
 USAGE = Usage(prompt_tokens=4000, completion_tokens=50, cached_tokens=3000, cache_creation_tokens=600)

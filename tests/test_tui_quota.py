@@ -36,7 +36,7 @@ from tui_proxy.tui.state import ConsoleState
 from tui_proxy.tui.quota_state import QuotaPoint
 from tui_proxy.tui.stats import build_stats, merge, merge_points, sample_from_summary, sample_from_view
 from tui_proxy.tui.widgets.bar_chart import bar_rows, columns
-from tui_proxy.tui.widgets.requests_table import COLUMNS
+from tui_proxy.tui.request_rows import COLUMNS
 from tui_proxy.tui.widgets.status_header import HeaderInfo, StatusHeader, render_header
 from tui_proxy.tui.widgets.tokens_panel import TokensPanel
 from tui_proxy.tui.state import Totals

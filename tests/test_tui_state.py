@@ -24,7 +24,7 @@ from tui_proxy.tui.exchange_view import MAX_CLI_LINES
 from tui_proxy.tui.state import ConsoleState
 from tui_proxy.tui.demo import history_summaries
 from tui_proxy.tui.history import view_from_summary
-from tui_proxy.tui.widgets.requests_table import COLUMNS, cell_text, row_cells
+from tui_proxy.tui.request_rows import COLUMNS, cell_text, row_cells
 
 
 def received(exchange_id: str, at: float = 100.0, **kwargs) -> RequestReceived:

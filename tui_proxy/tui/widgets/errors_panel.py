@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
+from ...ids import short_id
 from .. import formatting as fmt
 from ..state import ErrorRow
 
@@ -42,7 +43,7 @@ class ErrorsPanel(DataTable):
             status = Text(str(row.status) if row.status is not None else "-", style="bold red" if (row.status or 500) >= 500 else "bold yellow")
             self.add_row(
                 fmt.clock_time(row.at),
-                row.exchange_id.rsplit("-", 1)[-1][:6] if row.exchange_id else "engine",
+                short_id(row.exchange_id) if row.exchange_id else "engine",
                 status,
                 row.source,
                 row.type,

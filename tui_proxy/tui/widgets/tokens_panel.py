@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...ids import short_id
 from .. import formatting as fmt
 from ..exchange_view import ExchangeView
 from .stream_text import StreamText
@@ -23,7 +24,7 @@ SHOWN_CHARS = 20_000
 def stream_summary(view: ExchangeView, now: float) -> Text:
     """`5e1f09 · sonnet · live · ttft 820ms · 42.0 tok/s · ~120 tok · 2.41s · $0.004 · 5h 93% · plan`."""
     out = Text()
-    out.append(view.id.rsplit("-", 1)[-1][:6], style="bold")
+    out.append(short_id(view.id), style="bold")
     out.append(f" · {view.model or '-'} · ")
     if view.retrying:
         out.append(fmt.retry_texts(view, now)[0], style=fmt.status_style(view))

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from textual.events import Key
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,7 +61,6 @@ from tui_proxy.tui.app import make_app  # noqa: E402
 from tui_proxy.tui.demo import DemoStore, history_summaries  # noqa: E402
 from tui_proxy.tui.history import view_from_summary  # noqa: E402
 from tui_proxy.tui.screens.detail import DetailScreen  # noqa: E402
-from textual import events  # noqa: E402
 from tui_proxy.tui.screens.stats import StatsScreen  # noqa: E402
 
 FAKE_CLAUDE = str(ROOT / "tests" / "bin" / "claude")
@@ -300,7 +300,7 @@ async def until(predicate, timeout: float = 30.0) -> None:
 
 
 def type_key(app, key: str) -> None:
-    app.post_message(events.Key(key, key))
+    app.post_message(Key(key, key))
 
 
 async def open_heavy_details(app, pilot, big_id: str, huge_id: str, flowing: asyncio.Event) -> dict[str, tuple[float, float]]:

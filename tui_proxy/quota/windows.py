@@ -17,9 +17,9 @@ the CLI adds fields between versions and a report must never break a request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from ..flat import flat_dict
-from typing import Any, Literal
 
 #: The windows a report may name, in the order a viewer lists them.
 WINDOW_ORDER = ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "seven_day_overage_included", "seven_day_oauth_apps", "overage")

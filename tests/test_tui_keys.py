@@ -12,6 +12,7 @@ from tui_proxy.tui.screens.detail import DetailScreen
 from tui_proxy.tui.screens.replay_diff import ReplayDiffScreen
 
 from tests.tui_fixtures import console_app, post_chat, settle
+from tests.waiting import until
 
 pytestmark = pytest.mark.usefixtures("fake_claude_env")
 
@@ -40,6 +41,38 @@ async def test_keys_typed_after_slash_in_one_burst_go_to_the_filter(tmp_path):
         assert field.has_focus and app.query_one("#inspector").active == "tokens"  # `e` did not switch panels
         assert app.screen is app.screen_stack[0] and replays_started(app) == 0  # no `r` replayed
         assert app.table.row_count == 0  # the filter applies: nothing failed
+
+
+async def test_keys_typed_while_the_console_starts_reach_the_main_screen_in_order(tmp_path, monkeypatch):
+    # At start-up the detail view is pushed out of sight for a moment to be composed
+    # (app._prepare_detail). A burst typed just then must reach the list's filter box, not
+    # the unseen detail view's search box, and in the order it was typed.
+    app = console_app(tmp_path)
+    mounted = DetailScreen.on_mount
+    typed = []
+
+    def typed_while_composing(screen) -> None:
+        mounted(screen)
+        if not typed:
+            typed.append(app.screen is screen)
+            burst(app, "/error")
+
+    pop = app.pop_screen
+
+    async def pop_once_the_keys_are_taken():
+        # The app's own task takes the keys while the detail view is still the screen.
+        await until(lambda: app._message_queue.empty(), "the app took the typed keys")
+        return await pop()
+
+    monkeypatch.setattr(DetailScreen, "on_mount", typed_while_composing)
+    monkeypatch.setattr(app, "pop_screen", pop_once_the_keys_are_taken)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app._detail_screen is not None)
+        field = app.query_one("#filter", Input)
+        await settle(pilot, lambda: field.value == "error")
+        assert field.has_focus and app.screen is app.screen_stack[0]
+        assert app.query_one("#inspector").active == "tokens"  # `e` did not switch panels
+        assert typed == [True]  # typed while the detail view was the screen
 
 
 async def test_search_keys_typed_after_slash_in_the_detail_view_go_to_the_search_box(tmp_path):

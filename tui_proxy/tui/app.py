@@ -104,6 +104,9 @@ class ConsoleApp(App[int]):
         self._key_burst = False
         #: The detail view, composed at start-up and shown again at every open.
         self._detail_screen: DetailScreen | None = None
+        #: Keys that came while the detail view was pushed to be composed (start-up): they
+        #: were typed at the main screen, and reach it once it is back.
+        self._held_keys: list[events.Key] | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -144,10 +147,15 @@ class ConsoleApp(App[int]):
         """
         screen = DetailScreen(None)
         self.install_screen(screen, "detail")
-        with self.batch_update():  # composed and laid out, never drawn
-            await self.push_screen(screen)
-            if self.screen is screen:  # not if a key pushed a screen meanwhile (help…)
-                await self.pop_screen()
+        self._held_keys = []
+        try:
+            with self.batch_update():  # composed and laid out, never drawn
+                await self.push_screen(screen)
+                if self.screen is screen:
+                    await self.pop_screen()
+        finally:
+            # After the keys queued meanwhile, which are held too: in the order they came.
+            self.call_later(self._release_held_keys)
         self._detail_screen = screen
         if self.freeze_gc:
             # Textual keeps tens of thousands of long-lived objects; a full collection
@@ -155,6 +163,11 @@ class ConsoleApp(App[int]):
             # Frozen, collections only walk what was made since; full ones wait for a
             # moment when nothing streams (collector.py).
             self._collector.start()
+
+    async def _release_held_keys(self) -> None:
+        held, self._held_keys = self._held_keys or [], None
+        for key in held:
+            await self.on_event(key)
 
     async def _start_engine(self) -> None:
         banner = self._main(ProblemBanner)
@@ -273,6 +286,9 @@ class ConsoleApp(App[int]):
             await super().on_event(event)
             return
         if not event.is_forwarded:
+            if self._held_keys is not None:
+                self._held_keys.append(event)  # `/` must not open the unseen detail view's search
+                return
             burst = event.time - self._last_key_at < BURST_SECONDS
             self._last_key_at = event.time
             if len(self._burst_keys) > 256:

@@ -3,7 +3,8 @@
 One interleaved run: each round spawns the project's fake CLI directly (the same argv and
 stdin the proxy would use) and then sends the same request through a headless proxy
 started as its own process, so both see the same machine state. The proxy's CPU is read
-from /proc/<pid>/task/*/schedstat (all its threads; its children's time is not counted).
+from /proc/<pid>/task/*/schedstat (all its threads, and its CLI launcher's; the CLIs' time
+is not counted).
 
     python bench/overhead.py [--rounds 60] [--tokens 200] [--delay-ms 0]
 
@@ -42,15 +43,39 @@ FAKE = str(ROOT / "tests" / "bin" / "claude")
 
 
 def proc_cpu_seconds(pid: int) -> float:
-    """CPU time of every thread of `pid` (ns precision from schedstat; children not counted)."""
+    """CPU time of every thread of `pid` and of its CLI launcher's helper (it spawns the CLIs
+    for the proxy: tui_proxy/claude/launcher.py), ns precision from schedstat; the CLIs'
+    own time is not counted."""
     total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
+    for process in [pid, *launcher_helpers(pid)]:
         try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
+            tasks = os.listdir(f"/proc/{process}/task")
         except OSError:
-            pass  # a thread that just ended
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{process}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except OSError:
+                pass  # a thread that just ended
     return total / 1e9
+
+
+def launcher_helpers(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(child) for child in f.read().split()]
+    except OSError:
+        return []
+    helpers = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"launcher_helper.py" in f.read():
+                    helpers.append(child)
+        except OSError:
+            pass
+    return helpers
 
 
 async def direct_run(prompt_text: str, workdir: str) -> tuple[float, float]:
@@ -136,12 +161,13 @@ async def main() -> None:
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--no-capture", action="store_true", help="run the proxy without its capture store")
     parser.add_argument("--pool-size", type=int, default=0, help="CLIs the proxy starts ahead (default 0: every request spawns, like the direct runs)")
+    parser.add_argument("--no-launcher", action="store_true", help="the proxy starts each CLI directly, in a session of its own")
     args = parser.parse_args()
     prompt_text = f"[[fake:tokens n={args.tokens} delay_ms={args.delay_ms}]] bench"
     one_delta = f"[[fake:tokens n=1 delay_ms={args.delay_ms}]] bench"
 
     with tempfile.TemporaryDirectory() as tmp:
-        extra = ["--pool-size", str(args.pool_size), "--warm-conversations", "0", *(["--no-capture"] if args.no_capture else [])]
+        extra = ["--pool-size", str(args.pool_size), "--warm-conversations", "0", *(["--no-capture"] if args.no_capture else []), *(["--no-launcher"] if args.no_launcher else [])]
         proxy, base = await start_proxy(os.path.join(tmp, "data"), *extra)
         try:
             url = base + "/chat/completions"

@@ -99,21 +99,39 @@ def leaked_children(record_dir: str | Path) -> list[int]:
 
 
 def proxy_children(pid: int) -> list[int]:
-    """Live, non-zombie children of `pid`."""
+    """Live, non-zombie children of `pid`. The CLI launcher's helper (tui_proxy/claude/
+    launcher.py) lives as long as the proxy and is not counted; the CLIs it started are."""
+    alive = []
+    for kid in _children(pid):
+        if _is_launcher(kid):
+            alive.extend(kid_of_helper for kid_of_helper in _children(kid) if _alive(kid_of_helper))
+        elif _alive(kid):
+            alive.append(kid)
+    return alive
+
+
+def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(p) for p in f.read().split()]
+            return [int(p) for p in f.read().split()]
     except OSError:
         return []
-    alive = []
-    for kid in kids:
-        try:
-            with open(f"/proc/{kid}/stat") as f:
-                if not f.read().rsplit(") ", 1)[1].startswith("Z"):
-                    alive.append(kid)
-        except OSError:
-            pass
-    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return not f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
+def _is_launcher(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"launcher_helper.py" in f.read()
+    except OSError:
+        return False
 
 
 async def settle_leaks(record_dir: str | Path, pid: int | None = None, timeout: float = 5.0) -> list[int]:

@@ -1,6 +1,6 @@
 """Does the console slow the proxy? 20 concurrent streams of 500 tokens, console vs headless.
 
-    python bench/ui_load.py [--streams 20] [--tokens 500] [--delay-ms 5] [--rounds 3] [--no-details]
+    python bench/ui_load.py [--streams 20] [--tokens 500] [--delay-ms 5] [--rounds 3] [--no-details] [--no-launcher]
 
 Both modes run in one process, interleaved round by round, over the real engine and
 the project's fake CLI (`[[fake:tokens n=500 delay_ms=5]]`: 200 tokens/s per stream,
@@ -256,8 +256,12 @@ async def load(url: str, streams: int, tokens: int, delay_ms: int, meanwhile=Non
     return Round(seconds, received, max(r[1] for r in results) * 1000, monitor.worst() * 1000, monitor.worst(all_flowing) * 1000, cpu_seconds, callbacks.worst(all_flowing) * 1000, opened, steal=steal / total if total else 0.0)
 
 
+#: --no-launcher: each CLI in a session (a CPU share) of its own, as before claude/launcher.py.
+LAUNCHER = True
+
+
 def bench_config(data_dir: Path, streams: int) -> Config:
-    return Config(port=0, claude=FAKE_CLAUDE, data_dir=data_dir, capture=False, max_concurrency=streams, max_queue=streams, usage_poll_seconds=0)
+    return Config(port=0, claude=FAKE_CLAUDE, data_dir=data_dir, capture=False, max_concurrency=streams, max_queue=streams, usage_poll_seconds=0, launcher=LAUNCHER)
 
 
 async def headless_round(data_dir: Path, streams: int, tokens: int, delay_ms: int, quota_rate: float) -> Round:
@@ -396,7 +400,7 @@ async def main(streams: int, tokens: int, delay_ms: int, rounds: int, details: b
         result, rows = await console_round(data_dir, streams, tokens, delay_ms, details, quota_rate)
         console.append(result)
         assert rows >= streams, f"the console showed {rows} rows for {streams} streams"
-    print(f"{streams} concurrent streams x {tokens} tokens, {delay_ms} ms between tokens, {rounds} rounds each (median)")
+    print(f"{streams} concurrent streams x {tokens} tokens, {delay_ms} ms between tokens, {rounds} rounds each (median); CLIs started {'through the launcher (one session)' if LAUNCHER else 'each in a session of its own'}")
     print(f"quota reports and upstream retries published meanwhile: {quota_rate:g} of each per second (0: none)")
     if details:
         print("console rounds: heavy detail views opened while streaming (worst round):")
@@ -439,5 +443,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-details", dest="details", action="store_false", help="do not open heavy detail views (and the statistics) meanwhile")
     parser.add_argument("--quota-rate", type=float, default=20.0, help="quota reports and upstream retries published per second each (0: none)")
+    parser.add_argument("--no-launcher", dest="launcher", action="store_false", help="start each CLI in a session of its own (no launcher), as the proxy did before")
     args = parser.parse_args()
+    LAUNCHER = args.launcher
     raise SystemExit(asyncio.run(main(args.streams, args.tokens, args.delay_ms, args.rounds, args.details, args.quota_rate)))

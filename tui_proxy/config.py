@@ -58,6 +58,8 @@ class Config:
     history: int = option(1000, "requests the console keeps in memory", metavar="N")
     pool_size: int = option(2, "CLIs kept started ahead of their request, for new conversations (each idle one holds ~150 MB; 0 turns it off)", metavar="N")
     warm_conversations: int = option(4, "CLIs kept open after an answer for the conversation's next turn (0 turns it off)", metavar="N")
+    #: launcher.py: all CLIs in one session (one CPU share against the proxy's), or each in its own.
+    launcher: bool = option(True, "start each CLI directly, in a session (and CPU share) of its own, not through the helper that gives all CLIs one session", flag="--no-launcher")
     warm_max_mb: int = option(1024, "resident memory of the CLIs kept open at most", metavar="MB")
     #: The CLI's `get_usage` control request reads the plan's windows without a model call;
     #: its upstream endpoint is itself rate-limited, hence minutes (quota/usage_poll.py).

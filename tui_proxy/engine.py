@@ -27,6 +27,7 @@ from typing import Callable
 from aiohttp import web
 
 from .claude.argv import build_env, default_inherited_env
+from .claude.launcher import close_launcher, open_launcher
 from .claude.probe import CliStatus, probe_cli
 from .claude.run import RunSettings
 from .claude.run_dir import RunFolders
@@ -74,6 +75,8 @@ class Engine:
         self.bus.subscribe(self.quota, only=(QuotaReported,))
         #: Reads the windows without a model call (set at start, when the CLI is known).
         self.usage_poll: UsagePoller | None = None
+        #: The loop's CLI launcher (one session for every CLI: claude/launcher.py) is open for it.
+        self._launcher_open = False
         #: Every live CLI child (set at start, when the CLI is known).
         self.runs: Runs = None  # type: ignore[assignment]
         self.store = None
@@ -117,6 +120,9 @@ class Engine:
         self.cli_status = await probe_cli(config.claude, env=build_env(inherited, tmpdir=tempfile.gettempdir()))
         self._workdir = workdir = await asyncio.to_thread(open_workdir, str(config.data_dir), inherited.get("HOME") or os.path.expanduser("~"), inherited.get("CLAUDE_CONFIG_DIR"))
         runs_dir = workdir.runs_dir
+        self._launcher_open = config.launcher
+        if config.launcher:
+            open_launcher()
         folders = RunFolders(runs_dir)
         folders.start()
         self.runs = Runs(RunSettings(
@@ -144,6 +150,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
             self._close_store()
+            self._close_launcher()
             folders.close()
             shutil.rmtree(runs_dir, ignore_errors=True)
             workdir.close()
@@ -177,10 +184,16 @@ class Engine:
             await runner.cleanup()
         if self.runs is not None:
             await self.runs.close(KILL_GRACE)  # every child reaped, the runs folder gone
+        self._close_launcher()
         if self._workdir is not None:
             self._workdir.close()
             self._workdir = None
         await asyncio.to_thread(self._close_store)
+
+    def _close_launcher(self) -> None:
+        if self._launcher_open:
+            self._launcher_open = False
+            close_launcher()
 
     async def _open_store(self) -> None:
         from .capture.store import CaptureStore

@@ -2,10 +2,11 @@
 
 `asyncio.create_subprocess_exec` costs ~0.6-0.9 ms of the proxy's CPU per spawn (a transport and
 protocol per pipe, connection tasks, and on Python 3.11 a thread per child to wait for it), about
-three times what the spawn itself costs. Here the child is started by `subprocess.Popen` (vfork
-and exec, no shell, every other fd closed, its own session), its pipes are read and written
-non-blocking straight from the loop's selector, and its exit is seen through a pidfd (Linux 5.3+;
-elsewhere one thread per child blocks in `waitpid`, as asyncio's own watcher does).
+three times what the spawn itself costs. Here the child is started by the launcher's helper
+(`launcher.py`: one session for every CLI) or by `subprocess.Popen` (vfork and exec, no shell,
+every other fd closed, its own session), its pipes are read and written non-blocking straight
+from the loop's selector, and its exit is reported by the launcher or seen through a pidfd
+(Linux 5.3+; elsewhere one thread per child blocks in `waitpid`, as asyncio's own watcher does).
 
 Nothing here knows of the CLI: `process.py` frames its stdout and decides when to stop it.
 """
@@ -18,6 +19,8 @@ import subprocess
 import threading
 from collections import deque
 from typing import Callable
+
+from .launcher import LauncherGone, current_launcher
 
 #: Unread stdout (or stderr) past this stops reading the pipe until the consumer catches up.
 PAUSE_AT = 1024 * 1024
@@ -211,35 +214,55 @@ class PipeWriter:
 class Child:
     """One spawned child: its three pipes and its exit."""
 
-    def __init__(self, popen: subprocess.Popen, loop: asyncio.AbstractEventLoop, stdin: int, stdout: int, stderr: int) -> None:
+    def __init__(self, pid: int, loop: asyncio.AbstractEventLoop, stdin: int, stdout: int, stderr: int, *, popen: subprocess.Popen | None = None, exited: asyncio.Future | None = None) -> None:
         self._popen = popen
         self._loop = loop
-        self.pid: int = popen.pid
+        self.pid = pid
         self.returncode: int | None = None
         self.stdin = PipeWriter(loop, stdin)
         self.stdout = PipeReader(loop, stdout)
         self.stderr = PipeReader(loop, stderr)
         self._exited = loop.create_future()
-        self._watch_exit()
+        if exited is None:
+            self._watch_exit()  # our own child
+        else:  # the launcher's: it reaps and reports
+            exited.add_done_callback(lambda done: self._exit(done.result()))
+
+    @classmethod
+    async def start(cls, argv: list[str], *, env: dict[str, str], cwd: str) -> "Child":
+        """Start `argv` (no shell) in `cwd` in its own process group, every other fd closed:
+        through the running loop's launcher when one is open (one session for every CLI:
+        launcher.py), else as `spawn` does. Raises OSError when it cannot be executed."""
+        launcher = current_launcher()
+        if launcher is None:
+            return cls.spawn(argv, env=env, cwd=cwd)
+        ends = _pipes()
+        stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = ends
+        try:
+            pid, exited = await launcher.spawn(argv, env=env, cwd=cwd, fds=(stdin_r, stdout_w, stderr_w))
+        except LauncherGone:
+            _close(ends)
+            return cls.spawn(argv, env=env, cwd=cwd)
+        except BaseException:
+            _close(ends)
+            raise
+        _close((stdin_r, stdout_w, stderr_w))
+        return cls(pid, asyncio.get_running_loop(), stdin_w, stdout_r, stderr_r, exited=exited)
 
     @classmethod
     def spawn(cls, argv: list[str], *, env: dict[str, str], cwd: str) -> "Child":
         """Start `argv` (no shell) in `cwd`, its own session (so its process group is its own),
         every other fd closed. Raises OSError when it cannot be executed."""
-        # Our own pipes (close-on-exec; the child gets its ends as 0, 1 and 2): no file objects.
-        ends: list[int] = []
+        ends = _pipes()
+        stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = ends
         try:
-            for _ in range(3):
-                ends.extend(os.pipe())
-            stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = ends
             popen = subprocess.Popen(argv, stdin=stdin_r, stdout=stdout_w, stderr=stderr_w, cwd=cwd, env=env, close_fds=True, start_new_session=True)
         except BaseException:
-            for fd in ends:
-                os.close(fd)
+            _close(ends)
             raise
-        for fd in (stdin_r, stdout_w, stderr_w):
-            os.close(fd)  # the child's ends: EOF on stdout once the child (and its heirs) close theirs
-        return cls(popen, asyncio.get_running_loop(), stdin_w, stdout_r, stderr_r)
+        # The child's ends: EOF on stdout once the child (and its heirs) close theirs.
+        _close((stdin_r, stdout_w, stderr_w))
+        return cls(popen.pid, asyncio.get_running_loop(), stdin_w, stdout_r, stderr_r, popen=popen)
 
     # -- exit ----------------------------------------------------------------------------
 
@@ -283,7 +306,8 @@ class Child:
         if self.returncode is not None:
             return
         self.returncode = code
-        self._popen.returncode = code  # Popen must never wait for it again
+        if self._popen is not None:
+            self._popen.returncode = code  # Popen must never wait for it again
         if not self._exited.done():
             self._exited.set_result(code)
 
@@ -311,6 +335,24 @@ class Child:
         self.stdin.close()
         self.stdout.cut()
         self.stderr.cut()
+
+
+def _pipes() -> list[int]:
+    """Three pipes (close-on-exec; the child gets its ends as 0, 1 and 2): stdin's read and
+    write ends, stdout's, stderr's. No file objects."""
+    ends: list[int] = []
+    try:
+        for _ in range(3):
+            ends.extend(os.pipe())
+    except BaseException:
+        _close(ends)
+        raise
+    return ends
+
+
+def _close(fds) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 async def done_within(future: asyncio.Future, timeout: float) -> bool:

@@ -89,7 +89,7 @@ class CliProcess:
         """Spawn the child (no shell). Raises OSError if it cannot be executed, a 400
         ProxyError if its command line is too long for the system (E2BIG)."""
         try:
-            self._proc = self._spawn()
+            self._proc = await self._spawn()
         except OSError as exc:
             if exc.errno == errno.E2BIG:
                 raise argv_too_long(max(self.argv, key=len)) from None
@@ -103,9 +103,9 @@ class CliProcess:
         self._sampler = loop.call_later(TREE_SAMPLE_EVERY, self._sample_tree)
         self._proc.when_exited(self._exited)
 
-    def _spawn(self) -> Child:
-        # Its own session and process group, so a stop reaches anything it spawned too.
-        return Child.spawn(self.argv, env=self.env, cwd=self.cwd)
+    async def _spawn(self) -> Child:
+        # Its own process group, so a stop reaches anything it spawned too.
+        return await Child.start(self.argv, env=self.env, cwd=self.cwd)
 
     async def send(self, data: bytes, *, close: bool = True) -> None:
         """Write to stdin, then close it (the CLI does not finish before EOF) unless the CLI

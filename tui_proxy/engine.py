@@ -150,7 +150,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
             self._close_store()
-            self._close_launcher()
+            await self._close_launcher()
             folders.close()
             shutil.rmtree(runs_dir, ignore_errors=True)
             workdir.close()
@@ -184,16 +184,16 @@ class Engine:
             await runner.cleanup()
         if self.runs is not None:
             await self.runs.close(KILL_GRACE)  # every child reaped, the runs folder gone
-        self._close_launcher()
+        await self._close_launcher()
         if self._workdir is not None:
             self._workdir.close()
             self._workdir = None
         await asyncio.to_thread(self._close_store)
 
-    def _close_launcher(self) -> None:
+    async def _close_launcher(self) -> None:
         if self._launcher_open:
             self._launcher_open = False
-            close_launcher()
+            await close_launcher()  # its helper gone: nothing it started is left
 
     async def _open_store(self) -> None:
         from .capture.store import CaptureStore

@@ -19,6 +19,7 @@ says for a child reaped elsewhere).
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -177,15 +178,20 @@ class Launcher:
             log.warning("the CLI launcher (pid %s) is gone; CLIs are started directly from now on", self.pid)
             self._shut()
 
-    def close(self) -> None:
-        """The helper ends at EOF, killing any child still alive (an engine closes it once it
-        has reaped its own)."""
+    async def close(self, timeout: float = 5.0) -> None:
+        """End the helper: at EOF it kills any child still alive and reaps it, then exits;
+        this waits for that (an engine closes it once it has reaped its own). A spawn still
+        waiting fails: nothing may start once its engine stopped."""
         if not self.gone:
-            self._shut()
+            self._shut(closing=True)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._process.wait), timeout)
+        except asyncio.TimeoutError:
+            self._process.kill()
 
-    def _shut(self) -> None:
-        """No more answers from the helper: waiting spawns go direct, live children are
-        watched without it."""
+    def _shut(self, closing: bool = False) -> None:
+        """No more answers from the helper: waiting spawns go direct (or fail, if it is being
+        closed), live children are watched without it."""
         self.gone = True
         self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
@@ -194,7 +200,7 @@ class Launcher:
             for fd in fds:
                 os.close(fd)
             if not answer.done():
-                answer.set_exception(LauncherGone())
+                answer.set_exception(OSError(errno.ESHUTDOWN, "the CLI launcher was closed") if closing else LauncherGone())
         for pid, exited in self._exits.items():
             watch_exit(self._loop, pid, exited)
         self._exits = {}
@@ -285,7 +291,7 @@ def open_launcher() -> Launcher | None:
     return launcher
 
 
-def close_launcher() -> None:
+async def close_launcher() -> None:
     """One user of the running loop's launcher is done; the last one closes it (its helper
     kills what is still alive: an engine closes it once it has reaped its own)."""
     loop = asyncio.get_running_loop()
@@ -296,7 +302,7 @@ def close_launcher() -> None:
     _USERS.pop(loop, None)
     launcher = _OPEN.pop(loop, None)
     if launcher is not None:
-        launcher.close()
+        await launcher.close()
 
 
 def current_launcher() -> Launcher | None:

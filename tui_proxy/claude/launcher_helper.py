@@ -32,15 +32,20 @@ import signal
 import socket
 import sys
 
-#: Signals the helper ignores (it ends with the proxy's socket, not with the terminal or a
-#: stop of the proxy's process group) and Python ignores: given back to each child as default.
-CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Signals the helper ignores: it ends with the proxy's socket, not with the terminal or a
+#: stop of the proxy's process group.
+HELPER_IGNORES = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Given back to each child as default: Python's own ignored signals (as `Popen` does), and
+#: those the helper ignores unless the proxy ignored them too (then a direct spawn's child
+#: would inherit that, and so does this one: `main` narrows it).
+CHILD_DEFAULTS = [signal.SIGPIPE, signal.SIGXFSZ, *HELPER_IGNORES]
 CLOEXEC_FLAG = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
 class Helper:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, defaults: list[int]) -> None:
         self.sock = sock
+        self.defaults = defaults
         self.live: set[int] = set()
         self.pending = bytearray()
         self.fds: list[int] = []
@@ -77,7 +82,7 @@ class Helper:
         error: OSError | None = None
         for path in candidates(argv[0], env):
             try:
-                pid = os.posix_spawn(path, argv, env, file_actions=actions, setpgroup=0, setsigdef=CHILD_DEFAULTS)
+                pid = os.posix_spawn(path, argv, env, file_actions=actions, setpgroup=0, setsigdef=self.defaults)
             except OSError as exc:
                 # As execvpe: the first error that is not "not here" wins over a later ENOENT.
                 if error is None or error.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -144,7 +149,8 @@ def candidates(program: str, env: dict[str, str]) -> list[str]:
 
 
 def main(fd: int) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    inherited = [sig for sig in HELPER_IGNORES if signal.getsignal(sig) == signal.SIG_IGN]
+    for sig in HELPER_IGNORES:
         signal.signal(sig, signal.SIG_IGN)
     sock = socket.socket(fileno=fd)
     sock.set_inheritable(False)
@@ -152,7 +158,7 @@ def main(fd: int) -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # the wake-up fd does the work
-    helper = Helper(sock)
+    helper = Helper(sock, [sig for sig in CHILD_DEFAULTS if sig not in inherited])
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, "request")
     selector.register(wake_r, selectors.EVENT_READ, "exit")

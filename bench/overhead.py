@@ -35,6 +35,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.soak import launcher_helpers  # noqa: E402
 from tui_proxy.claude.argv import RunOptions, build_argv, build_env  # noqa: E402
 from tui_proxy.claude.prompt import render_prompt  # noqa: E402
 from tui_proxy.conversation import Conversation, TextPart, Turn  # noqa: E402
@@ -59,23 +60,6 @@ def proc_cpu_seconds(pid: int) -> float:
             except OSError:
                 pass  # a thread that just ended
     return total / 1e9
-
-
-def launcher_helpers(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(child) for child in f.read().split()]
-    except OSError:
-        return []
-    helpers = []
-    for child in children:
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as f:
-                if b"launcher_helper.py" in f.read():
-                    helpers.append(child)
-        except OSError:
-            pass
-    return helpers
 
 
 async def direct_run(prompt_text: str, workdir: str) -> tuple[float, float]:

@@ -101,16 +101,14 @@ def leaked_children(record_dir: str | Path) -> list[int]:
 def proxy_children(pid: int) -> list[int]:
     """Live, non-zombie children of `pid`. The CLI launcher's helper (tui_proxy/claude/
     launcher.py) lives as long as the proxy and is not counted; the CLIs it started are."""
-    alive = []
-    for kid in _children(pid):
-        if _is_launcher(kid):
-            alive.extend(kid_of_helper for kid_of_helper in _children(kid) if _alive(kid_of_helper))
-        elif _alive(kid):
-            alive.append(kid)
-    return alive
+    helpers = launcher_helpers(pid)
+    kids = [kid for kid in child_pids(pid) if kid not in helpers]
+    kids += [kid for helper in helpers for kid in child_pids(helper)]
+    return [kid for kid in kids if _alive(kid)]
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
+    """Every child of `pid` (zombies too), from /proc."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(p) for p in f.read().split()]
@@ -118,19 +116,24 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def launcher_helpers(pid: int) -> list[int]:
+    """The children of `pid` that are a CLI launcher's helper."""
+    helpers = []
+    for kid in child_pids(pid):
+        try:
+            with open(f"/proc/{kid}/cmdline", "rb") as f:
+                if b"launcher_helper.py" in f.read():
+                    helpers.append(kid)
+        except OSError:
+            pass
+    return helpers
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return not f.read().rsplit(") ", 1)[1].startswith("Z")
     except (OSError, IndexError):
-        return False
-
-
-def _is_launcher(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"launcher_helper.py" in f.read()
-    except OSError:
         return False
 
 

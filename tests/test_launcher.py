@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from bench.soak import child_pids
 from tests.waiting import no_children_left, until
 from tui_proxy.claude import launcher as launcher_module
 from tui_proxy.claude.child import Child
@@ -41,11 +42,7 @@ async def _read_all(pipe) -> bytes:
 
 
 def _helper_children(launcher) -> list[int]:
-    try:
-        with open(f"/proc/{launcher.pid}/task/{launcher.pid}/children") as f:
-            return [int(pid) for pid in f.read().split()]
-    except OSError:
-        return []
+    return child_pids(launcher.pid)
 
 
 async def test_children_share_the_helpers_session_each_in_its_own_group(launcher, tmp_path):

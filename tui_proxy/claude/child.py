@@ -21,6 +21,7 @@ from collections import deque
 from typing import Callable
 
 from .launcher import LauncherGone, current_launcher
+from .pidfd import when_exited
 
 #: Unread stdout (or stderr) past this stops reading the pipe until the consumer catches up.
 PAUSE_AT = 1024 * 1024
@@ -267,18 +268,8 @@ class Child:
     # -- exit ----------------------------------------------------------------------------
 
     def _watch_exit(self) -> None:
-        try:
-            pidfd = os.pidfd_open(self.pid)  # type: ignore[attr-defined]
-        except (AttributeError, OSError):
+        if not when_exited(self._loop, self.pid, lambda: self._reap(os.WNOHANG)):
             threading.Thread(target=self._wait_blocking, name=f"waitpid-{self.pid}", daemon=True).start()
-            return
-
-        def exited() -> None:
-            self._loop.remove_reader(pidfd)
-            os.close(pidfd)
-            self._reap(os.WNOHANG)
-
-        self._loop.add_reader(pidfd, exited)
 
     def _wait_blocking(self) -> None:
         try:

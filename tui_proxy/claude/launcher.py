@@ -29,6 +29,8 @@ import subprocess
 import sys
 from collections import deque
 
+from .pidfd import when_exited
+
 log = logging.getLogger(__name__)
 
 HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher_helper.py")
@@ -52,6 +54,8 @@ class Launcher:
         self._exits: dict[int, asyncio.Future] = {}
         #: The rest of a request longer than one send.
         self._sending: asyncio.Future | None = None
+        #: Done once the helper is reaped (set when it is closed or lost).
+        self._helper_exited: asyncio.Future | None = None
         self.gone = False
         loop.add_reader(sock.fileno(), self._on_readable)
 
@@ -184,10 +188,11 @@ class Launcher:
         waiting fails: nothing may start once its engine stopped."""
         if not self.gone:
             self._shut(closing=True)
+        assert self._helper_exited is not None
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._process.wait), timeout)
+            await asyncio.wait_for(asyncio.shield(self._helper_exited), timeout)
         except asyncio.TimeoutError:
-            self._process.kill()
+            self._process.kill()  # reaped by the same watch
 
     def _shut(self, closing: bool = False) -> None:
         """No more answers from the helper: waiting spawns go direct (or fail, if it is being
@@ -204,25 +209,22 @@ class Launcher:
         for pid, exited in self._exits.items():
             watch_exit(self._loop, pid, exited)
         self._exits = {}
-        self._reap_helper()
+        self._helper_exited = self._reap_helper()
 
-    def _reap_helper(self) -> None:
-        """Reap the helper once it exits (a pidfd on the loop; a thread's `wait` without one)."""
+    def _reap_helper(self) -> asyncio.Future:
+        """Done once the helper has exited and is reaped (a pidfd on the loop; a thread's
+        `wait` without one)."""
         process = self._process
-        if process.poll() is not None:
-            return
-        try:
-            pidfd = os.pidfd_open(process.pid)  # type: ignore[attr-defined]
-        except (AttributeError, OSError):
-            asyncio.ensure_future(asyncio.to_thread(process.wait))
-            return
+        reaped = self._loop.create_future()
 
         def exited() -> None:
-            self._loop.remove_reader(pidfd)
-            os.close(pidfd)
             process.poll()
+            if not reaped.done():
+                reaped.set_result(None)
 
-        self._loop.add_reader(pidfd, exited)
+        if when_exited(self._loop, process.pid, exited):
+            return reaped
+        return asyncio.ensure_future(asyncio.to_thread(process.wait))
 
 
 def _kill_group(pid: int) -> None:
@@ -239,30 +241,16 @@ def watch_exit(loop: asyncio.AbstractEventLoop, pid: int, exited: asyncio.Future
         if not exited.done():
             exited.set_result(UNKNOWN_EXIT)
 
-    try:
-        pidfd = os.pidfd_open(pid)  # type: ignore[attr-defined]
-    except ProcessLookupError:
-        gone()
-        return
-    except (AttributeError, OSError):
+    def poll() -> None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            gone()
+            return
+        loop.call_later(0.1, poll)
 
-        def poll() -> None:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                gone()
-                return
-            loop.call_later(0.1, poll)
-
+    if not when_exited(loop, pid, gone):
         poll()
-        return
-
-    def readable() -> None:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-        gone()
-
-    loop.add_reader(pidfd, readable)
 
 
 # -- one launcher per loop, shared by the engines on it ---------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.geometry import Region, Size
+from textual.widget import Widget
 
 from tui_proxy.tui import demo
 from tui_proxy.tui.demo import make_demo_app, stage
@@ -35,6 +36,39 @@ async def test_a_whole_screen_is_painted_in_bands_one_turn_each():
         assert tops == list(range(band, 48, band))
         await pilot.pause()
         assert not screen._unpainted and not screen._compositor._dirty_regions
+
+
+async def test_a_part_renders_only_its_own_rows_of_each_widget(monkeypatch):
+    """Seen in bench/ui_load.py: a part two rows high across the requests table made Textual
+    draw every changed row of the table (10 ms), so a paint in parts cost the whole paint in
+    its first part. The rows left out are drawn by the parts that cover them."""
+    app = make_demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await stage(pilot, select=demo.STREAMING, panel="tokens")
+        screen = app.screen
+        visible = dict(screen._compositor.visible_widgets)
+        for widget in visible:
+            widget._styles_cache.clear()  # every line of every widget to draw again
+        drawn: dict[Widget, list[int]] = {}  # screen rows each widget drew
+
+        def render_lines(widget, crop):
+            region, _ = visible[widget]
+            drawn.setdefault(widget, []).extend(region.y + crop.y + row for row in range(crop.height))
+            return original(widget, crop)
+
+        original = Widget.render_lines
+        monkeypatch.setattr(Widget, "render_lines", render_lines)
+        band = stepped.TURN_CELLS // 160
+        paint_all(screen)
+        assert drawn and all(row < band for rows in drawn.values() for row in rows)
+        for _ in range(100):  # bounded: the rest, a part per turn
+            if not screen._unpainted:
+                break
+            screen._paint_next_turn()
+        for widget, (region, clip) in visible.items():
+            shown = region.intersection(clip)
+            if shown.area and not widget.BLANK:
+                assert sorted(drawn[widget]) == list(shown.line_range), widget  # each row once
 
 
 async def test_one_part_is_painted_per_turn_even_when_the_update_timer_paints_meanwhile():

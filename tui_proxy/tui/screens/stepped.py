@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from textual import events
+from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import Screen
 
@@ -66,6 +67,29 @@ def plan_paint(regions: list[Region], width: int, budget: int = TURN_CELLS) -> t
     return now, later
 
 
+class RowsCompositor(Compositor):
+    """Renders a widget's lines only on the rows of the update it paints.
+
+    Textual's compositor renders every line of each widget the update touches, on any row,
+    and keeps what it does not paint: a part one row high across the requests table drew
+    all of the table's changed rows, so a paint in parts cost the whole paint in its first
+    part. The lines left out stay marked for redrawing (Textual's styles cache keeps them
+    dirty) and are drawn when a part covers them: what reaches the screen is the same.
+    """
+
+    def _get_renders(self, crop: Region | None = None):
+        if crop is None:
+            yield from super()._get_renders(crop)
+            return
+        for widget, (region, clip) in self.visible_widgets.items():
+            if not crop.overlaps(clip):
+                continue
+            rows = clip.intersection(Region(clip.x, crop.y, clip.width, crop.height))
+            x, y, width, height = region.intersection(rows)
+            if width and height:
+                yield region, rows, widget.render_lines(Region(x - region.x, y - region.y, width, height))
+
+
 class SteppedScreen(Screen):
     #: Set while laying out: the paint that follows a layout goes to the next turn.
     _paint_later = False
@@ -74,6 +98,10 @@ class SteppedScreen(Screen):
     #: A paint is queued for the next turn: one at a time, or two could run in one turn
     #: (each a part's worth) when the update timer paints meanwhile.
     _paint_queued = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._compositor = RowsCompositor()
 
     async def _on_screen_resume(self, event: events.ScreenResume) -> None:
         event.prevent_default()  # Textual's own handler would do every step at once

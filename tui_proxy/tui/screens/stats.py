@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
-from .. import formatting as fmt
+from .. import formatting as fmt, turns
 from ...ids import short_id
 from ...quota.windows import WINDOW_LABELS
 from ..widgets.bar_chart import BarChart
@@ -177,7 +177,7 @@ class StatsScreen(SteppedScreen):
             session: list[Sample] = []
             for start in range(0, len(views), SLICE):  # a few ms per slice at most
                 session += [s for v in views[start : start + SLICE] if (s := sample_from_view(v)) is not None]
-                await asyncio.sleep(0)
+                await turns.turn()
             points = list(state.quota.points)
             if with_history or self._history is None:
                 self._history, self._history_points = await self._read_history()

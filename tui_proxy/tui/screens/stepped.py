@@ -21,6 +21,8 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import Screen
 
+from .. import turns
+
 
 #: Cells Textual may paint in one turn of the loop; a bigger update is painted in parts,
 #: from the top, one part per turn. Textual renders every widget's lines across the box
@@ -98,6 +100,8 @@ class SteppedScreen(Screen):
     #: A paint is queued for the next turn: one at a time, or two could run in one turn
     #: (each a part's worth) when the update timer paints meanwhile.
     _paint_queued = False
+    #: An update put off to a turn of its own is queued.
+    _update_queued = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -114,9 +118,14 @@ class SteppedScreen(Screen):
         if not self.is_attached:
             return
         if event.refresh_styles:
+            await turns.turn()
+            if not self.is_attached:
+                return
             self.update_node_styles(animate=False)
-            await asyncio.sleep(0)
         if self._size != app.size:
+            await turns.turn()
+            if not self.is_attached:
+                return
             self._lay_out(app.size)
         self.refresh()
 
@@ -125,6 +134,16 @@ class SteppedScreen(Screen):
             self._lay_out(size)
 
     def _on_timer_update(self) -> None:
+        if self._has_updates() and not turns.take():
+            # Another heavy step has this turn: try again at the next one.
+            self._update_timer.pause()
+            if not self._update_queued:
+                self._update_queued = True
+                turns.when_free(self._update_again)
+            return
+        self._update()
+
+    def _update(self) -> None:
         if self._layout_required and self.is_current and not self.app._batch_count:
             # This turn lays out, the next one paints; the next tick sees to the rest.
             self._update_timer.pause()
@@ -134,6 +153,16 @@ class SteppedScreen(Screen):
             self._dirty_widgets.clear()  # the queued paint covers what the layout moved
             return
         super()._on_timer_update()
+
+    def _has_updates(self) -> bool:
+        """A layout or a paint to do (what makes `_on_timer_update` a heavy step)."""
+        return bool(self.is_current and not self.app._batch_count and (self._layout_required or self._scroll_required or self._repaint_required or self._dirty_widgets))
+
+    def _update_again(self) -> None:
+        """In a turn of its own (taken for it): the update put off."""
+        self._update_queued = False
+        if self.is_attached:
+            self._update()
 
     def _lay_out(self, size, scroll: bool = False) -> None:
         """Lay out now; the paint `_refresh_layout` does at its end waits for the next turn."""
@@ -177,7 +206,7 @@ class SteppedScreen(Screen):
     def _queue_paint(self) -> None:
         if not self._paint_queued:
             self._paint_queued = True
-            asyncio.get_running_loop().call_soon(self._paint_next_turn)
+            asyncio.get_running_loop().call_soon(turns.when_free, self._paint_next_turn)
 
     def _paint_next_turn(self) -> None:
         self._paint_queued = False

@@ -9,7 +9,6 @@ width. Long lines scroll sideways (`←` `→`) or wrap (`w`); `/` `n` `N` searc
 
 from __future__ import annotations
 
-import asyncio
 import time
 from bisect import bisect_right
 from itertools import accumulate
@@ -23,6 +22,8 @@ from rich.text import Text
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from .. import turns
 
 
 class JsonLine(str):
@@ -81,6 +82,7 @@ async def collect(lines: Iterable[Line | None]) -> tuple[list[Line], int]:
     """
     out: list[Line] = []
     widest = 0
+    await turns.turn()
     deadline = time.perf_counter() + SLICE_SECONDS
     for count, line in enumerate(lines, 1):
         if line is not None:
@@ -89,7 +91,7 @@ async def collect(lines: Iterable[Line | None]) -> tuple[list[Line], int]:
         # A pause point comes after a costly step (64 KB of a long string escaped): look at
         # the clock there too, not only every 64 lines.
         if (line is None or not count % 64) and time.perf_counter() > deadline:
-            await asyncio.sleep(0)
+            await turns.turn()
             deadline = time.perf_counter() + SLICE_SECONDS
     return out, widest
 
@@ -126,7 +128,7 @@ class TextLines(ScrollView, can_focus=True):
         The lines it will show are drawn ahead, in slices too: shown at once, a screen of
         new lines was drawn in one go by the paint (10-15 ms at 200 columns)."""
         built, widest = await collect(lines)
-        await asyncio.sleep(0)  # collect's last slice may have used the turn: draw in the next
+        await turns.turn()  # collect's last slice had a turn: draw in another
         drawn = await self._draw_ahead(built, keep_position)
         self.set_lines(built, widest, keep_position=keep_position, drawn=drawn)
 
@@ -182,7 +184,7 @@ class TextLines(ScrollView, can_focus=True):
                 continue  # kept by set_lines
             drawn[key] = self._render(lines[index], 0, width, scroll_x, False, style)
             if time.perf_counter() > deadline:
-                await asyncio.sleep(0)
+                await turns.turn()
                 if self.wrap or self.needle:
                     return None  # changed meanwhile: the paint draws them
                 deadline = time.perf_counter() + SLICE_SECONDS
@@ -275,7 +277,7 @@ class TextLines(ScrollView, can_focus=True):
                 if lowered in _plain(line).lower():
                     found.append(index)
                 if not index % 256 and time.perf_counter() > deadline:
-                    await asyncio.sleep(0)
+                    await turns.turn()
                     deadline = time.perf_counter() + SLICE_SECONDS
         self.matches = found
         self.current_match = -1

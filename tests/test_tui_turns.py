@@ -98,3 +98,20 @@ async def test_a_slice_cancelled_while_it_waits_or_once_woken_gives_its_turn_bac
         ran: list[int] = []
         turns.when_free(lambda: ran.append(1))
         await until(lambda: ran)  # the next step still gets a turn
+
+
+def test_a_closed_loop_is_not_kept_alive_by_its_turns():
+    import gc
+    import weakref
+
+    async def step() -> None:
+        assert turns.take()
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(step())
+    assert loop in turns._turns
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None

@@ -27,8 +27,9 @@ REST_TURNS = 1
 
 
 class _Turns:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    """One loop's turns (it keeps no reference to the loop: the registry's key dies with it)."""
+
+    def __init__(self) -> None:
         #: A step has this turn, or the turns after it rest, or a woken slice is about to run.
         self.taken = False
         #: Steps waiting for a free turn, first come first served: callbacks, or the futures
@@ -45,11 +46,11 @@ class _Turns:
         self.taken = True
         # Queued now, it runs first in the next turn: that turn and the REST_TURNS-1 after
         # it rest; the one after them starts free.
-        self.loop.call_soon(self._rest, REST_TURNS)
+        asyncio.get_running_loop().call_soon(self._rest, REST_TURNS)
 
     def _rest(self, left: int) -> None:
         if left:
-            self.loop.call_soon(self._rest, left - 1)
+            asyncio.get_running_loop().call_soon(self._rest, left - 1)
             return
         self.taken = False
         while self.waiting:
@@ -76,7 +77,7 @@ class _Turns:
         await asyncio.sleep(0)  # a slice loop gives the loop back in any case
         if self.take():
             return
-        woken = self.loop.create_future()
+        woken = asyncio.get_running_loop().create_future()
         self.waiting.append(woken)
         try:
             await woken
@@ -94,7 +95,7 @@ def _for_loop() -> _Turns:
     loop = asyncio.get_running_loop()
     turns = _turns.get(loop)
     if turns is None:
-        turns = _turns[loop] = _Turns(loop)
+        turns = _turns[loop] = _Turns()
     return turns
 
 

@@ -7,6 +7,7 @@ import pytest
 from textual.widgets._footer import FooterKey
 
 from tui_proxy.tui.screens.detail import DetailScreen
+from tui_proxy.tui.screens.stats import StatsScreen
 
 from tests.tui_fixtures import console_app, post_chat, settle
 
@@ -41,6 +42,28 @@ async def test_switching_tabs_and_screens_keeps_the_footer_keys(tmp_path):
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is console)
         assert footer_keys(console) == console_keys
+
+
+async def test_opening_the_statistics_builds_its_footer_keys_once(tmp_path, monkeypatch):
+    app = console_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await post_chat(app, "[[fake:text]] fine")
+        await settle(pilot, lambda: app.table.row_count == 1)
+        made: list[FooterKey] = []
+        init = FooterKey.__init__
+
+        def counting_init(key, *args, **kwargs):
+            made.append(key)
+            init(key, *args, **kwargs)
+
+        monkeypatch.setattr(FooterKey, "__init__", counting_init)
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, StatsScreen) and app.screen.ready and footer_keys(app.screen))
+        for _ in range(5):  # the bindings updates that follow a screen's opening
+            await pilot.pause()
+        shown = footer_keys(app.screen)
+        assert [key.description for key in shown][:1] == ["Back"]
+        assert made == shown  # built with the screen, not again at each bindings update
 
 
 async def test_the_footer_follows_keys_that_do_change(tmp_path):

@@ -18,13 +18,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from .. import formatting as fmt, turns
 from ...ids import short_id
 from ...quota.windows import WINDOW_LABELS
 from ..widgets.bar_chart import BarChart
 from ..widgets.line_table import LineColumn, LineTable
+from ..widgets.quiet_footer import QuietFooter
 from ..quota_state import QuotaPoint
 from ..stats import Sample, Series, Stats, build_stats, merge, merge_points, points_from_summaries, sample_from_summary, sample_from_view
 from .stepped import SteppedScreen
@@ -128,7 +129,7 @@ class StatsScreen(SteppedScreen):
             points = LineTable(POINT_COLUMNS, id="quota-points")
             points.border_title = "reports, newest first · tab: pick one · enter: open its request"
             yield points
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self._widgets_live = True

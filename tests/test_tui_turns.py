@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tui_proxy.tui import demo, turns
 from tui_proxy.tui.demo import make_demo_app, stage
+
+from tests.tui_fixtures import console_app, settle
 
 
 class TurnCounter:
@@ -115,3 +119,27 @@ def test_a_closed_loop_is_not_kept_alive_by_its_turns():
     del loop
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.usefixtures("fake_claude_env")
+async def test_what_an_update_put_off_leaves_for_later_still_happens(tmp_path):
+    """Seen under load (a start-up test timing out): an update put off to a turn of its own
+    laid out and stopped there, as an update that lays out does, with the update timer
+    paused; the paint after it and the `call_after_refresh` callbacks waiting (the detail
+    view's preparation among them) waited for good, as no idle screen came to resume it."""
+    app = console_app(tmp_path)  # no traffic: nothing else will wake the screen
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, lambda: app._detail_screen is not None)
+        screen = app.screen
+        await pilot.pause()
+        ran: list[int] = []
+        screen._callbacks.append((lambda: ran.append(1), screen))  # waiting for the next refresh
+        screen._layout_required = screen._repaint_required = True
+        screen._update_timer.pause()
+        screen._update_queued = True
+        screen._update_again()  # its own turn: it lays out, and the rest must follow
+        for _ in range(500):  # bounded: a few turns of the loop and a tick of the update timer
+            if ran and not screen._repaint_required:
+                break
+            await asyncio.sleep(0.01)
+        assert ran and not screen._repaint_required

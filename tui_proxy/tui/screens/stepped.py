@@ -163,6 +163,11 @@ class SteppedScreen(Screen):
         self._update_queued = False
         if self.is_attached:
             self._update()
+            # What is left (a paint after a layout, callbacks waiting for a refresh) needs the
+            # update timer again, and an idle screen is what resumes it: this ran outside the
+            # screen's messages, so no idle would come of it (seen: `call_after_refresh`
+            # callbacks left waiting for good under load).
+            self.check_idle()
 
     def _lay_out(self, size, scroll: bool = False) -> None:
         """Lay out now; the paint `_refresh_layout` does at its end waits for the next turn."""

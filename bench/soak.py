@@ -104,7 +104,7 @@ def proxy_children(pid: int) -> list[int]:
     helpers = launcher_helpers(pid)
     kids = [kid for kid in child_pids(pid) if kid not in helpers]
     kids += [kid for helper in helpers for kid in child_pids(helper)]
-    return [kid for kid in kids if _alive(kid)]
+    return [kid for kid in kids if pid_alive(kid)]
 
 
 def child_pids(pid: int) -> list[int]:
@@ -129,7 +129,8 @@ def launcher_helpers(pid: int) -> list[int]:
     return helpers
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return not f.read().rsplit(") ", 1)[1].startswith("Z")

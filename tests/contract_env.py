@@ -225,12 +225,3 @@ async def _stream(client: openai.AsyncOpenAI, call: Call, model: str, messages: 
                 call.finish_reason = choice.finish_reason
         call.content = "".join(content)
         call.reasoning = "".join(reasoning) or None
-
-
-def pid_alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return not f.read().split(") ", 1)[1].startswith("Z")
-    except (OSError, IndexError):
-        return False

@@ -28,7 +28,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.contract_env import Call, Profile, Rig, pid_alive
+from bench.soak import pid_alive
+from tests.contract_env import Call, Profile, Rig
 from tests.mock_anthropic import TEXT_ANSWER
 from tests.mock_anthropic.replies import CACHE_CREATION_INPUT_TOKENS, CACHE_READ_INPUT_TOKENS, INPUT_TOKENS
 from tests.mock_anthropic.scenarios import SCENARIOS, UNICODE_CHUNKS, ScenarioRequest, text_reply

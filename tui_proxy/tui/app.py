@@ -130,8 +130,7 @@ class ConsoleApp(App[int]):
         self.table.focus()
         self._widgets_live = True
         # A heavy step like a paint (5-10 ms with 20 streams): in a turn of the loop of its own.
-        flush = self.flush
-        self.set_interval(FLUSH_INTERVAL, lambda: turns.when_free(flush), name="flush")
+        self.set_interval(FLUSH_INTERVAL, lambda: turns.when_free(self.flush), name="flush")
         self._log_handler = ConsoleLogHandler(asyncio.get_running_loop(), self.state.apply)
         logging.getLogger().addHandler(self._log_handler)
         await self._start_engine()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tui_proxy.claude import lines as L
 from tui_proxy.claude.output_limits import OutputLimiter
 from tui_proxy.claude.reader import RunReader
 from tui_proxy.claude.run_events import Done, Restart, Text, Thinking
@@ -178,3 +179,118 @@ def test_client_tool_calls_end_the_answer_and_a_resume_starts_the_next():
     after = reader.feed(event({"type": "message_start", "message": {"id": "msg_2", "usage": {"input_tokens": 30, "output_tokens": 1}}}))
     after += reader.feed(event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "18C."}}))
     assert after == [Text("18C.")]  # no separator from the earlier answer: a new request's answer
+
+
+# -- lines read together ----------------------------------------------------------------------
+
+
+def _outcome(reader: RunReader, events: list, case: str) -> tuple:
+    """What a client gets from a reading: the events with each run of Text joined (a delta's
+    boundaries are not part of the answer), where the reading stopped, and the judgment."""
+    joined: list = []
+    for event in events:
+        if type(event) is Text and joined and type(joined[-1]) is Text:
+            joined[-1] = Text(joined[-1].text + event.text)
+        else:
+            joined.append(Text(event.text) if type(event) is Text else event)
+    reader.facts.returncode = meta(case)["exit_code"]
+    try:
+        judged: object = reader.judge(now=0)
+    except ProxyError as error:
+        judged = (error.status, error.code, error.message)
+    return joined, reader.stop, judged
+
+
+def read_in_reads(case: str, sizes: list[int]) -> tuple[RunReader, list]:
+    """Feed a transcript as the run does, a read at a time (`sizes`: lines per read, cycled)."""
+    reader = RunReader()
+    events: list = []
+    all_lines = lines(case)
+    start = 0
+    turn = 0
+    while start < len(all_lines):
+        block = all_lines[start : start + sizes[turn % len(sizes)]]
+        start += len(block)
+        turn += 1
+        at = 0
+        while at < len(block):
+            more, at = reader.feed_lines(block, at)
+            events += more
+            if reader.stop is not None:
+                return reader, events
+    return reader, events
+
+
+@pytest.mark.parametrize("case", sorted(p.stem for p in GOLDEN.glob("*.jsonl")))
+def test_lines_read_together_give_what_each_line_fed_alone_gives(case):
+    """The run feeds the lines of each read of the CLI's stdout together (`feed_lines`): the
+    answer, the other events, where it stops and the judgment are those of feeding each line
+    alone, however the reads split the transcript."""
+    alone = _outcome(*read(case), case)
+    for sizes in ([1], [2], [3, 1], [7], [1, 5, 2], [10_000]):
+        assert _outcome(*read_in_reads(case, sizes), case) == alone, sizes
+
+
+def test_text_deltas_read_together_are_one_text_that_counts_them():
+    reader, events = read_in_reads("text", [10_000])
+    texts = [e for e in events if type(e) is Text]
+    deltas = sum(1 for line in lines("text") if '"text_delta"' in line)
+    assert deltas > 1 and len(texts) == 1 and texts[0].count == deltas
+    _, alone = read("text")
+    assert texts[0].text == "".join(e.text for e in alone if type(e) is Text)
+
+
+def test_with_a_limiter_each_delta_is_fed_alone():
+    """max_tokens is estimated delta by delta: joining deltas would change where it cuts."""
+    reader = RunReader(OutputLimiter(max_tokens=3))
+    events, _ = reader.feed_lines(lines("text"))
+    per_line = RunReader(OutputLimiter(max_tokens=3))
+    _, alone = read("text", per_line)
+    assert events == alone and all(e.count == 1 for e in events if type(e) is Text)
+
+
+def _event(obj: dict) -> str:
+    """A stream event line as the CLI writes it (compact: the reader's fast path reads these)."""
+    return json.dumps({"type": "stream_event", "event": obj, "session_id": "s", "parent_tool_use_id": None, "uuid": "u"}, separators=(",", ":"))
+
+
+def _delta(text: str) -> str:
+    return _event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
+
+
+def test_a_retry_repeating_what_was_sent_is_skipped_in_a_read_as_line_by_line():
+    """The CLI retried a dropped stream (a message without a stop reason) and wrote the same
+    start again: what was already sent is not sent twice, whether read together or not."""
+    start = _event({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}})
+    transcript = [start, _delta("Hello "), _delta("wor"), start, _delta("Hello "), _delta("world"), _delta("!")]
+    assert all(L.text_delta_text(line) is not None for line in transcript if '"text_delta"' in line)
+    per_line = RunReader()
+    alone = [e for line in transcript for e in per_line.feed(line)]
+    assert answer(alone) == "Hello world!"
+    for split in range(len(transcript) + 1):
+        reader = RunReader()
+        together = reader.feed_lines(transcript[:split])[0] + reader.feed_lines(transcript[split:])[0]
+        assert answer(together) == "Hello world!" and Restart not in map(type, together), split
+
+
+def test_lines_after_the_end_of_an_answer_wait_for_the_next_request():
+    """Read together with the model's tool calls: what follows belongs to the answer after the
+    client's results, so reading stops at the calls and goes on after `resume()`."""
+    transcript = [
+        _event({"type": "message_start", "message": {"id": "m1", "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+        _delta("Checking."),
+        _event({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "mcp__client__get_weather", "input": {}}}),
+        _event({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
+        _event({"type": "content_block_stop", "index": 1}),
+        _event({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 12}}),
+        _event({"type": "message_start", "message": {"id": "m2", "usage": {"input_tokens": 30, "output_tokens": 1}}}),
+        _delta("18C."),
+    ]
+    reader = RunReader()
+    events, at = reader.feed_lines(transcript)
+    assert reader.stop == "tool_calls" and at == 6
+    assert [type(e) for e in events] == [Text, ToolCallStarted, ToolCallArguments] and events[0].text == "Checking."
+    reader.tool_calls_done()
+    reader.resume(OutputLimiter())
+    after, at = reader.feed_lines(transcript, at)
+    assert after == [Text("18C.")] and at == len(transcript)

@@ -72,9 +72,10 @@ async def test_stream_event_sequence(engine):
     events = await raw_events(engine, {"model": "sonnet", "input": '[[fake:text text="one two three" chunks=3]]', "stream": True})
     names = [name for name, _ in events]
     assert [data["type"] for _, data in events] == names  # `event:` names the type
-    assert names == [
+    deltas = names.count("response.output_text.delta")  # 3, or fewer when the proxy read some together
+    assert 1 <= deltas <= 3 and names == [
         "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-        "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
+        *["response.output_text.delta"] * deltas,
         "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
     ]
     assert [data["sequence_number"] for _, data in events] == list(range(len(events)))

@@ -60,8 +60,6 @@ class CliProcess:
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_size = 0
         self._stderr_done: asyncio.Future | None = None
-        #: While a stdout line is handled: the next one is already read.
-        self.more_buffered = False
         #: Why the engine ended the child, if it did.
         self.stopped_because: str | None = None
         #: Descendants seen while it ran, as (pid, start time): killed once it is gone.
@@ -124,11 +122,10 @@ class CliProcess:
         if self._proc is not None:
             self._proc.stdin.close()
 
-    async def stdout_lines(self) -> AsyncIterator[bytes]:
-        """Every stdout line (without its b"\\n"), as soon as it is complete.
-
-        While a line is handled, `more_buffered` tells whether the next one was read with it,
-        so that a consumer can send what they produce in one write.
+    async def stdout_reads(self) -> AsyncIterator[list[str]]:
+        """The stdout lines each read of the pipe completes (decoded, without their "\\n"), as
+        soon as it completes them: a fast stream brings many lines per read, and they are
+        handled together. At EOF, a last line without its newline comes alone.
         """
         assert self._proc and self._proc.stdout
         read = self._proc.stdout.read
@@ -138,28 +135,28 @@ class CliProcess:
             chunk = await read(READ_CHUNK)
             if not chunk:
                 break
-            if b"\n" not in chunk:
+            end = chunk.rfind(b"\n")
+            if end < 0:
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size > self.max_line_bytes:
                     raise self._line_too_long()
                 continue
-            lines = chunk.split(b"\n")
             if pending:
-                pending.append(lines[0])
-                lines[0] = b"".join(pending)
+                pending.append(chunk[:end])
+                block = b"".join(pending)
                 pending = []
-            rest = lines.pop()
+            else:
+                block = chunk[:end]
+            rest = chunk[end + 1 :]
             pending_size = len(rest)
             if rest:
                 pending.append(rest)
-            last = len(lines) - 1
-            for i, line in enumerate(lines):
-                self.more_buffered = i < last
-                yield line
-        self.more_buffered = False
+            # One decode per read: b"\n" is never part of a multi-byte character, so decoding
+            # the lines together gives what decoding each one would.
+            yield block.decode("utf-8", "replace").split("\n")
         if pending:
-            yield b"".join(pending)
+            yield [b"".join(pending).decode("utf-8", "replace")]
 
     def _line_too_long(self) -> ProxyError:
         """The CLI's fault: it is stopped (the caller's cleanup reaps it) and the run fails."""

@@ -73,6 +73,47 @@ class RunReader:
 
     # -- lines -----------------------------------------------------------------------------
 
+    def feed_lines(self, lines: list[str], start: int = 0) -> tuple[list[RunEvent], int]:
+        """The events of `lines[start:]` (lines read together), up to the last line or to the
+        one that ends the answer (`stop` is then set); returned with the index of the first line
+        not read. Raises like `feed`.
+
+        Text deltas in a row make one `Text` (its `count` says how many): an event per delta
+        through the run, the relay and the socket cost the proxy more than the rest of a delta's
+        path. Not when a limiter counts the text (its estimate goes by delta) or the answer is
+        structured output: then each line goes through `feed` alone.
+        """
+        end = len(lines)
+        if self.stop is not None or self.structured or self.limiter.active:
+            i = start
+            events: list[RunEvent] = []
+            while i < end:
+                events += self.feed(lines[i])
+                i += 1
+                if self.stop is not None:
+                    break
+            return events, i
+        out: list[RunEvent] = []
+        deltas: list[str] = []
+        text_delta_text = L.text_delta_text
+        i = start
+        while i < end:
+            line = lines[i]
+            i += 1
+            delta = text_delta_text(line)
+            if delta is not None:
+                deltas.append(delta)
+                continue
+            if deltas:
+                self._text_deltas(deltas, out)
+                deltas = []
+            out += self.feed(line)
+            if self.stop is not None:
+                break
+        if deltas:
+            self._text_deltas(deltas, out)
+        return out, i
+
     def feed(self, line: str) -> list[RunEvent]:
         """The events one stdout line makes. Raises the run's error when the line is fatal."""
         delta = L.text_delta_text(line)
@@ -149,6 +190,16 @@ class RunReader:
             out.append(turn.restart())
         if new:
             self._limited(new, out)
+
+    def _text_deltas(self, deltas: list[str], out: list[RunEvent]) -> None:
+        """`_text_delta` for deltas in a row, joined (no limiter: see `feed_lines`)."""
+        turn = self._turn
+        new = turn.add(deltas[0] if len(deltas) == 1 else "".join(deltas))
+        if turn.diverged:
+            out.append(turn.restart())
+        if new and self.stop is None:
+            turn.emitted += len(new)
+            out.append(Text(new, len(deltas)))
 
     def _message_start(self, parsed: L.MessageStart, out: list[RunEvent]) -> None:
         turn = self._turn

@@ -128,7 +128,10 @@ class CliRun:
         #: one `TokenDelta` per read of stdout, not per line.
         self._stdout: list[str] = []
         self._stdout_at = 0.0
-        self._tokens: list[tuple[str, str]] = []
+        self._tokens: list[tuple[str, str, int]] = []  # (kind, text, deltas)
+        #: While an event is handled: more of what was read together follows at once (the
+        #: relay then holds its frames for one write).
+        self.more_ready = False
 
     @property
     def facts(self):
@@ -328,53 +331,59 @@ class CliRun:
             reader = self.reader
             answered = False  # anything passed on: from then on this child's answer is the answer
             fell_back = False
-            async for raw in process.stdout_lines():
-                line = raw.decode("utf-8", "replace")
-                if not self._stdout:  # the first line of a read of the pipe: the rest came with it
-                    self._stdout_at = self.exchange.clock()
-                    self._last_output = time.monotonic()
-                self._stdout.append(line)
-                try:
-                    events = reader.feed(line)
-                except ProxyError:  # the CLI could not reach the run's tool endpoint
-                    self._stop_reason = "tool_server_failed"
-                    raise
-                for event in events:
-                    answered = True
-                    yield self._passed_on(event)
-                stop = reader.stop
-                if stop is not None or not process.more_buffered:
-                    self._publish_output()  # the end of what was read together, or of the answer
-                if stop == "output_limit":
-                    self._stop_reason = "output_limit"
-                    yield reader.cut_done()
-                    return
-                if stop == "tool_calls":
-                    self.awaiting_tools = True
-                    yield self._tool_calls_done()
-                    # Resumed (see resume()): a new request, a new answer from here on.
-                    answered = True
-                    continue
-                if stop == "result":
-                    if self._learning and self._session is not None:
-                        await self._learn(self._session)  # before the next turn can be planned
-                    if not self._stdin_kept:
-                        break
-                    why = _resume_failure(reader.facts) if self._session is not None and not answered else None
-                    if why is not None:  # it could not resume the session file: a transcript run
-                        await self._fall_back(why)
-                        fell_back = True
-                        break
-                    # A CLI kept for its conversation's next turn does not exit: judge this turn now.
-                    reader.facts.stderr_tail = process.stderr_tail()
-                    last, done = reader.judge()
-                    for event in last:
+            ended = False  # the answer ended with this process: no more lines are read
+            async for lines in process.stdout_reads():
+                self._stdout_at = self.exchange.clock()
+                self._last_output = time.monotonic()
+                at, count = 0, len(lines)
+                while at < count:
+                    try:
+                        events, read_to = reader.feed_lines(lines, at)
+                    except ProxyError:  # the CLI could not reach the run's tool endpoint
+                        self._stop_reason = "tool_server_failed"
+                        raise
+                    self._stdout += lines if at == 0 and read_to == count else lines[at:read_to]
+                    at = read_to
+                    stop = reader.stop
+                    last = len(events) - 1
+                    for i, event in enumerate(events):
+                        answered = True
+                        self.more_ready = i < last
                         yield self._passed_on(event)
-                    self._publish_output()
-                    self.warm = True
-                    yield done
-                    # Continued (see continue_turn()): the next turn's lines follow.
-                    continue
+                    self.more_ready = False
+                    self._publish_output()  # the end of what was read together, or of the answer
+                    if stop == "output_limit":
+                        self._stop_reason = "output_limit"
+                        yield reader.cut_done()
+                        return
+                    if stop == "tool_calls":
+                        self.awaiting_tools = True
+                        yield self._tool_calls_done()
+                        # Resumed (see resume()): a new request, a new answer from here on.
+                        answered = True
+                        continue
+                    if stop == "result":
+                        if self._learning and self._session is not None:
+                            await self._learn(self._session)  # before the next turn can be planned
+                        if not self._stdin_kept:
+                            ended = True
+                            break
+                        why = _resume_failure(reader.facts) if self._session is not None and not answered else None
+                        if why is not None:  # it could not resume the session file: a transcript run
+                            await self._fall_back(why)
+                            fell_back = ended = True
+                            break
+                        # A CLI kept for its conversation's next turn does not exit: judge this turn now.
+                        reader.facts.stderr_tail = process.stderr_tail()
+                        last_events, done = reader.judge()
+                        for event in last_events:
+                            yield self._passed_on(event)
+                        self._publish_output()
+                        self.warm = True
+                        yield done
+                        # Continued (see continue_turn()): the next turn's lines follow.
+                if ended:
+                    break
             if fell_back:
                 continue
             # stdout ended (or the result came): judge the run.
@@ -452,7 +461,7 @@ class CliRun:
             assert exchange is not None
             if exchange.first_token is None:
                 exchange.mark_first_token()
-            self._tokens.append(("text" if kind is Text else "thinking", event.text))
+            self._tokens.append(("text", event.text, event.count) if kind is Text else ("thinking", event.text, 1))
         elif kind is ToolCallStarted:
             self.exchange.mark_first_token()  # type: ignore[union-attr]
         return event
@@ -472,8 +481,11 @@ class CliRun:
             start = 0
             for end in range(1, len(tokens) + 1):
                 if end == len(tokens) or tokens[end][0] != tokens[start][0]:
-                    text = tokens[start][1] if end - start == 1 else "".join([t for _, t in tokens[start:end]])
-                    exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=end - start)
+                    if end - start == 1:
+                        text, count = tokens[start][1], tokens[start][2]
+                    else:
+                        text, count = "".join([t for _, t, _ in tokens[start:end]]), sum([n for _, _, n in tokens[start:end]])
+                    exchange.publish(TokenDelta, kind=tokens[start][0], text=text, count=count)
                     start = end
 
     def _tool_calls_done(self) -> Done:

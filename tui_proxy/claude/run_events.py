@@ -12,6 +12,8 @@ from ..tools.stream_calls import ToolCallArguments, ToolCallStarted
 @dataclass(frozen=True, slots=True)
 class Text:
     text: str
+    #: How many of the CLI's deltas it joins (those read together: see `RunReader.feed_lines`).
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,18 +130,19 @@ class UsageCli:
     async def _read(self, process: CliProcess) -> None:
         """Route control replies to their questions; anything else the CLI prints is ignored."""
         try:
-            async for raw in process.stdout_lines():
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
-                    continue
-                if not isinstance(obj, dict) or obj.get("type") != "control_response":
-                    continue
-                response = obj.get("response")
-                if isinstance(response, dict):
-                    waiting = self._waiting.get(str(response.get("request_id")))
-                    if waiting is not None and not waiting.done():
-                        waiting.set_result(response)
+            async for lines in process.stdout_reads():
+                for line in lines:
+                    try:
+                        obj = json.loads(line)
+                    except ValueError:
+                        continue
+                    if not isinstance(obj, dict) or obj.get("type") != "control_response":
+                        continue
+                    response = obj.get("response")
+                    if isinstance(response, dict):
+                        waiting = self._waiting.get(str(response.get("request_id")))
+                        if waiting is not None and not waiting.done():
+                            waiting.set_result(response)
         except Exception as exc:  # a broken pipe or an endless line: the CLI is replaced
             log.debug("usage CLI stdout failed: %s", exc)
         finally:

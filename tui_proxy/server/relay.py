@@ -197,8 +197,8 @@ async def _stream(request: web.Request, engine: EngineView, face: Face, exchange
                             await commit()
                     if kind is Text:
                         texts.append(event.text)
-                        if run.process is not None and run.process.more_buffered:
-                            hold_events(shape.text(event.text))  # no await: the next line is already read
+                        if run.more_ready:
+                            hold_events(shape.text(event.text))  # no await: more of the same read follows
                         else:
                             await send(shape.text(event.text))
                     elif kind is Thinking:

@@ -1,10 +1,14 @@
 """What the proxy adds to a CLI run: time to first token, total time, and its own CPU.
 
-One interleaved run: each round spawns the project's fake CLI directly (the same argv and
-stdin the proxy would use) and then sends the same request through a headless proxy
-started as its own process, so both see the same machine state. The proxy's CPU is read
-from /proc/<pid>/task/*/schedstat (all its threads, and its CLI launcher's; the CLIs' time
-is not counted).
+One interleaved run: each round spawns the project's fake CLI directly, as the proxy would run
+the same request (the same argv and environment, the message in a session file it resumes:
+the proxy sends every conversation so, see README "Conversations"), then sends that request
+through a headless proxy started as its own process, then (for reference) runs the fake the
+plain way, `claude -p` with the prompt on stdin, so all three see the same machine state. The
+children of the direct runs and the proxy each get a session of their own, as a user's CLI and
+a proxy started from their own terminals would. The proxy's CPU is read from
+/proc/<pid>/task/*/schedstat (all its threads, and its CLI launcher's; the CLIs' time is not
+counted).
 
     python bench/overhead.py [--rounds 60] [--tokens 200] [--delay-ms 0]
 
@@ -14,8 +18,8 @@ the difference between the two series divided by the extra deltas. At the fake's
 the proxy reads a few lines per wake-up, so "per delta" includes a share of the cost of each
 wake-up (pipe read, socket write); `--delay-ms 1` gives every delta a wake-up of its own.
 
-Targets (issue 13): TTFT ratio (proxy/direct, medians) <= 1.05; proxy CPU under 1.5 ms per
-request plus under 5 µs per delta, capture on.
+Targets (issue 13): TTFT ratio (proxy / the direct run of the same argv, medians) <= 1.05;
+proxy CPU under 1.5 ms per request plus under 5 µs per delta, capture on.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -37,7 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.soak import launcher_helpers  # noqa: E402
 from tui_proxy.claude.argv import RunOptions, build_argv, build_env  # noqa: E402
+from tui_proxy.claude.history import native_messages  # noqa: E402
 from tui_proxy.claude.prompt import render_prompt  # noqa: E402
+from tui_proxy.claude.session_file import project_dir, remove_session_file, session_records, write_session_file  # noqa: E402
 from tui_proxy.conversation import Conversation, TextPart, Turn  # noqa: E402
 
 FAKE = str(ROOT / "tests" / "bin" / "claude")
@@ -62,34 +70,52 @@ def proc_cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
-async def direct_run(prompt_text: str, workdir: str) -> tuple[float, float]:
-    """Spawn the fake as the proxy would; TTFT = first text delta line, total = result line."""
-    prompt = render_prompt(Conversation(None, (Turn("user", (TextPart(prompt_text),)),)))
-    argv = build_argv(FAKE, RunOptions(model="sonnet"))
-    env = build_env(os.environ, tmpdir=workdir)
+async def direct_run(prompt_text: str, workdir: str, *, as_proxy: bool = True) -> tuple[float, float]:
+    """Spawn the fake; TTFT = first text delta line, total = result line.
+
+    `as_proxy`: as the proxy runs a request (claude/run.py): the message in a new session file
+    that the CLI resumes (`--resume`, stdin closed without a line). Else `claude -p` with the
+    prompt on stdin."""
+    conversation = Conversation(None, (Turn("user", (TextPart(prompt_text),)),))
+    cwd = os.path.join(workdir, "cwd")
+    os.makedirs(cwd, exist_ok=True)
+    session = None
+    if as_proxy:
+        session_id = str(uuid.uuid4())
+        records = session_records(native_messages(conversation), session_id=session_id, cwd=cwd, model_name="sonnet", attachments=[])
+        session = write_session_file(project_dir(os.path.expanduser("~"), cwd, os.environ.get("CLAUDE_CONFIG_DIR")), session_id, records)
+        stdin = b""
+    else:
+        stdin = render_prompt(conversation).stdin_line().encode()
+    argv = build_argv(FAKE, RunOptions(model="sonnet"), resume=session.session_id if session else None)
+    env = build_env(os.environ, tmpdir=workdir, resume=as_proxy)
     start = time.perf_counter()
-    # Its own session, as the proxy starts its children: this kernel gives each session its own
-    # CPU share, and a baseline in the bench's session would be slowed on a loaded machine.
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=workdir, env=env, start_new_session=True)
-    proc.stdin.write(prompt.stdin_line().encode())
-    proc.stdin.close()
-    ttft = None
-    buffer = b""
-    while True:
-        chunk = await proc.stdout.read(262144)
-        if not chunk:
-            break
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            if ttft is None and b'"text_delta"' in line:
-                ttft = time.perf_counter() - start
-            if b'"type":"result"' in line:
-                total = time.perf_counter() - start
-                await proc.wait()
-                return ttft or total, total
-    await proc.wait()
-    raise RuntimeError("the fake ended without a result")
+    try:
+        # Its own session, as the proxy starts its children: this kernel gives each session its own
+        # CPU share, and a baseline in the bench's session would be slowed on a loaded machine.
+        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True)
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+        ttft = None
+        buffer = b""
+        while True:
+            chunk = await proc.stdout.read(262144)
+            if not chunk:
+                break
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if ttft is None and b'"text_delta"' in line:
+                    ttft = time.perf_counter() - start
+                if b'"type":"result"' in line:
+                    total = time.perf_counter() - start
+                    await proc.wait()
+                    return ttft or total, total
+        await proc.wait()
+        raise RuntimeError("the fake ended without a result")
+    finally:
+        if session is not None:
+            remove_session_file(session)
 
 
 async def proxy_run(session: aiohttp.ClientSession, url: str, prompt_text: str) -> tuple[float, float]:
@@ -109,7 +135,7 @@ async def proxy_run(session: aiohttp.ClientSession, url: str, prompt_text: str) 
 async def start_proxy(data_dir: str, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", FAKE, "--data-dir", data_dir, "--max-concurrency", "4", *extra,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT), start_new_session=True,
     )  # fmt: skip
     while True:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
@@ -119,18 +145,23 @@ async def start_proxy(data_dir: str, *extra: str) -> tuple[asyncio.subprocess.Pr
             return proc, line.rsplit("listening on ", 1)[1].strip()
 
 
-async def interleaved(session: aiohttp.ClientSession, url: str, prompt_text: str, workdir: str, rounds: int, direct_ttft: list, direct_total: list, proxy_ttft: list, proxy_total: list) -> None:
+#: The runs of a round: the proxy, and the fake run directly as the proxy runs it (the baseline)
+#: and the plain way (for reference).
+RUNS = ("direct", "proxy", "plain")
+
+
+async def interleaved(session: aiohttp.ClientSession, url: str, prompt_text: str, workdir: str, rounds: int, runs: tuple[str, ...] = RUNS) -> dict[str, tuple[list[float], list[float]]]:
+    """`rounds` rounds of `runs`, each round in another order; (TTFT, total) times by run."""
+    times: dict[str, tuple[list[float], list[float]]] = {run: ([], []) for run in runs}
     for i in range(rounds):
-        order = (0, 1) if i % 2 == 0 else (1, 0)  # interleave, alternating who goes first
-        for which in order:
-            if which == 0:
-                t, total = await direct_run(prompt_text, workdir)
-                direct_ttft.append(t)
-                direct_total.append(total)
-            else:
+        for run in runs[i % len(runs) :] + runs[: i % len(runs)]:  # who goes first rotates
+            if run == "proxy":
                 t, total = await proxy_run(session, url, prompt_text)
-                proxy_ttft.append(t)
-                proxy_total.append(total)
+            else:
+                t, total = await direct_run(prompt_text, workdir, as_proxy=run == "direct")
+            times[run][0].append(t)
+            times[run][1].append(total)
+    return times
 
 
 def summary(values: list[float]) -> str:
@@ -155,36 +186,39 @@ async def main() -> None:
         proxy, base = await start_proxy(os.path.join(tmp, "data"), *extra)
         try:
             url = base + "/chat/completions"
-            direct_ttft, direct_total, proxy_ttft, proxy_total = [], [], [], []
             async with aiohttp.ClientSession() as session:
-                for _ in range(3):  # warm-up: imports, page cache, first spawn
-                    await direct_run(prompt_text, tmp)
-                    await proxy_run(session, url, prompt_text)
+                await interleaved(session, url, prompt_text, tmp, 3)  # warm-up: imports, page cache, first spawns
                 cpu_before = proc_cpu_seconds(proxy.pid)
-                await interleaved(session, url, prompt_text, tmp, args.rounds, direct_ttft, direct_total, proxy_ttft, proxy_total)
+                times = await interleaved(session, url, prompt_text, tmp, args.rounds)
                 cpu_per_request_ms = (proc_cpu_seconds(proxy.pid) - cpu_before) / args.rounds * 1000
                 cpu_before = proc_cpu_seconds(proxy.pid)
-                await interleaved(session, url, one_delta, tmp, args.rounds, [], [], [], [])
+                await interleaved(session, url, one_delta, tmp, args.rounds, ("direct", "proxy"))
                 cpu_one_delta_ms = (proc_cpu_seconds(proxy.pid) - cpu_before) / args.rounds * 1000
         finally:
             proxy.terminate()
             await proxy.wait()
+            # The direct runs' session files went in the CLI's projects folder for their cwd.
+            shutil.rmtree(project_dir(os.path.expanduser("~"), os.path.join(tmp, "cwd"), os.environ.get("CLAUDE_CONFIG_DIR")), ignore_errors=True)
 
+    (direct_ttft, direct_total), (proxy_ttft, proxy_total), (plain_ttft, plain_total) = times["direct"], times["proxy"], times["plain"]
     ttft_ratio = statistics.median(proxy_ttft) / statistics.median(direct_ttft)
     total_ratio = statistics.median(proxy_total) / statistics.median(direct_total)
+    plain_ratio = statistics.median(proxy_ttft) / statistics.median(plain_ttft)
     capture = "off" if args.no_capture else "on"
     print(f"rounds: {args.rounds}, stream of {args.tokens} deltas, delay {args.delay_ms} ms, capture {capture}, pool {args.pool_size}, {os.cpu_count()} cores")
-    print(f"direct TTFT  {summary(direct_ttft)}")
+    print(f"direct TTFT  {summary(direct_ttft)}   (the fake run as the proxy runs it: session file, --resume)")
     print(f"proxy  TTFT  {summary(proxy_ttft)}")
+    print(f"plain  TTFT  {summary(plain_ttft)}   (the fake run as `claude -p` with the prompt on stdin)")
     print(f"direct total {summary(direct_total)}")
     print(f"proxy  total {summary(proxy_total)}")
     print(f"TTFT ratio (p50 proxy / p50 direct): {ttft_ratio:.3f}   (target <= 1.05)")
     print(f"total ratio (p50 proxy / p50 direct): {total_ratio:.3f}")
+    print(f"TTFT ratio against the plain run (p50 proxy / p50 plain): {plain_ratio:.3f}")
     per_delta_us = (cpu_per_request_ms - cpu_one_delta_ms) / max(1, args.tokens - 1) * 1000
     print(f"proxy CPU per request of {args.tokens} deltas: {cpu_per_request_ms:.2f} ms (all its threads, capture {capture})")
     print(f"proxy CPU per request (1 delta): {cpu_one_delta_ms:.2f} ms   (target < 1.5 ms)")
     print(f"proxy CPU per delta: {per_delta_us:.1f} us   (target < 5 us)")
-    print(json.dumps({"ttft_ratio": round(ttft_ratio, 3), "total_ratio": round(total_ratio, 3), "proxy_cpu_ms_per_request": round(cpu_per_request_ms, 3), "proxy_cpu_ms_one_delta": round(cpu_one_delta_ms, 3), "proxy_cpu_us_per_delta": round(per_delta_us, 2)}))
+    print(json.dumps({"ttft_ratio": round(ttft_ratio, 3), "total_ratio": round(total_ratio, 3), "ttft_ratio_plain": round(plain_ratio, 3), "proxy_cpu_ms_per_request": round(cpu_per_request_ms, 3), "proxy_cpu_ms_one_delta": round(cpu_one_delta_ms, 3), "proxy_cpu_us_per_delta": round(per_delta_us, 2)}))
 
 
 if __name__ == "__main__":

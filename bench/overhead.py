@@ -133,14 +133,16 @@ async def proxy_run(session: aiohttp.ClientSession, url: str, prompt_text: str) 
 
 
 async def start_proxy(data_dir: str, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", FAKE, "--data-dir", data_dir, "--max-concurrency", "4", *extra,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT), start_new_session=True,
-    )  # fmt: skip
+    return await start_server(sys.executable, "-m", "tui_proxy", "--headless", "--port", "0", "--claude", FAKE, "--data-dir", data_dir, "--max-concurrency", "4", *extra)
+
+
+async def start_server(*argv: str) -> tuple[asyncio.subprocess.Process, str]:
+    """Start a server that prints "listening on <url ending in /v1>": the process and the URL."""
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT), start_new_session=True)
     while True:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         if not line:
-            raise RuntimeError("the proxy did not start")
+            raise RuntimeError(f"{argv[1]} did not start")
         if "listening on " in line and line.rstrip().endswith("/v1"):
             return proc, line.rsplit("listening on ", 1)[1].strip()
 
@@ -150,13 +152,15 @@ async def start_proxy(data_dir: str, *extra: str) -> tuple[asyncio.subprocess.Pr
 RUNS = ("direct", "proxy", "plain")
 
 
-async def interleaved(session: aiohttp.ClientSession, url: str, prompt_text: str, workdir: str, rounds: int, runs: tuple[str, ...] = RUNS) -> dict[str, tuple[list[float], list[float]]]:
+async def interleaved(session: aiohttp.ClientSession, url: str, prompt_text: str, workdir: str, rounds: int, runs: tuple[str, ...] = RUNS, floor_url: str = "") -> dict[str, tuple[list[float], list[float]]]:
     """`rounds` rounds of `runs`, each round in another order; (TTFT, total) times by run."""
     times: dict[str, tuple[list[float], list[float]]] = {run: ([], []) for run in runs}
     for i in range(rounds):
         for run in runs[i % len(runs) :] + runs[: i % len(runs)]:  # who goes first rotates
             if run == "proxy":
                 t, total = await proxy_run(session, url, prompt_text)
+            elif run == "floor":
+                t, total = await proxy_run(session, floor_url, prompt_text)
             else:
                 t, total = await direct_run(prompt_text, workdir, as_proxy=run == "direct")
             times[run][0].append(t)
@@ -177,6 +181,7 @@ async def main() -> None:
     parser.add_argument("--no-capture", action="store_true", help="run the proxy without its capture store")
     parser.add_argument("--pool-size", type=int, default=0, help="CLIs the proxy starts ahead (default 0: every request spawns, like the direct runs)")
     parser.add_argument("--no-launcher", action="store_true", help="the proxy starts each CLI directly, in a session of its own")
+    parser.add_argument("--floor", action="store_true", help="also measure bench/floor_proxy.py (the least a Python proxy on aiohttp does) in each round")
     args = parser.parse_args()
     prompt_text = f"[[fake:tokens n={args.tokens} delay_ms={args.delay_ms}]] bench"
     one_delta = f"[[fake:tokens n=1 delay_ms={args.delay_ms}]] bench"
@@ -184,26 +189,37 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         extra = ["--pool-size", str(args.pool_size), "--warm-conversations", "0", *(["--no-capture"] if args.no_capture else []), *(["--no-launcher"] if args.no_launcher else [])]
         proxy, base = await start_proxy(os.path.join(tmp, "data"), *extra)
+        servers = [proxy]
+        runs, floor_url = RUNS, ""
         try:
+            if args.floor:
+                floor, floor_base = await start_server(sys.executable, str(ROOT / "bench" / "floor_proxy.py"), FAKE)
+                servers.append(floor)
+                runs, floor_url = (*RUNS, "floor"), floor_base + "/chat/completions"
             url = base + "/chat/completions"
             async with aiohttp.ClientSession() as session:
-                await interleaved(session, url, prompt_text, tmp, 3)  # warm-up: imports, page cache, first spawns
-                cpu_before = proc_cpu_seconds(proxy.pid)
-                times = await interleaved(session, url, prompt_text, tmp, args.rounds)
-                cpu_per_request_ms = (proc_cpu_seconds(proxy.pid) - cpu_before) / args.rounds * 1000
-                cpu_before = proc_cpu_seconds(proxy.pid)
-                await interleaved(session, url, one_delta, tmp, args.rounds, ("direct", "proxy"))
-                cpu_one_delta_ms = (proc_cpu_seconds(proxy.pid) - cpu_before) / args.rounds * 1000
+                await interleaved(session, url, prompt_text, tmp, 3, runs, floor_url)  # warm-up: imports, page cache, first spawns
+                cpu_before = [proc_cpu_seconds(server.pid) for server in servers]
+                times = await interleaved(session, url, prompt_text, tmp, args.rounds, runs, floor_url)
+                cpu_stream = [(proc_cpu_seconds(server.pid) - before) / args.rounds * 1000 for server, before in zip(servers, cpu_before)]
+                cpu_before = [proc_cpu_seconds(server.pid) for server in servers]
+                await interleaved(session, url, one_delta, tmp, args.rounds, tuple(run for run in runs if run != "plain"), floor_url)
+                cpu_one = [(proc_cpu_seconds(server.pid) - before) / args.rounds * 1000 for server, before in zip(servers, cpu_before)]
         finally:
-            proxy.terminate()
-            await proxy.wait()
+            for server in servers:
+                server.terminate()
+                await server.wait()
             # The direct runs' session files went in the CLI's projects folder for their cwd.
             shutil.rmtree(project_dir(os.path.expanduser("~"), os.path.join(tmp, "cwd"), os.environ.get("CLAUDE_CONFIG_DIR")), ignore_errors=True)
+
+    def per_delta(stream_ms: float, one_ms: float) -> float:
+        return (stream_ms - one_ms) / max(1, args.tokens - 1) * 1000
 
     (direct_ttft, direct_total), (proxy_ttft, proxy_total), (plain_ttft, plain_total) = times["direct"], times["proxy"], times["plain"]
     ttft_ratio = statistics.median(proxy_ttft) / statistics.median(direct_ttft)
     total_ratio = statistics.median(proxy_total) / statistics.median(direct_total)
     plain_ratio = statistics.median(proxy_ttft) / statistics.median(plain_ttft)
+    cpu_per_request_ms, cpu_one_delta_ms = cpu_stream[0], cpu_one[0]
     capture = "off" if args.no_capture else "on"
     print(f"rounds: {args.rounds}, stream of {args.tokens} deltas, delay {args.delay_ms} ms, capture {capture}, pool {args.pool_size}, {os.cpu_count()} cores")
     print(f"direct TTFT  {summary(direct_ttft)}   (the fake run as the proxy runs it: session file, --resume)")
@@ -214,11 +230,20 @@ async def main() -> None:
     print(f"TTFT ratio (p50 proxy / p50 direct): {ttft_ratio:.3f}   (target <= 1.05)")
     print(f"total ratio (p50 proxy / p50 direct): {total_ratio:.3f}")
     print(f"TTFT ratio against the plain run (p50 proxy / p50 plain): {plain_ratio:.3f}")
-    per_delta_us = (cpu_per_request_ms - cpu_one_delta_ms) / max(1, args.tokens - 1) * 1000
+    per_delta_us = per_delta(cpu_per_request_ms, cpu_one_delta_ms)
     print(f"proxy CPU per request of {args.tokens} deltas: {cpu_per_request_ms:.2f} ms (all its threads, capture {capture})")
     print(f"proxy CPU per request (1 delta): {cpu_one_delta_ms:.2f} ms   (target < 1.5 ms)")
     print(f"proxy CPU per delta: {per_delta_us:.1f} us   (target < 5 us)")
-    print(json.dumps({"ttft_ratio": round(ttft_ratio, 3), "total_ratio": round(total_ratio, 3), "ttft_ratio_plain": round(plain_ratio, 3), "proxy_cpu_ms_per_request": round(cpu_per_request_ms, 3), "proxy_cpu_ms_one_delta": round(cpu_one_delta_ms, 3), "proxy_cpu_us_per_delta": round(per_delta_us, 2)}))
+    figures = {"ttft_ratio": round(ttft_ratio, 3), "total_ratio": round(total_ratio, 3), "ttft_ratio_plain": round(plain_ratio, 3), "proxy_cpu_ms_per_request": round(cpu_per_request_ms, 3), "proxy_cpu_ms_one_delta": round(cpu_one_delta_ms, 3), "proxy_cpu_us_per_delta": round(per_delta_us, 2)}
+    if args.floor:
+        floor_ttft = statistics.median(times["floor"][0]) / statistics.median(plain_ttft)
+        floor_delta = per_delta(cpu_stream[1], cpu_one[1])
+        print(f"floor  TTFT  {summary(times['floor'][0])}   (bench/floor_proxy.py: the least a Python proxy on aiohttp does)")
+        print(f"floor TTFT ratio (p50 floor / p50 plain, its own way of running the CLI): {floor_ttft:.3f}")
+        print(f"floor CPU per request (1 delta): {cpu_one[1]:.2f} ms, per delta: {floor_delta:.1f} us")
+        print(f"proxy / floor: CPU per request {cpu_one_delta_ms / cpu_one[1]:.2f}x, per delta {per_delta_us / floor_delta:.2f}x")
+        figures |= {"floor_ttft_ratio": round(floor_ttft, 3), "floor_cpu_ms_one_delta": round(cpu_one[1], 3), "floor_cpu_us_per_delta": round(floor_delta, 2)}
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

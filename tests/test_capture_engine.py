@@ -237,3 +237,27 @@ async def test_the_replay_command_against_the_running_proxy(engine, session, cap
     assert f"of {exchange_id}" in out and "answer text: identical" in out
     newest = (await engine.store.alist(limit=1))[0]
     assert newest.replay_of == exchange_id
+
+
+async def test_a_run_failed_by_a_line_read_with_others_keeps_those_lines(start_engine, tmp_path, monkeypatch):
+    """The CLI says (in its init line, read together with the rest of its output) that it could
+    not reach the client's tools: the request fails, and its capture still has what the CLI
+    wrote, the failing line first."""
+    golden = [json.loads(line) for line in (ROOT / "tests" / "golden" / "text.jsonl").read_text().splitlines()]
+    init = {**golden[0], "mcp_servers": [{"name": "client", "status": "failed"}]}
+    lines = [init, *golden[1:]]
+    (tmp_path / "no-tools.jsonl").write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
+    (tmp_path / "no-tools.meta.json").write_text(json.dumps({"exit_code": 0, "one_write": True}))
+    monkeypatch.setenv("CLAUDE_TRANSCRIPT", str(tmp_path / "no-tools"))
+    engine = await start_engine(claude=str(ROOT / "tests" / "bin" / "claude-transcript"))
+    body = {
+        "model": "sonnet", "messages": [{"role": "user", "content": "weather?"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}],
+    }  # fmt: skip
+    async with aiohttp.ClientSession() as client, client.post(engine.url + "/v1/chat/completions", json=body) as response:
+        assert response.status == 502
+        assert (await response.json())["error"]["code"] == "tools_unavailable"
+        exchange_id = response.headers["x-request-id"]
+    capture = await settled(engine, exchange_id)
+    written = [piece.text for piece in capture.stdout]
+    assert written and json.loads(written[0])["mcp_servers"] == [{"name": "client", "status": "failed"}]

@@ -340,6 +340,7 @@ class CliRun:
                     try:
                         events, read_to = reader.feed_lines(lines, at)
                     except ProxyError:  # the CLI could not reach the run's tool endpoint
+                        self._stdout += lines[at:]  # what it wrote is captured, the failing line too
                         self._stop_reason = "tool_server_failed"
                         raise
                     self._stdout += lines if at == 0 and read_to == count else lines[at:read_to]

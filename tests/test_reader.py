@@ -294,3 +294,16 @@ def test_lines_after_the_end_of_an_answer_wait_for_the_next_request():
     reader.resume(OutputLimiter())
     after, at = reader.feed_lines(transcript, at)
     assert after == [Text("18C.")] and at == len(transcript)
+
+
+def test_assistant_lines_are_read_for_their_error_only():
+    """The CLI repeats each message whole in an `assistant` line (MBs for a big answer): the
+    reader skips it unless it may hold the CLI's error, and gets the same as a full read."""
+    assistant = [line for path in sorted(GOLDEN.glob("*.jsonl")) for line in path.read_text().splitlines() if line.startswith('{"type":"assistant",')]
+    quoted = json.dumps({"type": "assistant", "message": {"id": "m", "content": [{"type": "text", "text": 'say "error" twice: "error"'}]}}, separators=(",", ":"))
+    assert any(L.parse_line(line).error for line in assistant) and not all(L.parse_line(line).error for line in assistant)
+    for line in [*assistant, quoted]:
+        reader = RunReader()
+        assert reader.feed(line) == []
+        expected = L.parse_line(line)
+        assert (reader.facts.error_message == expected) if expected.error else reader.facts.error_message is None

@@ -39,6 +39,9 @@ _MCP_FAILED = frozenset({"failed", "needs-auth"})
 _COUNTS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 
 Stop = Literal["output_limit", "tool_calls", "result"]
+#: How the CLI starts an `assistant` line (see `feed`).
+_ASSISTANT = '{"type":"assistant",'
+
 #: Told of what the CLI says about the upstream as it says it: its quota report (a
 #: `rate_limit_event`) and its retries (`api_retry`). Not run events: no answer depends on them.
 UpstreamNote = Callable[["L.RateLimit | L.ApiRetry"], None]
@@ -122,6 +125,10 @@ class RunReader:
             if not self.structured:
                 self._text_delta(delta, events)
             return events
+        if line.startswith(_ASSISTANT) and '"error"' not in line:
+            # The model's message again, whole (MBs for a big answer): only an error in it
+            # matters here, and its key would be there. Inside a string it is escaped (\").
+            return []
         parsed = L.parse_line(line)
         kind = type(parsed)
         out: list[RunEvent] = []

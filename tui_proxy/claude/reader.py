@@ -129,7 +129,7 @@ class RunReader:
             # The model's message again, whole (MBs for a big answer): only an error in it
             # matters here, and its key would be there. Inside a string it is escaped (\").
             return []
-        parsed = L.parse_line(line)
+        parsed = L.parse_json_line(line)  # not a delta by the shortcut: `parse_line` would try it again
         kind = type(parsed)
         out: list[RunEvent] = []
         if kind is L.TextDelta:
@@ -190,23 +190,17 @@ class RunReader:
                 raise outcome.tools_unavailable(parsed.mcp_servers[SERVER_NAME])
         return out
 
-    def _text_delta(self, delta: str, out: list[RunEvent]) -> None:
+    def _text_delta(self, delta: str, out: list[RunEvent], count: int = 1) -> None:
+        """`count`: the deltas `delta` joins (read together, no limiter: see `feed_lines`)."""
         turn = self._turn
         new = turn.add(delta)
         if turn.diverged:
             out.append(turn.restart())
         if new:
-            self._limited(new, out)
+            self._limited(new, out, count)
 
     def _text_deltas(self, deltas: list[str], out: list[RunEvent]) -> None:
-        """`_text_delta` for deltas in a row, joined (no limiter: see `feed_lines`)."""
-        turn = self._turn
-        new = turn.add(deltas[0] if len(deltas) == 1 else "".join(deltas))
-        if turn.diverged:
-            out.append(turn.restart())
-        if new and self.stop is None:
-            turn.emitted += len(new)
-            out.append(Text(new, len(deltas)))
+        self._text_delta(deltas[0] if len(deltas) == 1 else "".join(deltas), out, len(deltas))
 
     def _message_start(self, parsed: L.MessageStart, out: list[RunEvent]) -> None:
         turn = self._turn
@@ -223,7 +217,7 @@ class RunReader:
         turn.message_count += 1
         self._message_usage = parsed.usage
 
-    def _limited(self, text: str, out: list[RunEvent]) -> None:
+    def _limited(self, text: str, out: list[RunEvent], count: int = 1) -> None:
         """Text through the stop/max_tokens limiter; a cut ends the answer."""
         if self.stop is not None:
             return
@@ -231,7 +225,7 @@ class RunReader:
         if not limiter.active:  # no stop sequence, no max_tokens: nothing held or cut
             if text:
                 self._turn.emitted += len(text)
-                out.append(Text(text))
+                out.append(Text(text, count))
             return
         passed = limiter.feed(text)
         if passed:

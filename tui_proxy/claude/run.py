@@ -32,13 +32,13 @@ import json
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Mapping
 
 from ..errors import ProxyError
 from ..events import CliContinued, CliExited, CliSpawned, CliStderr, CliStdout, HistorySent, QuotaReported, TokenDelta, ToolCallsRequested, UpstreamRetry
 from ..exchange import Exchange
+from ..ids import new_uuid
 from ..conversation import ToolCall
 from ..tools.bridge import CALL_TIMEOUT, ToolServer
 from ..tools.mcp_config import write_mcp_config
@@ -202,7 +202,7 @@ class CliRun:
         context = settings.context or CliContext()
         assert settings.sessions_dir is not None
         self._learning = context.needs_check(model)
-        session_id = str(uuid.uuid4())  # a new one per request: nothing is shared between requests
+        session_id = new_uuid()  # a new one per request: nothing is shared between requests
         identity = context.models.get(model, {}).get("identity", {})
         records = session_records(
             messages,

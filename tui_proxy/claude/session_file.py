@@ -21,9 +21,9 @@ import json
 import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 
+from ..ids import new_uuid, random_hex
 from .history import Message
 
 #: The CLI version whose format this writes (the pinned one; its records carry it).
@@ -148,7 +148,7 @@ def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str,
             "sessionId": session_id,
             "version": CLI_FORMAT_VERSION,
             "type": kind,
-            "uuid": str(uuid.uuid4()),
+            "uuid": new_uuid(),
             "timestamp": stamp,
             **fields,
         }
@@ -165,7 +165,7 @@ def session_records(messages: tuple[Message, ...], *, session_id: str, cwd: str,
             add("user", message={"role": "user", "content": list(message.content)})
         else:
             add("assistant", message={
-                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "id": f"msg_{random_hex(24)}",
                 "type": "message",
                 "role": "assistant",
                 "model": model_name,

@@ -4,7 +4,9 @@ The recorder hands it events through a queue; it turns them into rows and commit
 in batches: it waits up to `commit_interval` after the first event of a batch so a
 burst of stdout lines becomes one transaction, except when an exchange finishes or
 someone flushes, which commit at once (a finished exchange must survive a `kill -9`),
-or when a full batch is already waiting.
+or when a full batch is already waiting. A commit that a finish forces leaves out the
+exchanges that started since the last one and go on (`_hold_back`): they are written whole
+at their own finish, or one commit interval later.
 
 It must keep up under sustained load, and memory must stay flat when it cannot (a slow or
 full disk): the queue is bounded by the bytes it holds.
@@ -104,6 +106,28 @@ def _weight(event: object) -> int:
 
 def _len(value: object) -> int:
     return len(value) if isinstance(value, (str, bytes)) else 0
+
+
+def _hold_back(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """Split a batch whose commit an exchange's finish forced: the events of exchanges that
+    started in it and have not finished wait for the next commit, the rest go now.
+
+    A client's next request comes the moment it has its answer, before that answer's exchange
+    is closed (its CLI is reaped first): committed then, the new exchange's row was inserted
+    with its request alone and rewritten whole by an UPDATE with everything else in the next
+    transaction. Held back, it is one INSERT, its pieces one `parts` row each. Held events wait
+    one commit interval at most, and only once: they are written with the next batch whatever
+    it holds.
+    """
+    started = {event.exchange_id for event in events if type(event) is RequestReceived}
+    if not started:
+        return events, []
+    started.difference_update(event.exchange_id for event in events if type(event) is ExchangeFinished)
+    if not started:
+        return events, []
+    write = [event for event in events if event.exchange_id not in started]
+    hold = [event for event in events if event.exchange_id in started]
+    return write, hold
 
 
 class CaptureWriter:
@@ -230,16 +254,29 @@ class CaptureWriter:
 
     def _run(self) -> None:
         last_prune = self._clock()  # the store pruned at open
+        #: Events of exchanges in progress held back from a commit that another exchange's
+        #: finish forced (see `_hold_back`), and when they must be written at the latest.
+        held: list[Event] = []
+        held_until = 0.0
         while True:
+            if held:
+                timeout: float | None = max(0.0, held_until - time.monotonic())
+            else:
+                timeout = None if not self._maintenance_due() else 0
             try:
-                first = self._queue.get(timeout=None if not self._maintenance_due() else 0)
+                first = self._queue.get(timeout=timeout)
             except queue.Empty:
-                self._maintain()  # idle: one bounded step of retention at a time
+                if held:
+                    self._write_weighed(held)
+                    held = []
+                else:
+                    self._maintain()  # idle: one bounded step of retention at a time
                 continue
             # Linger to gather a batch, unless something is urgent or a full batch waits.
             urgent = first is _STOP or isinstance(first, (_Flush, ExchangeFinished))
             if not urgent and self._queue.qsize() < self._max_batch:
-                self._urgent.wait(self._commit_interval)
+                linger = self._commit_interval if not held else max(0.0, held_until - time.monotonic())
+                urgent = self._urgent.wait(linger)
             self._urgent.clear()
             batch = [first]
             while len(batch) < self._max_batch:
@@ -247,12 +284,15 @@ class CaptureWriter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            events = [item for item in batch if isinstance(item, Event)]
-            weight = sum(map(_weight, events))
-            self._write(events)
-            with self._queue_lock:
-                self._queued_bytes -= weight
-            self._written_since_prune += weight
+            new = [item for item in batch if isinstance(item, Event)]
+            everything = len(batch) == self._max_batch or any(item is _STOP or isinstance(item, _Flush) for item in batch)
+            if urgent and not everything:
+                write, hold = _hold_back(new)
+                write, held = held + write, hold
+                held_until = time.monotonic() + self._commit_interval
+            else:
+                write, held = held + new, []
+            self._write_weighed(write)
             for item in batch:
                 if isinstance(item, _Flush):
                     item.done.set()
@@ -265,6 +305,14 @@ class CaptureWriter:
                 self._prune_due = True
             self._maintain()
             self._check_health()
+
+    def _write_weighed(self, events: list[Event]) -> None:
+        """Write `events` and take their weight off the queue's (held events still count)."""
+        weight = sum(map(_weight, events))
+        self._write(events)
+        with self._queue_lock:
+            self._queued_bytes -= weight
+        self._written_since_prune += weight
 
     # ---- retention in bounded steps ----
 

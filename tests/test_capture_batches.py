@@ -18,14 +18,9 @@ from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.capture.writer import _hold_back
 from tui_proxy.events import EventBus, ExchangeFinished, RequestReceived
 
+from tests.waiting import until_sync
+
 NOW = time.time()
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -54,12 +49,12 @@ def test_the_next_request_waits_for_its_own_finish_and_is_written_once(slow_stor
     second = exchange_events(start=NOW - 9, words=5)
     for event in first[:-1] + second[:4] + first[-1:]:
         publish(event)
-    wait_for(lambda: (c := slow_store.get(first[0].exchange_id)) is not None and c.complete)
+    until_sync(lambda: (c := slow_store.get(first[0].exchange_id)) is not None and c.complete, "the first exchange committed")
     assert slow_store.get(second[0].exchange_id) is None  # held back, not committed with it
 
     for event in second[4:]:
         publish(event)
-    wait_for(lambda: (c := slow_store.get(second[0].exchange_id)) is not None and c.complete)
+    until_sync(lambda: (c := slow_store.get(second[0].exchange_id)) is not None and c.complete, "the second exchange committed")
     capture = slow_store.get(second[0].exchange_id)
     assert capture.request_body == second[0].body and capture.cli_pid == 4242 and capture.text == second[-1].text
     assert len(capture.stdout) == sum(len(getattr(e, "lines", ())) for e in second)
@@ -74,7 +69,7 @@ def test_held_events_are_written_within_the_commit_interval_without_more_traffic
         second = exchange_events(start=NOW - 9, words=5)
         for event in first[:-1] + second[:4] + first[-1:]:
             publish(event)
-        wait_for(lambda: store.get(second[0].exchange_id) is not None)
+        until_sync(lambda: store.get(second[0].exchange_id) is not None, "the held exchange written")
         assert store.get(second[0].exchange_id).state is CaptureState.OPEN
         assert store.get(first[0].exchange_id).complete
 
@@ -97,11 +92,11 @@ def test_events_are_held_back_once_only(slow_store):
     b = exchange_events(start=NOW - 8, words=3)
     for event in long[:4] + a:
         publish(event)
-    wait_for(lambda: (c := slow_store.get(a[0].exchange_id)) is not None and c.complete)
+    until_sync(lambda: (c := slow_store.get(a[0].exchange_id)) is not None and c.complete, "the first short exchange committed")
     assert slow_store.get(long[0].exchange_id) is None
     for event in b:
         publish(event)
-    wait_for(lambda: (c := slow_store.get(b[0].exchange_id)) is not None and c.complete)
+    until_sync(lambda: (c := slow_store.get(b[0].exchange_id)) is not None and c.complete, "the second short exchange committed")
     held = slow_store.get(long[0].exchange_id)
     assert held is not None and held.state is CaptureState.OPEN
 

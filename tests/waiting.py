@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Callable
 
 from bench.soak import proxy_children
@@ -34,6 +35,15 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = DEFAU
         if loop.time() > deadline:
             raise AssertionError(f"not reached after {timeout:g} s: {what}")
         await asyncio.sleep(0.02)
+
+
+def until_sync(condition: Callable[[], bool], what: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """`until` for a test without an event loop (what it awaits happens on another thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached after {timeout:g} s: {what}")
+        time.sleep(0.005)
 
 
 def live_children(pid: int | None = None) -> list[str]:

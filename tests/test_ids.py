@@ -1,7 +1,8 @@
-"""Ids: the CLI's formats, and unique even when something seeds the `random` module."""
+"""Ids: the CLI's formats, from the OS's generator (not the `random` module), one pool per process."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import uuid
@@ -10,10 +11,11 @@ from tui_proxy.ids import new_exchange_id, new_run_id, new_uuid, random_hex, sho
 
 
 def test_new_uuid_is_a_version_4_uuid_as_the_cli_writes_it() -> None:
-    text = new_uuid()
-    parsed = uuid.UUID(text)
-    assert str(parsed) == text  # lower case, hyphenated
-    assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    for _ in range(500):  # the version and variant bits are set, whatever the random bytes
+        text = new_uuid()
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text  # lower case, hyphenated
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 def test_random_hex_has_the_digits_asked_for_leading_zeros_included() -> None:
@@ -37,3 +39,25 @@ def test_seeding_the_random_module_does_not_repeat_ids() -> None:
         random.seed(7)
         made.append((new_exchange_id(1.0), new_run_id(), new_uuid()))
     assert len(set(made)) == 3
+
+
+def test_ids_go_on_past_the_pool_and_never_repeat() -> None:
+    # Many times the 4 KiB read at once, ids of every size drawn in turn.
+    made = [f(i) for i in range(3000) for f in (lambda i: new_exchange_id(1.0), lambda i: new_uuid(), lambda i: random_hex(24), lambda i: new_run_id())]
+    assert len(set(made)) == len(made)
+
+
+def test_a_forked_child_does_not_hand_out_its_parents_ids() -> None:
+    new_uuid()  # the pool is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.close(read)
+        os.write(write, new_uuid().encode())
+        os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert uuid.UUID(child_id).version == 4
+    assert child_id != new_uuid()  # the parent's next one, from the same place in its pool

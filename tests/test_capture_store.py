@@ -258,7 +258,7 @@ def test_pieces_after_the_finish_are_kept_and_counted(tmp_path):
         record(store, [late])
         record(store, exchange_events(words=1))  # a batch after: settles the caches
         assert store.get(xid).stdout[-1].text == late.lines[0]
-        assert not store.writer._sizes and not store.writer._seqs
+        assert not store.writer.rows.sizes and not store.writer.rows.seqs
     size = sqlite3.connect(db).execute("SELECT size_bytes FROM exchanges WHERE id = ?", (xid,)).fetchone()[0]
     assert size >= len(events[0].body) + len(late.lines[0])
 
@@ -268,7 +268,7 @@ def test_interrupted_rows_count_the_parts_they_hold(tmp_path):
     events = exchange_events(words=50)
     store = CaptureStore.open(db)
     record(store, events[:60])
-    store.writer._sizes.clear()  # as if the process died: in-memory sizes gone
+    store.writer.rows.sizes.clear()  # as if the process died: in-memory sizes gone
     store.close()
     conn = sqlite3.connect(db)
     conn.execute("UPDATE exchanges SET state = 'open'")  # close() does not finish it, but be explicit

@@ -1,72 +1,37 @@
 """The one thread that writes the capture store.
 
-The recorder hands it events through a queue; it turns them into rows and commits them
-in batches: it waits up to `commit_interval` after the first event of a batch so a
-burst of stdout lines becomes one transaction, except when an exchange finishes or
-someone flushes, which commit at once (a finished exchange must survive a `kill -9`),
-or when a full batch is already waiting. A commit that a finish forces leaves out the
-exchanges that started since the last one and go on (`_hold_back`): they are written whole
-at their own finish, or one commit interval later.
+The recorder hands it events through a queue; it commits them in batches (`rows.py` turns a
+batch into rows): it waits up to `commit_interval` after the first event of a batch so a
+burst of stdout lines becomes one transaction, except when an exchange finishes or someone
+flushes, which commit at once (a finished exchange must survive a `kill -9`), or when a full
+batch is already waiting. A commit that a finish forces leaves out the exchanges that started
+since the last one and go on (`_hold_back`): they are written whole at their own finish, or
+one commit interval later.
 
 It must keep up under sustained load, and memory must stay flat when it cannot (a slow or
-full disk): the queue is bounded by the bytes it holds.
-
-An exchange's row is written once per transaction: its events' columns are gathered and
-go in one INSERT (the usual case: the whole exchange in one batch) or one UPDATE, instead
-of a statement per event (each UPDATE rewrote the whole row, its big columns included). Past `max_queue_bytes`, stdout,
-stderr and response pieces are dropped; past twice that, everything but an exchange's
-finish (its row, status and answer text). Drops are counted and announced (log, console
-Notice, /health), and so are write failures (full disk, read-only or corrupt store, the
-file deleted under us) while serving goes on. Retention runs in bounded steps between
-batches (`retention.prune_step`, `vacuum_step`), triggered by time and by bytes written.
+full disk): the queue is bounded by the bytes it holds. Past `max_queue_bytes`, stdout,
+stderr and response pieces are dropped; past twice that, everything but an exchange's finish
+(its row, status and answer text). Drops are counted and announced (log, console Notice,
+/health), and so are write failures (full disk, read-only or corrupt store, the file deleted
+under us) while serving goes on. Retention runs in bounded steps between batches
+(`retention.prune_step`, `vacuum_step`), triggered by time and by bytes written.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
 import sqlite3
 import threading
 import time
-from operator import attrgetter
 from typing import Callable
 
-from ..events import (
-    CliContinued,
-    CliExited,
-    CliSpawned,
-    CliStderr,
-    CliStdout,
-    HistorySent,
-    Event,
-    ExchangeFinished,
-    QuotaReported,
-    RequestReceived,
-    ResponseChunk,
-    ResponseStarted,
-    ToolCallsRequested,
-    UpstreamRetry,
-)
-from ..flat import flat_dict
-from ..quota.windows import report_to_dict
-from .model import CaptureState
-from .packing import pack
-from .redact import redact_headers, redact_path
+from ..events import Event, ExchangeFinished, RequestReceived
 from .retention import RetentionPolicy, prune_step, vacuum_step
-from .schema import PART_CHUNK, PART_STDERR, PART_STDOUT
+from .rows import PARTS, RowWriter
 
 log = logging.getLogger(__name__)
-
-
-#: Events that become `parts` rows: their kind and their pieces of text (each piece is one
-#: stdout line, stderr read or SSE event, timed with the event).
-_PARTS = {
-    CliStdout: (PART_STDOUT, attrgetter("lines")),
-    CliStderr: (PART_STDERR, lambda event: (event.text,)),
-    ResponseChunk: (PART_CHUNK, attrgetter("chunks")),
-}
 
 
 class _Flush:
@@ -81,7 +46,7 @@ class _Flush:
 _STOP = object()
 
 #: Events whose loss costs a part of a capture, not the exchange itself.
-_PIECES = tuple(_PARTS)
+_PIECES = tuple(PARTS)
 #: Seconds between two announcements of the same problem (drops, a failing store).
 _ANNOUNCE_EVERY = 30.0
 #: Seconds between two checks that the store file is still the one we write to.
@@ -90,7 +55,7 @@ _FILE_CHECK_EVERY = 2.0
 
 def _weight(event: object) -> int:
     """About the memory an event holds while queued."""
-    part = _PARTS.get(type(event))
+    part = PARTS.get(type(event))
     if part is not None:
         pieces = part[1](event)
         try:
@@ -181,31 +146,10 @@ class CaptureWriter:
         self._prune_due = False
         self._vacuum_due = False
         #: Exchanges whose finish was committed (a proof for soaks that nothing was lost,
-        #: retention notwithstanding); `_finishing` counts those of the open transaction.
+        #: retention notwithstanding).
         self.finished_written = 0
-        self._finishing = 0
-        #: exchanges.seq of the exchanges in progress (a cache: rebuilt from the table).
-        self._seqs: dict[str, int] = {}
-        #: Bytes each exchange in progress has gathered since its request: added to its
-        #: size_bytes when it finishes (retention only weighs finished exchanges).
-        self._sizes: dict[str, int] = {}
-        #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts);
-        #: keyed by the exchange's id instead while its row waits in `_rows` to be inserted.
-        self._parts: dict[tuple[int | str, int], tuple[list[float], list[str]]] = {}
-        #: The row changes of the transaction's exchanges, written at its end (`_write_rows`).
-        self._rows: dict[str, _Row] = {}
-        self._apply: dict[type, Callable[[Event], None]] = {
-            RequestReceived: self._request_received,
-            CliSpawned: self._cli_spawned,
-            CliContinued: self._cli_continued,
-            CliExited: self._cli_exited,
-            ResponseStarted: self._response_started,
-            ToolCallsRequested: self._tool_calls_requested,
-            HistorySent: self._history_sent,
-            QuotaReported: self._quota_reported,
-            UpstreamRetry: self._upstream_retry,
-            ExchangeFinished: self._exchange_finished,
-        }
+        #: The SQL of each batch (its caches of rows in progress live there).
+        self.rows = RowWriter(conn)
 
     # ---- called from other threads (the event loop, to_thread workers) ----
 
@@ -396,243 +340,23 @@ class CaptureWriter:
         if failed:
             self._lost(failed, len(events), first_error)
 
+    def _transaction(self, events: list[Event]) -> None:
+        finished = self.rows.transaction(events)
+        self.finished_written += finished
+        self._finished_since_prune += finished
+
+    def _settle(self) -> None:
+        try:
+            self.rows.settle()
+        except Exception as exc:
+            self.last_error = f"settling sizes: {exc}"
+            log.exception("capture size bookkeeping failed")
+
     def _lost(self, failed: int, total: int, error: Exception) -> None:
         self.failing = True
         self.last_loss_at = time.monotonic()
         self.last_error = f"{type(error).__name__}: {error}"
         self._announce("error", f"Capture writes are failing ({error}): {failed} of {total} events lost in the last batch; serving continues.", key=f"write:{error}")
-
-    def _transaction(self, events: list[Event]) -> None:
-        sizes = self._sizes
-        rows = self._rows
-        self._parts.clear()
-        rows.clear()
-        self._finishing = 0
-        self._conn.execute("BEGIN")
-        try:
-            for event in events:
-                part = _PARTS.get(type(event))
-                if part is not None:  # the bulk of all events: kept lean
-                    kind, data_of = part
-                    texts = data_of(event)
-                    xid = event.exchange_id
-                    row = rows.get(xid)
-                    if row is not None and row.insert is not None:
-                        key: tuple[int | str, int] = (xid, kind)  # its seq comes with its INSERT
-                    else:
-                        key = (self._seqs.get(xid) or self._seq(xid, event.at), kind)
-                    pieces = self._parts.get(key)
-                    if pieces is None:
-                        pieces = self._parts[key] = ([], [])
-                    if len(texts) == 1:
-                        pieces[0].append(event.at)
-                        pieces[1].append(texts[0])
-                        sizes[xid] = sizes.get(xid, 0) + len(texts[0])
-                    else:
-                        pieces[0].extend([event.at] * len(texts))
-                        pieces[1].extend(texts)
-                        sizes[xid] = sizes.get(xid, 0) + sum(map(len, texts))
-                    continue
-                apply = self._apply.get(type(event))
-                if apply is not None and event.exchange_id:
-                    apply(event)
-            seqs = self._write_rows()
-            parts = self._parts
-            self._conn.executemany(
-                "INSERT INTO parts (exchange, kind, times, lengths, texts) VALUES (?, ?, ?, ?, ?)",
-                ((seqs[key] if type(key) is str else key, kind, *pack(times, texts)) for (key, kind), (times, texts) in parts.items()),
-            )
-            self._conn.execute("COMMIT")
-            self.finished_written += self._finishing
-        except BaseException:
-            if self._conn.in_transaction:  # SQLite rolls back itself on a full disk
-                self._conn.execute("ROLLBACK")
-            self._seqs.clear()  # may name rows that were just rolled back
-            raise
-
-    def _row(self, exchange_id: str) -> _Row | None:
-        """The pending changes of an exchange's row, or None when it has no row (an UPDATE
-        would change nothing: its event is dropped, as it always was)."""
-        row = self._rows.get(exchange_id)
-        if row is None:
-            if exchange_id not in self._seqs:
-                found = self._conn.execute("SELECT seq FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
-                if found is None:
-                    return None
-                self._seqs[exchange_id] = found[0]
-            row = self._rows[exchange_id] = _Row()
-        return row
-
-    def _write_rows(self) -> dict[str, int]:
-        """Each changed row once: an INSERT for a request received in this transaction, with
-        everything that followed it; one UPDATE for the others. Returns the new rows' seqs."""
-        conn = self._conn
-        inserted: dict[str, int] = {}
-        for xid, row in self._rows.items():
-            if row.insert is not None:
-                columns = dict(row.insert)
-                columns.update(row.sets)
-                columns["size_bytes"] += row.grow
-                columns["upstream_retries"] = row.retries
-                cursor = conn.execute(f"INSERT OR IGNORE INTO exchanges ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", tuple(columns.values()))
-                if cursor.rowcount == 1:
-                    seq = cursor.lastrowid
-                else:  # the row was there already: the request's columns are ignored, the rest applies
-                    seq = conn.execute("SELECT seq FROM exchanges WHERE id = ?", (xid,)).fetchone()[0]
-                    self._update(xid, row)
-                inserted[xid] = seq
-                if not row.finished:
-                    self._seqs[xid] = seq
-            elif row.sets or row.grow or row.retries:
-                self._update(xid, row)
-        return inserted
-
-    def _update(self, exchange_id: str, row: _Row) -> None:
-        sets = row.sets
-        assignments = [f"{column} = ?" for column in sets]
-        values = list(sets.values())
-        if row.grow:
-            assignments.append("size_bytes = size_bytes + ?")
-            values.append(row.grow)
-        if row.retries:
-            assignments.append("upstream_retries = upstream_retries + ?")
-            values.append(row.retries)
-        if assignments:
-            self._conn.execute(f"UPDATE exchanges SET {', '.join(assignments)} WHERE id = ?", (*values, exchange_id))
-
-    def _seq(self, exchange_id: str, at: float) -> int:
-        """exchanges.seq of `exchange_id`; events of an exchange never seen (the store
-        opened mid-run, or it was pruned) get a placeholder row rather than being lost."""
-        seq = self._seqs.get(exchange_id)
-        if seq is None:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO exchanges (id, state, started_at, method, path) VALUES (?, 'open', ?, '', '')",
-                (exchange_id, at),
-            )
-            seq = self._conn.execute("SELECT seq FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()[0]
-            self._seqs[exchange_id] = seq
-        return seq
-
-    def _settle(self) -> None:
-        """Pieces that come after an exchange's finish (stderr of a CLI reaped later) leave
-        entries in the caches: add their bytes to the finished rows and forget them."""
-        try:
-            self._conn.execute("BEGIN")
-            for exchange_id in set(self._sizes) | set(self._seqs):
-                row = self._conn.execute("SELECT state FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
-                if row is None or row[0] != CaptureState.OPEN.value:
-                    self._seqs.pop(exchange_id, None)
-                    size = self._sizes.pop(exchange_id, 0)
-                    self._conn.execute("UPDATE exchanges SET size_bytes = size_bytes + ? WHERE id = ?", (size, exchange_id))
-            self._conn.execute("COMMIT")
-        except Exception as exc:
-            if self._conn.in_transaction:  # SQLite rolls back itself on a full disk
-                self._conn.execute("ROLLBACK")
-            self.last_error = f"settling sizes: {exc}"
-            log.exception("capture size bookkeeping failed")
-
-    # ---- one method per event type ----
-
-    def _request_received(self, e: RequestReceived) -> None:
-        if e.exchange_id in self._rows or e.exchange_id in self._seqs:
-            return  # its row exists: INSERT OR IGNORE would change nothing
-        headers = json.dumps(redact_headers(e.headers))
-        self._rows[e.exchange_id] = _Row(
-            {
-                "id": e.exchange_id, "state": CaptureState.OPEN.value, "started_at": e.at, "method": e.method,
-                "path": redact_path(e.path), "client": e.client, "remote": e.remote, "model": e.model,
-                "stream": e.stream, "replay_of": e.replay_of, "request_headers": headers, "request_body": e.body,
-                "size_bytes": len(e.body) + len(headers),
-            }
-        )  # fmt: skip
-
-    def _cli_spawned(self, e: CliSpawned) -> None:
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets.update(cli_argv=json.dumps(list(e.argv)), cli_pid=e.pid, cli_stdin=e.stdin, cli_cwd=e.cwd, system_prompt=e.system_prompt)
-        self._grow(e.exchange_id, len(e.stdin) + len(e.system_prompt or ""))
-
-    def _cli_continued(self, e: CliContinued) -> None:
-        # No spawn of its own: the CLI of an earlier exchange went on (argv stays empty).
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets.update(cli_pid=e.pid, cli_stdin=e.stdin)
-        self._grow(e.exchange_id, len(e.stdin))
-
-    def _cli_exited(self, e: CliExited) -> None:
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets.update(exit_code=e.returncode, killed_because=e.killed_because)
-
-    def _response_started(self, e: ResponseStarted) -> None:
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets.update(response_started_at=e.at, response_status=e.status, response_headers=json.dumps(redact_headers(e.headers)), response_streaming=e.streaming)
-
-    def _tool_calls_requested(self, e: ToolCallsRequested) -> None:
-        calls = json.dumps([list(call) for call in e.calls])
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets["tool_calls"] = calls
-        self._grow(e.exchange_id, len(calls))
-
-    def _history_sent(self, e: HistorySent) -> None:
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets["history"] = json.dumps({"mode": e.mode, "messages": e.messages, "reason": e.reason, "fallback": e.fallback})
-
-    def _quota_reported(self, e: QuotaReported) -> None:
-        # The last report of the exchange's run wins (a kept CLI reports once per turn).
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.sets["quota"] = json.dumps(report_to_dict(e.report))
-
-    def _upstream_retry(self, e: UpstreamRetry) -> None:
-        row = self._row(e.exchange_id)
-        if row is not None:
-            row.retries += 1
-
-    def _exchange_finished(self, e: ExchangeFinished) -> None:
-        xid = e.exchange_id
-        row = self._rows.get(xid)
-        if row is None or row.insert is None:
-            if xid not in self._seqs:
-                self._seq(xid, e.at - e.duration_ms / 1000)  # a finish without a start still leaves a row
-            row = self._row(xid)
-            assert row is not None
-        self._seqs.pop(xid, None)
-        self._finished_since_prune += 1
-        self._finishing += 1
-        state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
-        row.sets.update(
-            state=state.value, ended_at=e.at, status=e.status, finish_reason=e.finish_reason,
-            usage=None if e.usage is None else json.dumps(flat_dict(e.usage)),
-            error=None if e.error is None else json.dumps(flat_dict(e.error)),
-            text=e.text, thinking=e.thinking, ttft_ms=e.ttft_ms, duration_ms=e.duration_ms,
-        )  # fmt: skip
-        if e.model is not None:  # else the request's model stays
-            row.sets["model"] = e.model
-        row.grow += self._sizes.pop(xid, 0) + len(e.text) + len(e.thinking)
-        row.finished = True
-
-    def _grow(self, exchange_id: str, size: int) -> None:
-        self._sizes[exchange_id] = self._sizes.get(exchange_id, 0) + size
-
-
-class _Row:
-    """What a transaction changes in one exchange's row."""
-
-    __slots__ = ("insert", "sets", "grow", "retries", "finished")
-
-    def __init__(self, insert: dict[str, object] | None = None) -> None:
-        #: The request's columns, when the row is inserted by this transaction.
-        self.insert = insert
-        #: Columns set since (the last value of each wins, as with one UPDATE per event).
-        self.sets: dict[str, object] = {}
-        self.grow = 0  # added to size_bytes
-        self.retries = 0  # added to upstream_retries
-        self.finished = False
-
 
 def _file_id(path: str | None) -> tuple[int, int] | None:
     if path is None:

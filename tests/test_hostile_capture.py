@@ -12,7 +12,6 @@ import os
 import shutil
 import sqlite3
 import threading
-import time
 
 import aiohttp
 
@@ -21,6 +20,7 @@ from tui_proxy.capture.synthetic import exchange_events
 from tui_proxy.events import CliStdout, EventBus, ExchangeFinished, Notice
 
 from tests.conftest import wait_until
+from tests.waiting import until_sync
 
 
 def _publish_all(bus: EventBus, events) -> None:
@@ -62,7 +62,7 @@ def test_a_stuck_writer_drops_pieces_with_a_count_but_keeps_every_finish(tmp_pat
         with caplog.at_level(logging.WARNING):
             release.set()
             assert store.flush(30)
-            assert wait_until_sync(lambda: problems)
+            until_sync(lambda: problems, "the drops announced")
     finally:
         release.set()
         store.close()
@@ -74,15 +74,6 @@ def test_a_stuck_writer_drops_pieces_with_a_count_but_keeps_every_finish(tmp_pat
     for events in exchanges:
         xid = events[0].exchange_id
         assert xid in rows and rows[xid].state.value != "open", xid
-
-
-def wait_until_sync(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _file_bytes(path) -> int:
@@ -108,7 +99,7 @@ def test_retention_keeps_the_store_near_its_cap_while_writes_go_on(tmp_path):
             assert store.flush(30)
             if round_ >= 5:
                 largest = max(largest, os.path.getsize(path))
-        assert wait_until_sync(lambda: not store.writer._maintenance_due())
+        until_sync(lambda: not store.writer._maintenance_due(), "retention done")
         summaries = store.list(limit=1000)
     finally:
         store.close()

@@ -56,7 +56,7 @@ class RowWriter:
         #: size_bytes when it finishes (retention only weighs finished exchanges).
         self.sizes: dict[str, int] = {}
         #: Exchanges finished by the open transaction.
-        self.finishing = 0
+        self._finishing = 0
         #: Pieces for `parts` gathered during a transaction: (exchange seq, kind) → (times, texts);
         #: keyed by the exchange's id instead while its row waits in `_rows` to be inserted.
         self._parts: dict[tuple[int | str, int], tuple[list[float], list[str]]] = {}
@@ -82,7 +82,7 @@ class RowWriter:
         rows = self._rows
         self._parts.clear()
         rows.clear()
-        self.finishing = 0
+        self._finishing = 0
         self.conn.execute("BEGIN")
         try:
             for event in events:
@@ -118,7 +118,7 @@ class RowWriter:
                 ((seqs[key] if type(key) is str else key, kind, *pack(times, texts)) for (key, kind), (times, texts) in parts.items()),
             )
             self.conn.execute("COMMIT")
-            return self.finishing
+            return self._finishing
         except BaseException:
             if self.conn.in_transaction:  # SQLite rolls back itself on a full disk
                 self.conn.execute("ROLLBACK")
@@ -275,7 +275,7 @@ class RowWriter:
             row = self._row(xid)
             assert row is not None
         self.seqs.pop(xid, None)
-        self.finishing += 1
+        self._finishing += 1
         state = CaptureState.COMPLETE if e.complete else CaptureState.INCOMPLETE
         row.sets.update(
             state=state.value, ended_at=e.at, status=e.status, finish_reason=e.finish_reason,
